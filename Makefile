@@ -1,0 +1,64 @@
+# Pipeline CRM. `make run` serves the app with demo data; `make test` runs the whole suite.
+# Without DATABASE_URL both use an embedded PostgreSQL in .pgdata/ (pipeline_crm/devdb.py).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHROMIUM ?= /usr/bin/chromium
+# Local commands run with DEBUG on, unless the environment says otherwise or a .env exists
+# (then .env is the configuration; see .env.example).
+ifeq ($(wildcard .env),)
+export DEBUG ?= true
+endif
+
+.PHONY: run test lint format install install-dev browser db-stop clean
+
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo "Pipeline CRM is starting on http://127.0.0.1:8000/ (log in with a demo login above)."
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(VENV)/.installed-dev browser
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+# Browser tests drive Debian's Chromium. Install it when we can (root with apt-get); otherwise
+# the browser tests are skipped with a loud message (and fail under CI=true).
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Chromium for the browser tests (apt-get install chromium)..."; \
+		apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || true; \
+	fi; \
+	if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "!!! Chromium is not at $(CHROMIUM) and could not be installed: the browser tests will be SKIPPED. !!!"; \
+	fi
+
+db-stop:
+	$(BIN)/python -m pipeline_crm.devdb stop
+
+clean: db-stop
+	rm -rf $(VENV) staticfiles test-results

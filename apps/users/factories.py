@@ -1,0 +1,59 @@
+import factory
+from django.contrib.auth.models import Group
+
+from apps.users.models import Team, User
+from apps.users.roles import Role
+
+# Tests log in with this; conftest makes hashing it cheap.
+PASSWORD = "correct-horse-battery"
+
+
+def _role(default: Role | None):
+    """A post-generation hook putting the user in a role group (`role=` overrides `default`)."""
+
+    def add_to_group(user, create, role, **kwargs):
+        role = role or default
+        if create and role:
+            user.groups.add(Group.objects.get(name=Role(role).value))
+
+    return factory.PostGeneration(add_to_group)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password(PASSWORD)
+    role = _role(None)
+
+
+class RepFactory(UserFactory):
+    role = _role(Role.REP)
+
+
+class ManagerFactory(UserFactory):
+    role = _role(Role.MANAGER)
+
+
+class AdminFactory(UserFactory):
+    role = _role(Role.ADMIN)
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    manager = factory.SubFactory(ManagerFactory)
+
+    @factory.post_generation
+    def members(team, create, members, **kwargs):
+        if create and members:
+            team.members.add(*members)

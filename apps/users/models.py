@@ -1,0 +1,39 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+
+class User(AbstractUser):
+    """A person who logs in: a sales rep, a sales manager or a pipeline admin (see roles.py)."""
+
+    class Meta(AbstractUser.Meta):
+        ordering = ["first_name", "last_name", "username"]
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+
+class Team(models.Model):
+    """A sales team: a manager and the reps whose pipeline the manager reviews."""
+
+    name = models.CharField(max_length=100)
+    manager = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="managed_teams",
+        help_text="The sales manager who reviews this team's pipeline.",
+    )
+    members = models.ManyToManyField(User, related_name="teams", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="users_team_name_unique_ci"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("admin:users_team_change", args=[self.pk])

@@ -1,0 +1,35 @@
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from apps.users.models import Team
+from apps.users.roles import visible_users
+
+
+@require_GET
+def home(request):
+    """Where each role starts. Reps will land on the board and managers on their review
+    page once those exist; until then everyone sees whose work they can see."""
+    teams = Team.objects.filter(manager=request.user).prefetch_related("members")
+    return render(
+        request,
+        "users/home.html",
+        {
+            "managed_teams": teams,
+            "my_teams": request.user.teams.select_related("manager"),
+            "visible_user_count": visible_users(request.user).count(),
+        },
+    )
+
+
+@login_not_required
+@never_cache
+@require_GET
+def health(request):
+    """For load balancers: 200 when the app can reach its database."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,53 @@
+"""The cast every test can use: two reps on one team, a rep on another team, their managers,
+and an admin. The roles come from migration 0002, so tests run on the migrated schema."""
+
+import pytest
+
+from apps.users.factories import AdminFactory, ManagerFactory, RepFactory, TeamFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def manager(db):
+    return ManagerFactory(username="manager", first_name="Maria", last_name="Manager")
+
+
+@pytest.fixture
+def other_manager(db):
+    return ManagerFactory(username="other_manager", first_name="Otto", last_name="Manager")
+
+
+@pytest.fixture
+def rep(db):
+    return RepFactory(username="rep", first_name="Rita", last_name="Rep")
+
+
+@pytest.fixture
+def teammate(db):
+    """A second rep on the same team as `rep`."""
+    return RepFactory(username="teammate", first_name="Tom", last_name="Mate")
+
+
+@pytest.fixture
+def other_rep(db):
+    """A rep on another manager's team."""
+    return RepFactory(username="other_rep", first_name="Olga", last_name="Other")
+
+
+@pytest.fixture
+def pipeline_admin(db):
+    return AdminFactory(username="pipeline_admin", first_name="Alex", last_name="Admin")
+
+
+@pytest.fixture
+def team(manager, rep, teammate):
+    return TeamFactory(name="North", manager=manager, members=[rep, teammate])
+
+
+@pytest.fixture
+def other_team(other_manager, other_rep):
+    return TeamFactory(name="South", manager=other_manager, members=[other_rep])
