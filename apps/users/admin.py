@@ -10,8 +10,28 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "first_name", "last_name", "email", "role_names", "is_active"]
     list_filter = ["groups", "is_active", "is_superuser"]
 
+    # Only a superuser may make or touch superusers, or grant permissions outside the roles:
+    # a pipeline admin manages people through the role groups.
+    SUPERUSER_ONLY_FIELDS = ("is_superuser", "user_permissions")
+
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("groups")
+        users = super().get_queryset(request).prefetch_related("groups")
+        return users if request.user.is_superuser else users.filter(is_superuser=False)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [f for f in options["fields"] if f not in self.SUPERUSER_ONLY_FIELDS],
+                },
+            )
+            for name, options in fieldsets
+        ]
 
     @admin.display(description="Role")
     def role_names(self, user):

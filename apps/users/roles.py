@@ -11,9 +11,9 @@ from apps.users.models import Team, User
 
 
 class Role(models.TextChoices):
-    REP = "Sales rep"
-    MANAGER = "Sales manager"
-    ADMIN = "Pipeline admin"
+    REP = "Sales rep", "Sales rep"
+    MANAGER = "Sales manager", "Sales manager"
+    ADMIN = "Pipeline admin", "Pipeline admin"
 
 
 # Strongest first: the first of these a user's groups contain is their role.

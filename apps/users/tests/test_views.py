@@ -121,3 +121,13 @@ def test_pages_escape_user_names(client, db):
     content = client.get("/").content
     assert b"<script>alert(1)</script>" not in content
     assert b"&lt;script&gt;" in content
+
+
+def test_pipeline_admin_cannot_make_a_superuser(client, pipeline_admin, rep):
+    client.force_login(pipeline_admin)
+    form = client.get(f"/admin/users/user/{rep.pk}/change/").content.decode()
+    assert 'name="is_superuser"' not in form
+    assert 'name="user_permissions"' not in form
+    superuser = UserFactory(is_superuser=True)
+    assert client.get(f"/admin/users/user/{superuser.pk}/change/").status_code == 302
+    assert superuser.username not in client.get("/admin/users/user/").content.decode()
