@@ -93,3 +93,13 @@ def test_the_suite_runs_on_postgresql():
 
     assert connection.vendor == "postgresql"
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def test_without_pgserver_the_error_says_to_set_database_url(monkeypatch, tmp_path):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from pipeline_crm import devdb
+
+    monkeypatch.setitem(sys.modules, "pgserver", None)  # makes `import pgserver` fail
+    with pytest.raises(ImproperlyConfigured, match="Set DATABASE_URL"):
+        devdb.database_url(tmp_path / "pgdata")
