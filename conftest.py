@@ -2,8 +2,25 @@
 and an admin. The roles come from migration 0002, so tests run on the migrated schema."""
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from apps.users.factories import AdminFactory, ManagerFactory, RepFactory, TeamFactory
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Run live_server (browser) tests last, as Django's runner runs TransactionTestCases last:
+    each ends by emptying the tables, data migrations' rows included. pytest-django sorts them
+    so, but pytest's own grouping by session-scoped parameters (the browser) can undo it."""
+    items.sort(key=lambda item: "live_server" in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="session")
+def migrated_data(django_db_setup, django_db_blocker):
+    """The rows that data migrations wrote (role groups, later default pipelines), serialized
+    once, for transactional tests to put back after the flush that ends each of them."""
+    with django_db_blocker.unblock():
+        return connections[DEFAULT_DB_ALIAS].creation.serialize_db_to_string()
 
 
 @pytest.fixture(autouse=True)

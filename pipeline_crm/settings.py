@@ -46,7 +46,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "django_htmx",
+    "simple_history",
+    "template_partials",
     "apps.users",
+    "apps.accounts",
     "apps.demo",
 ]
 
@@ -62,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Attributes history rows written outside our services (the admin) to the request's user.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "pipeline_crm.urls"
@@ -79,6 +84,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.users.context_processors.role",
             ],
+            # {% partialdef %} everywhere, as it is built into Django 6.
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]

@@ -30,6 +30,8 @@ def _regex_sample(regex: str) -> str:
     # A named group of literal alternatives: take the first; `.*` or `.+`: one word.
     text = re.sub(r"\(\?P<\w+>([\w-]+)(?:\|[\w|-]+)?\)", r"\1", text)
     text = re.sub(r"\(\?P<\w+>\.[*+]\)", "x", text)
+    # A path segment, named or not: `([^/]+)`, `(?P<id>[^/]+)`, `(\d+)`.
+    text = re.sub(r"\((?:\?P<\w+>)?(?:\[\^/\]|\\d)\+\)", "1", text)
     if re.search(r"[()\[\]*+?\\]", text):
         raise ValueError(f"Add a sample for the URL regex {regex!r} to tests/test_urls.py")
     return text

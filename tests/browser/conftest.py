@@ -6,6 +6,7 @@ import os
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
+from playwright.sync_api import expect
 
 # pytest-playwright keeps an event loop running in the main thread; Django would otherwise
 # refuse the tests' own (synchronous) database calls.
@@ -29,24 +30,19 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in item.nodeid:
             item.add_marker(pytest.mark.browser)
-            # live_server needs committed data, and flushing after a test would also drop what
-            # data migrations made (the role groups): serialized_rollback puts it back.
+            # Committed data for live_server; serialized_rollback: see _restore_migrated_data.
             item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
 
 
-@pytest.fixture(scope="session")
-def _serialized_database(django_db_setup):
-    """What data migrations wrote (roles, default pipelines), as serialized at database setup.
-
-    Django keeps it on the connection object, which lives in a context variable; Playwright's
-    sync API runs the tests in another context, where a new connection object lacks it.
-    """
-    return connections[DEFAULT_DB_ALIAS]._test_serialized_contents
-
-
 @pytest.fixture(autouse=True)
-def _restore_migrated_data(_serialized_database):
-    connections[DEFAULT_DB_ALIAS]._test_serialized_contents = _serialized_database
+def _restore_migrated_data(migrated_data):
+    """live_server tests run on committed data and end by emptying every table, which also
+    drops what data migrations wrote (the role groups). Django's serialized_rollback puts it
+    back at the start of the next such test, from a copy it keeps on the connection object;
+    but that object lives in a context variable, and Playwright's sync API runs the tests in
+    another context, where the connection lacks the copy. Hand it over. (The root conftest
+    runs these tests last, so no other test sees the emptied tables.)"""
+    connections[DEFAULT_DB_ALIAS]._test_serialized_contents = migrated_data
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +52,13 @@ def browser_type_launch_args(browser_type_launch_args):
             pytest.fail(MISSING)
         pytest.skip(MISSING)
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture(autouse=True)
+def _fail_fast(page):
+    # Pages here answer in milliseconds; Playwright's 30 s default only slows down a failure.
+    page.set_default_timeout(10_000)
+    expect.set_options(timeout=10_000)
 
 
 def pytest_terminal_summary(terminalreporter):

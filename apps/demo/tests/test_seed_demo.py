@@ -1,6 +1,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.accounts.models import Account
 from apps.demo.people import DEMO_PASSWORD
 from apps.users.models import Team, User
 from apps.users.roles import Role, role_of, visible_users
@@ -40,6 +41,7 @@ def test_seed_demo_is_idempotent_and_deterministic(settings):
     first = _snapshot()
     call_command("seed_demo", "--seed", "7")
     assert _snapshot() == first
+    Account.objects.all().delete()
     Team.objects.all().delete()
     User.objects.all().delete()
     call_command("seed_demo", "--seed", "7")

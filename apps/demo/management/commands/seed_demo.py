@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from apps.demo import people
+from apps.demo import accounts, people
 
 
 class Command(BaseCommand):
@@ -28,9 +28,14 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         with transaction.atomic():
             cast = people.seed(rng)
+            reps = [user for user, role in cast if role == people.Role.REP]
+            demo_accounts = accounts.seed(rng, reps)
         self.stdout.write(
-            self.style.SUCCESS("Demo data is in place. Demo logins (local use only):")
+            self.style.SUCCESS(
+                f"Demo data is in place: {len(cast)} users, {len(demo_accounts)} accounts."
+            )
         )
+        self.stdout.write("Demo logins (local use only):")
         width = max(len(user.username) for user, _ in cast)
         for user, role in cast:
             self.stdout.write(

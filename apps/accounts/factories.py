@@ -1,0 +1,27 @@
+import factory
+
+from apps.accounts.models import Account, Contact, Industry, RelationshipLevel
+from apps.users.factories import RepFactory
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Account {n:04d}")
+    website = factory.LazyAttribute(
+        lambda account: f"https://{account.name.lower().replace(' ', '-')}.example"
+    )
+    industry = Industry.MANUFACTURING
+    owner = factory.SubFactory(RepFactory)
+    relationship_level = RelationshipLevel.SUSPECT
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"Contact {n:04d}")
+    job_title = "Head of Purchasing"
+    email = factory.Sequence(lambda n: f"contact{n}@example.com")

@@ -1,0 +1,70 @@
+from django import forms
+from django.utils.html import format_html
+
+from apps.accounts.models import Account, Contact
+from apps.accounts.selectors import visible_accounts
+from apps.users.models import User
+from apps.users.roles import Role, role_of, visible_users
+
+
+class AccountForm(forms.ModelForm):
+    website = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com"}),
+    )
+
+    class Meta:
+        model = Account
+        fields = ["name", "website", "industry", "relationship_level", "owner", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {
+            "relationship_level": "Where the account stands on the ladder, from Suspect "
+            "(we know little) to Positive Activist (promotes us on their own initiative).",
+        }
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if role_of(user) in (Role.MANAGER, Role.ADMIN):
+            self.fields["owner"].queryset = visible_users(user).filter(is_active=True)
+            self.fields["owner"].initial = self.instance.owner_id or user.pk
+        else:
+            # A rep's accounts are their own; only a manager or an admin hands one over.
+            del self.fields["owner"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        existing = (
+            Account.objects.filter(name__iexact=name)
+            .exclude(pk=self.instance.pk)
+            .select_related("owner")
+            .first()
+        )
+        if existing is None:
+            return name
+        if visible_accounts(self.user).filter(pk=existing.pk).exists():
+            raise forms.ValidationError(
+                format_html(
+                    'An account with this name already exists: <a href="{}">{}</a>.',
+                    existing.get_absolute_url(),
+                    existing.name,
+                )
+            )
+        raise forms.ValidationError(
+            format_html(
+                "An account with this name already exists, managed by {}. "
+                "Ask them or your manager for access rather than creating a second one.",
+                existing.owner,
+            )
+        )
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["name", "job_title", "email", "phone", "is_primary", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_name(self):
+        return self.cleaned_data["name"].strip()

@@ -1,0 +1,220 @@
+import csv
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.accounts import selectors, services
+from apps.accounts.filters import AccountFilter
+from apps.accounts.forms import AccountForm, ContactForm
+from apps.accounts.models import LEVEL_MEANINGS, RelationshipLevel
+
+ACCOUNTS_PER_PAGE = 25
+
+
+@require_GET
+def account_list(request):
+    accounts = selectors.visible_accounts(request.user)
+    account_filter = AccountFilter(request.GET, queryset=accounts, user=request.user)
+    filtered = account_filter.qs
+    # The level counts answer "how many at each level" for the other filters, so a click on
+    # one narrows the list to it.
+    without_level = request.GET.copy()
+    without_level.pop("relationship_level", None)
+    counts = selectors.level_counts(
+        AccountFilter(without_level, queryset=accounts, user=request.user).qs
+    )
+    page = Paginator(selectors.with_list_columns(filtered), ACCOUNTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "accounts/account_list.html",
+        {
+            "filter": account_filter,
+            "page": page,
+            "level_counts": [(level, counts.get(level.value, 0)) for level in RelationshipLevel],
+            "selected_level": request.GET.get("relationship_level", ""),
+            "columns": _sort_columns(request.GET.get("o", "")),
+            "has_any_account": accounts.exists(),
+        },
+    )
+
+
+SORTABLE_COLUMNS = [
+    ("name", "Account"),
+    ("level", "Level"),
+    ("industry", "Industry"),
+    ("owner", "Account manager"),
+    ("updated", "Updated"),
+]
+
+
+def _sort_columns(current: str) -> list[dict]:
+    """Header links: a click sorts by the column, a second click reverses it."""
+    return [
+        {
+            "label": label,
+            "sort": f"-{key}" if current == key else key,
+            "direction": "ascending"
+            if current == key
+            else "descending"
+            if current == f"-{key}"
+            else "",
+        }
+        for key, label in SORTABLE_COLUMNS
+    ]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@require_GET
+def account_export(request):
+    """The filtered account list as CSV: only what the user may see."""
+    accounts = AccountFilter(
+        request.GET, queryset=selectors.visible_accounts(request.user), user=request.user
+    ).qs
+    rows = selectors.with_list_columns(accounts)
+    writer = csv.writer(_Echo())
+    header = ["name", "website", "industry", "relationship_level", "account_manager"]
+    header += ["primary_contact", "contacts", "created_at", "updated_at"]
+
+    def lines():
+        yield writer.writerow(header)
+        for account in rows.iterator(chunk_size=1000):
+            yield writer.writerow(
+                [
+                    account.name,
+                    account.website,
+                    account.get_industry_display(),
+                    account.get_relationship_level_display(),
+                    account.owner,
+                    account.primary_contact_name or "",
+                    account.contact_count,
+                    account.created_at.isoformat(),
+                    account.updated_at.isoformat(),
+                ]
+            )
+
+    filename = f"accounts-{timezone.localdate():%Y-%m-%d}.csv"
+    return StreamingHttpResponse(
+        lines(),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def account_create(request):
+    form = AccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.create_account(user=request.user, data=form.cleaned_data)
+        except services.AccountError as error:
+            form.add_error("name", str(error))
+        else:
+            messages.success(request, f"Account {account.name} created.")
+            return redirect(account)
+    return render(request, "accounts/account_form.html", {"form": form})
+
+
+@require_GET
+def account_detail(request, pk):
+    account = get_object_or_404(
+        selectors.visible_accounts(request.user).select_related("owner"), pk=pk
+    )
+    return render(request, "accounts/account_detail.html", _detail_context(request, account))
+
+
+@require_http_methods(["GET", "POST"])
+def account_edit(request, pk):
+    account = get_object_or_404(selectors.editable_accounts(request.user), pk=pk)
+    form = AccountForm(request.POST or None, instance=account, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_account(account=account, user=request.user, data=form.cleaned_data)
+        except services.AccountError as error:
+            form.add_error("name", str(error))
+        else:
+            messages.success(request, "Account saved.")
+            return redirect(account)
+    return render(request, "accounts/account_form.html", {"form": form, "account": account})
+
+
+@require_http_methods(["GET", "POST"])
+def account_delete(request, pk):
+    account = get_object_or_404(selectors.editable_accounts(request.user), pk=pk)
+    if request.method == "POST":
+        try:
+            services.delete_account(account=account, user=request.user)
+        except services.AccountInUse as error:
+            messages.error(request, str(error))
+            return redirect(account)
+        messages.success(request, f"Account {account.name} deleted.")
+        return redirect("accounts:list")
+    return render(request, "accounts/account_confirm_delete.html", {"account": account})
+
+
+@require_http_methods(["GET", "POST"])
+def contact_create(request, pk):
+    account = get_object_or_404(selectors.editable_accounts(request.user), pk=pk)
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        contact = services.create_contact(
+            account=account, user=request.user, data=form.cleaned_data
+        )
+        return _contacts_changed(request, account, f"Contact {contact.name} added.")
+    return _contact_form(request, account, form)
+
+
+@require_http_methods(["GET", "POST"])
+def contact_edit(request, pk, contact_pk):
+    account = get_object_or_404(selectors.editable_accounts(request.user), pk=pk)
+    contact = get_object_or_404(account.contacts, pk=contact_pk)
+    form = ContactForm(request.POST or None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        services.update_contact(contact=contact, user=request.user, data=form.cleaned_data)
+        return _contacts_changed(request, account, f"Contact {contact.name} saved.")
+    return _contact_form(request, account, form, contact=contact)
+
+
+@require_POST
+def contact_delete(request, pk, contact_pk):
+    account = get_object_or_404(selectors.editable_accounts(request.user), pk=pk)
+    contact = get_object_or_404(account.contacts, pk=contact_pk)
+    services.delete_contact(contact=contact, user=request.user)
+    return _contacts_changed(request, account, f"Contact {contact.name} removed.")
+
+
+def _detail_context(request, account):
+    return {
+        "account": account,
+        "contacts": account.contacts.all(),
+        "level_history": selectors.level_history(account),
+        "level_meaning": LEVEL_MEANINGS[account.level],
+        "can_edit": selectors.editable_accounts(request.user).filter(pk=account.pk).exists(),
+    }
+
+
+def _contact_form(request, account, form, contact=None):
+    """The contact form: inside the refreshed contacts section for htmx, else a page."""
+    if request.htmx:
+        context = _detail_context(request, account) | {"form": form, "contact": contact}
+        return render(request, "accounts/account_detail.html#contacts", context)
+    context = {"account": account, "form": form, "contact": contact}
+    return render(request, "accounts/contact_form.html", context)
+
+
+def _contacts_changed(request, account, message):
+    """After a contact write: htmx gets the refreshed contacts section, a plain form a redirect."""
+    if request.htmx:
+        context = _detail_context(request, account) | {"status_message": message}
+        return render(request, "accounts/account_detail.html#contacts", context)
+    messages.success(request, message)
+    return redirect(account)
