@@ -44,12 +44,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "django_filters",
     "django_htmx",
     "simple_history",
     "template_partials",
     "apps.users",
     "apps.accounts",
+    "apps.pipeline",
+    "apps.projects",
     "apps.demo",
 ]
 
@@ -83,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.users.context_processors.role",
+                "pipeline_crm.context_processors.currency",
             ],
             # {% partialdef %} everywhere, as it is built into Django 6.
             "builtins": ["template_partials.templatetags.partials"],

@@ -18,9 +18,14 @@ def editable_accounts(user: User) -> QuerySet[Account]:
 
 def visible_accounts(user: User) -> QuerySet[Account]:
     """The accounts `user` may see: the ones they may change (owned by themself for a rep, by
-    their teams for a manager, everyone's for an admin). The projects issue adds the accounts
-    on which they have customer projects."""
-    return editable_accounts(user)
+    their teams for a manager, everyone's for an admin), and those on which a project whose
+    work they see is (a rep's project on a colleague's account)."""
+    if sees_everyone(user):
+        return Account.objects.all()
+    users = visible_users(user)
+    # `projects` is the reverse of CustomerProject.account; a subquery keeps rows unique.
+    with_projects = Account.objects.filter(projects__owner__in=users).values("pk")
+    return Account.objects.filter(Q(owner__in=users) | Q(pk__in=with_projects))
 
 
 def with_list_columns(accounts: QuerySet[Account]) -> QuerySet[Account]:

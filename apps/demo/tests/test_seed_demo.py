@@ -1,13 +1,20 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from apps.accounts.models import Account
 from apps.demo.people import DEMO_PASSWORD
+from apps.projects.models import CustomerProject
 from apps.users.models import Team, User
 from apps.users.roles import Role, role_of, visible_users
 
 
 def _snapshot():
+    projects = list(
+        CustomerProject.objects.order_by("title", "value").values_list(
+            "title", "owner__username", "stage__name", "status", "value"
+        )
+    )
     users = list(
         User.objects.order_by("username").values_list("username", "first_name", "last_name")
     )
@@ -15,7 +22,8 @@ def _snapshot():
         (team.name, team.manager.username, sorted(member.username for member in team.members.all()))
         for team in Team.objects.order_by("name")
     ]
-    return users, teams
+    accounts = list(Account.objects.order_by("name").values_list("name", "relationship_level"))
+    return users, teams, accounts, projects
 
 
 @pytest.mark.django_db
@@ -34,18 +42,51 @@ def test_seed_demo_creates_the_cast(settings, capsys):
     assert "rep1" in output and DEMO_PASSWORD in output
 
 
+class _Rollback(Exception):
+    pass
+
+
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent_and_deterministic(settings):
     settings.DEBUG = True
-    call_command("seed_demo", "--seed", "7")
-    first = _snapshot()
+    # Seed, look, and roll it all back (history cannot be deleted), then seed again.
+    try:
+        with transaction.atomic():
+            call_command("seed_demo", "--seed", "7")
+            first = _snapshot()
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert not User.objects.exists()
     call_command("seed_demo", "--seed", "7")
     assert _snapshot() == first
-    Account.objects.all().delete()
-    Team.objects.all().delete()
-    User.objects.all().delete()
     call_command("seed_demo", "--seed", "7")
     assert _snapshot() == first
+
+
+@pytest.mark.django_db
+def test_demo_projects_tell_two_pipeline_stories(settings):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    projects = CustomerProject.objects.all()
+    assert 250 <= projects.count() <= 350
+    assert {"open", "won", "stopped"} == set(projects.values_list("status", flat=True))
+    assert projects.filter(individual_probability__isnull=False).exists()
+    early = ["Raw lead", "Marketing", "Qualification"]
+    stopped = projects.filter(status="stopped")
+    north = stopped.filter(owner__teams__name="Team North")
+    south = stopped.filter(owner__teams__name="Team South")
+    # Team North stops early (the ideal pipeline), Team South late (the expensive one).
+    assert north.filter(stage__name__in=early).count() > north.count() * 0.7
+    assert south.exclude(stage__name__in=early).count() > south.count() * 0.5
+    # Every project's history starts with its opening and ends in its current state.
+    for project in projects.prefetch_related("transitions")[:50]:
+        transitions = list(project.transitions.all())
+        assert transitions[0].from_status == ""
+        assert (transitions[-1].to_stage_id, transitions[-1].to_status) == (
+            project.stage_id,
+            project.status,
+        )
 
 
 @pytest.mark.django_db

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from apps.demo import accounts, people
+from apps.demo import accounts, people, projects
 
 
 class Command(BaseCommand):
@@ -30,9 +30,11 @@ class Command(BaseCommand):
             cast = people.seed(rng)
             reps = [user for user, role in cast if role == people.Role.REP]
             demo_accounts = accounts.seed(rng, reps)
+            project_count = projects.seed(rng, reps)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data is in place: {len(cast)} users, {len(demo_accounts)} accounts."
+                f"Demo data is in place: {len(cast)} users, {len(demo_accounts)} accounts, "
+                f"{project_count} customer projects."
             )
         )
         self.stdout.write("Demo logins (local use only):")

@@ -1,0 +1,89 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from apps.pipeline.models import Pipeline, ProjectField, Stage, StageTransition, StopReason
+
+
+class StageForm(forms.ModelForm):
+    required_fields = forms.MultipleChoiceField(
+        choices=ProjectField.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Fields that must be filled before a project enters this stage.",
+    )
+
+    class Meta:
+        model = Stage
+        fields = [
+            "name",
+            "order",
+            "default_probability",
+            "normal_days",
+            "is_won",
+            "entry_criteria",
+            "required_fields",
+        ]
+        widgets = {"entry_criteria": forms.Textarea(attrs={"rows": 2, "cols": 40})}
+
+
+class StageFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if not kept:
+            return
+        won = [stage for stage in kept if stage.get("is_won")]
+        if len(won) != 1:
+            raise ValidationError(
+                "A pipeline has exactly one won stage (its last, e.g. Agreement)."
+            )
+        if won[0]["order"] != max(stage["order"] for stage in kept):
+            raise ValidationError("The won stage must be the last stage (the highest order).")
+        orders = [stage["order"] for stage in kept]
+        if len(orders) != len(set(orders)):
+            raise ValidationError("Two stages have the same order; give each its own position.")
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    form = StageForm
+    formset = StageFormSet
+    extra = 0
+    ordering = ["order"]
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "is_default"]
+    list_filter = ["kind"]
+    inlines = [StageInline]
+
+
+@admin.register(StopReason)
+class StopReasonAdmin(admin.ModelAdmin):
+    list_display = ["name", "order", "is_active"]
+    list_editable = ["order", "is_active"]
+
+
+@admin.register(StageTransition)
+class StageTransitionAdmin(admin.ModelAdmin):
+    """History, for reading: nobody adds, changes or deletes a transition."""
+
+    list_display = ["created_at", "project", "from_stage", "to_stage", "to_status", "user"]
+    list_filter = ["to_status", "to_stage__pipeline"]
+    list_select_related = ["project", "from_stage", "to_stage", "user"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

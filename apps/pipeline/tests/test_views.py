@@ -1,0 +1,366 @@
+"""The board and the lifecycle endpoints: visibility, forged posts, htmx and plain forms."""
+
+import pytest
+
+from apps.accounts.factories import AccountFactory
+from apps.pipeline.models import Pipeline, StageTransition, StopReason
+from apps.projects.factories import ProjectFactory, stage_named
+from apps.projects.models import CustomerProject
+
+
+@pytest.fixture
+def acquisition(db):
+    return Pipeline.objects.get(kind="acquisition", is_default=True)
+
+
+@pytest.fixture
+def projects(rep, teammate, other_rep, team, other_team):
+    return {
+        "own": ProjectFactory(
+            title="Own deal", account=AccountFactory(owner=rep), stage=stage_named("Qualification")
+        ),
+        "teammate": ProjectFactory(title="Teammate deal", account=AccountFactory(owner=teammate)),
+        "other": ProjectFactory(title="Other team deal", account=AccountFactory(owner=other_rep)),
+    }
+
+
+def _cards(response):
+    return {card.title for column in response.context["columns"] for card in column.cards}
+
+
+def test_board_index_redirects_to_the_acquisition_board(client, rep, acquisition):
+    client.force_login(rep)
+    response = client.get("/pipeline/")
+    assert response.status_code == 302 and response.url == f"/pipeline/{acquisition.pk}/board/"
+
+
+@pytest.mark.parametrize(
+    ("who", "visible"),
+    [
+        ("rep", {"Own deal"}),
+        ("manager", {"Own deal", "Teammate deal"}),
+        ("other_manager", {"Other team deal"}),
+        ("pipeline_admin", {"Own deal", "Teammate deal", "Other team deal"}),
+    ],
+)
+def test_board_shows_only_visible_projects(client, request, projects, acquisition, who, visible):
+    client.force_login(request.getfixturevalue(who))
+    assert _cards(client.get(f"/pipeline/{acquisition.pk}/board/")) == visible
+
+
+def test_board_columns_sum_counts_values_and_weighted_values(client, rep, acquisition):
+    account = AccountFactory(owner=rep)
+    ProjectFactory(account=account, stage=stage_named("Decision"), value=1000)
+    ProjectFactory(
+        account=account, stage=stage_named("Decision"), value=3000, individual_probability=10
+    )
+    client.force_login(rep)
+    columns = {
+        c.stage.name: c for c in client.get(f"/pipeline/{acquisition.pk}/board/").context["columns"]
+    }
+    assert list(columns) == [
+        "Raw lead",
+        "Marketing",
+        "Qualification",
+        "Solution design",
+        "Decision",
+        "Negotiation",
+    ]
+    decision = columns["Decision"]
+    assert (decision.count, decision.total, decision.weighted) == (2, 4000, 600 + 300)
+    assert [card.value for card in decision.cards] == [3000, 1000]  # biggest first
+    assert columns["Raw lead"].count == 0
+
+
+def test_board_flags_stale_cards(client, rep, acquisition):
+    project = ProjectFactory(account=AccountFactory(owner=rep), stage=stage_named("Marketing"))
+    CustomerProject.objects.filter(pk=project.pk).update(
+        stage_entered_at=project.stage_entered_at - __import__("datetime").timedelta(days=45)
+    )
+    client.force_login(rep)
+    response = client.get(f"/pipeline/{acquisition.pk}/board/")
+    [card] = [card for column in response.context["columns"] for card in column.cards]
+    assert (card.days_in_stage, card.is_stale) == (45, True)
+    assert "stale</strong>" in response.content.decode()
+
+
+def test_board_filters(client, rep, acquisition):
+    account = AccountFactory(owner=rep)
+    ProjectFactory(account=account, title="Small", value=500)
+    ProjectFactory(account=account, title="Big", value=90000)
+    client.force_login(rep)
+    assert _cards(client.get(f"/pipeline/{acquisition.pk}/board/?value_min=1000")) == {"Big"}
+    assert _cards(client.get(f"/pipeline/{acquisition.pk}/board/?value_max=1000")) == {"Small"}
+
+
+def test_columns_show_top_cards_and_show_more(client, rep, acquisition):
+    account = AccountFactory(owner=rep)
+    for value in range(1, 26):
+        ProjectFactory(account=account, value=value * 100)
+    client.force_login(rep)
+    raw_lead = client.get(f"/pipeline/{acquisition.pk}/board/").context["columns"][0]
+    assert (len(raw_lead.cards), raw_lead.hidden_count, raw_lead.cards[0].value) == (20, 5, 2500)
+    expanded = client.get(f"/pipeline/{acquisition.pk}/board/?show={raw_lead.stage.pk}")
+    assert len(expanded.context["columns"][0].cards) == 25
+    assert b"Show 5 more" in client.get(f"/pipeline/{acquisition.pk}/board/").content
+
+
+def test_board_queries_do_not_grow_with_projects(
+    client, manager, team, acquisition, django_assert_max_num_queries
+):
+    reps = list(team.members.all())
+    client.force_login(manager)
+
+    def count():
+        with django_assert_max_num_queries(15) as captured:
+            assert client.get(f"/pipeline/{acquisition.pk}/board/").status_code == 200
+        return len(captured)
+
+    ProjectFactory.create_batch(3, account=AccountFactory(owner=reps[0]))
+    few = count()
+    for index, stage in enumerate(["Raw lead", "Marketing", "Qualification", "Decision"] * 10):
+        ProjectFactory(account=AccountFactory(owner=reps[index % 2]), stage=stage_named(stage))
+    assert count() == few
+
+
+# Lifecycle endpoints.
+
+
+def test_move_with_a_plain_form_redirects_back(client, rep, projects, acquisition):
+    project = projects["own"]
+    client.force_login(rep)
+    board = f"/pipeline/{acquisition.pk}/board/"
+    response = client.post(
+        f"/pipeline/projects/{project.pk}/move/",
+        {"to_stage": stage_named("Solution design").pk, "version": 1, "next": board},
+        follow=True,
+    )
+    assert response.redirect_chain == [(board, 302)]
+    assert "Own deal moved to Solution design." in response.content.decode()
+    project.refresh_from_db()
+    assert project.stage.name == "Solution design"
+
+
+def test_move_with_htmx_returns_the_refreshed_board(client, rep, projects, acquisition):
+    project = projects["own"]
+    client.force_login(rep)
+    response = client.post(
+        f"/pipeline/projects/{project.pk}/move/",
+        {"to_stage": stage_named("Decision").pk, "version": 1},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver/pipeline/{acquisition.pk}/board/",
+    )
+    content = response.content.decode()
+    assert content.lstrip().startswith('<div id="board"')
+    assert "Own deal moved to Decision." in content
+    decision = content.index('id="column-{}"'.format(stage_named("Decision").pk))
+    negotiation = content.index('id="column-{}"'.format(stage_named("Negotiation").pk))
+    assert decision < content.index("Own deal</a>") < negotiation
+
+
+def test_a_move_that_lost_the_race_says_who_moved_it_and_changes_nothing(
+    client, rep, manager, team, projects
+):
+    project = projects["own"]
+    client.force_login(manager)
+    client.post(
+        f"/pipeline/projects/{project.pk}/move/",
+        {"to_stage": stage_named("Decision").pk, "version": 1},
+    )
+    client.force_login(rep)
+    response = client.post(
+        f"/pipeline/projects/{project.pk}/move/",
+        {"to_stage": stage_named("Negotiation").pk, "version": 1},
+        HTTP_HX_REQUEST="true",
+    )
+    content = response.content.decode()
+    assert "was changed by Maria Manager meanwhile (moved forward: Decision" in content
+    project.refresh_from_db()
+    assert (project.stage.name, project.version) == ("Decision", 2)
+    assert StageTransition.objects.filter(project=project).count() == 2
+
+
+@pytest.mark.parametrize("action", ["move", "win", "stop", "reopen"])
+def test_forged_post_for_another_reps_project_is_404_and_writes_nothing(
+    client, rep, projects, action
+):
+    project = projects["teammate"]
+    client.force_login(rep)
+    data = {
+        "to_stage": stage_named("Decision").pk,
+        "version": 1,
+        "ended_by": "us",
+        "reason": StopReason.objects.first().pk,
+    }
+    assert client.post(f"/pipeline/projects/{project.pk}/{action}/", data).status_code == 404
+    project.refresh_from_db()
+    assert (project.stage.name, project.status, project.version) == ("Raw lead", "open", 1)
+    assert StageTransition.objects.filter(project=project).count() == 1
+
+
+def test_manager_moves_a_team_members_project(client, manager, projects):
+    client.force_login(manager)
+    project = projects["teammate"]
+    client.post(
+        f"/pipeline/projects/{project.pk}/move/",
+        {"to_stage": stage_named("Marketing").pk, "version": 1},
+    )
+    project.refresh_from_db()
+    assert project.stage.name == "Marketing"
+    assert StageTransition.objects.filter(project=project).latest().user == manager
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"to_stage": "", "version": 1}, "This field is required."),
+        ({"to_stage": "abc", "version": 1}, "Select a valid choice."),
+        ({"to_stage": "other-pipeline", "version": 1}, "Select a valid choice."),
+        ({"to_stage": "agreement", "version": 1}, "Select a valid choice."),
+        ({"to_stage": "decision", "version": "x"}, "Enter a whole number."),
+    ],
+)
+def test_bad_move_input_is_refused_with_a_message(client, rep, projects, data, message):
+    targets = {
+        "other-pipeline": stage_named("Decision", "development").pk,
+        "agreement": stage_named("Agreement").pk,
+        "decision": stage_named("Decision").pk,
+    }
+    data = data | {"to_stage": targets.get(data["to_stage"], data["to_stage"])}
+    project = projects["own"]
+    client.force_login(rep)
+    response = client.post(f"/pipeline/projects/{project.pk}/move/", data, follow=True)
+    assert f"Nothing changed: {message}" in response.content.decode()
+    project.refresh_from_db()
+    assert (project.stage.name, project.version) == ("Qualification", 1)
+
+
+def test_missing_fields_message_offers_to_fill_them_in(client, rep):
+    project = ProjectFactory(account=AccountFactory(owner=rep), present_state="")
+    client.force_login(rep)
+    response = client.post(
+        f"/pipeline/projects/{project.pk}/move/",
+        {"to_stage": stage_named("Qualification").pk, "version": 1},
+        follow=True,
+    )
+    content = response.content.decode()
+    assert "fill in: present state." in content
+    assert f'<a href="/projects/{project.pk}/edit/">Fill them in</a>' in content
+
+
+def test_win_stop_and_reopen_from_the_project_page(client, rep, projects):
+    project = projects["own"]
+    client.force_login(rep)
+    page = f"/projects/{project.pk}/"
+    client.post(
+        f"/pipeline/projects/{project.pk}/stop/",
+        {
+            "version": 1,
+            "ended_by": "customer",
+            "reason": StopReason.objects.get(name="Price").pk,
+            "next": page,
+        },
+    )
+    project.refresh_from_db()
+    assert project.status == "stopped"
+    response = client.post(
+        f"/pipeline/projects/{project.pk}/reopen/", {"version": 2, "next": page}, follow=True
+    )
+    assert response.redirect_chain == [(page, 302)]
+    client.post(f"/pipeline/projects/{project.pk}/win/", {"version": 3})
+    project.refresh_from_db()
+    assert (project.status, project.stage.name) == ("won", "Agreement")
+
+
+def test_stop_without_a_reason_shows_the_form_again(client, rep, projects):
+    project = projects["own"]
+    client.force_login(rep)
+    assert b"Who ended it" in client.get(f"/pipeline/projects/{project.pk}/stop/").content
+    response = client.post(
+        f"/pipeline/projects/{project.pk}/stop/", {"version": 1, "ended_by": "us"}
+    )
+    assert response.status_code == 200
+    assert "This field is required." in response.context["form"].errors["reason"]
+    project.refresh_from_db()
+    assert project.status == "open"
+
+
+@pytest.mark.parametrize("action", ["move", "win", "reopen"])
+def test_lifecycle_endpoints_are_post_only(client, rep, projects, action):
+    client.force_login(rep)
+    assert client.get(f"/pipeline/projects/{projects['own'].pk}/{action}/").status_code == 405
+
+
+def test_admin_refuses_to_delete_a_stage_in_use(client, pipeline_admin, rep, acquisition):
+    ProjectFactory(account=AccountFactory(owner=rep), stage=stage_named("Marketing"))
+    client.force_login(pipeline_admin)
+    url = f"/admin/pipeline/pipeline/{acquisition.pk}/change/"
+    response = client.get(url)
+    formset = response.context["inline_admin_formsets"][0].formset
+    data = {
+        "name": acquisition.name,
+        "kind": acquisition.kind,
+        "is_default": "on",
+        "description": "",
+        f"{formset.prefix}-TOTAL_FORMS": len(formset.forms),
+        f"{formset.prefix}-INITIAL_FORMS": len(formset.forms),
+        f"{formset.prefix}-MIN_NUM_FORMS": 0,
+        f"{formset.prefix}-MAX_NUM_FORMS": 1000,
+    }
+    for index, form in enumerate(formset.forms):
+        stage = form.instance
+        data |= {
+            f"{formset.prefix}-{index}-id": stage.pk,
+            f"{formset.prefix}-{index}-pipeline": acquisition.pk,
+            f"{formset.prefix}-{index}-name": stage.name,
+            f"{formset.prefix}-{index}-order": stage.order,
+            f"{formset.prefix}-{index}-default_probability": stage.default_probability,
+            f"{formset.prefix}-{index}-normal_days": stage.normal_days or "",
+            f"{formset.prefix}-{index}-entry_criteria": stage.entry_criteria,
+        }
+        if stage.is_won:
+            data[f"{formset.prefix}-{index}-is_won"] = "on"
+        if stage.name == "Marketing":
+            data[f"{formset.prefix}-{index}-DELETE"] = "on"
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert (
+        "would require deleting the following protected related objects"
+        in response.content.decode()
+    )
+    assert acquisition.stages.filter(name="Marketing").exists()
+
+    # Re-weighting a stage is allowed, and never rewrites history.
+    data.pop(next(key for key in data if key.endswith("DELETE")))
+    marketing_index = next(i for i, f in enumerate(formset.forms) if f.instance.name == "Marketing")
+    data[f"{formset.prefix}-{marketing_index}-default_probability"] = 15
+    assert client.post(url, data).status_code == 302
+    assert stage_named("Marketing").default_probability == 15
+    assert StageTransition.objects.get().effective_probability == 10
+
+
+def test_admin_requires_exactly_one_won_stage_at_the_end(client, pipeline_admin, acquisition):
+    client.force_login(pipeline_admin)
+    url = f"/admin/pipeline/pipeline/{acquisition.pk}/change/"
+    formset = client.get(url).context["inline_admin_formsets"][0].formset
+    data = {
+        "name": acquisition.name,
+        "kind": acquisition.kind,
+        "is_default": "on",
+        "description": "",
+        f"{formset.prefix}-TOTAL_FORMS": len(formset.forms),
+        f"{formset.prefix}-INITIAL_FORMS": len(formset.forms),
+        f"{formset.prefix}-MIN_NUM_FORMS": 0,
+        f"{formset.prefix}-MAX_NUM_FORMS": 1000,
+    }
+    for index, form in enumerate(formset.forms):
+        stage = form.instance
+        data |= {
+            f"{formset.prefix}-{index}-id": stage.pk,
+            f"{formset.prefix}-{index}-pipeline": acquisition.pk,
+            f"{formset.prefix}-{index}-name": stage.name,
+            f"{formset.prefix}-{index}-order": stage.order,
+            f"{formset.prefix}-{index}-default_probability": stage.default_probability,
+        }
+    response = client.post(url, data)  # no won stage at all
+    assert "A pipeline has exactly one won stage" in response.content.decode()

@@ -1,0 +1,36 @@
+from decimal import Decimal
+
+import factory
+
+from apps.accounts.factories import AccountFactory
+from apps.pipeline.models import Stage
+from apps.pipeline.services import ProjectFacts, open_project
+from apps.projects.models import CustomerProject
+
+
+def stage_named(name: str, kind: str = "acquisition") -> Stage:
+    """A stage of a seeded default pipeline (migration pipeline.0003)."""
+    return Stage.objects.get(name=name, pipeline__kind=kind, pipeline__is_default=True)
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    """Opens a project through the lifecycle service, so it has its opening transition.
+    Qualified by default; pass `stage=stage_named(...)` to open it further along."""
+
+    class Meta:
+        model = CustomerProject
+
+    account = factory.SubFactory(AccountFactory)
+    title = factory.Sequence(lambda n: f"Project {n:04d}")
+    owner = factory.LazyAttribute(lambda project: project.account.owner)
+    value = Decimal("10000.00")
+    present_state = "Spreadsheets everywhere"
+    desired_state = "One system"
+    buying_process = "CFO signs in Q3"
+
+    @classmethod
+    def _create(cls, model_class, *, stage=None, pipeline=None, **facts):
+        transition = open_project(
+            facts=ProjectFacts(**facts), user=facts["owner"], pipeline=pipeline, stage=stage
+        )
+        return transition.project

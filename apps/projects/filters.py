@@ -1,0 +1,73 @@
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from apps.accounts.selectors import visible_accounts
+from apps.pipeline.models import Pipeline, ProjectStatus, Stage
+from apps.projects.models import CustomerProject
+from apps.projects.selectors import visible_teams
+from apps.users.roles import visible_users
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class ProjectFilter(django_filters.FilterSet):
+    """Filters of the project list; the board uses its owner, team, close date and value."""
+
+    q = django_filters.CharFilter(method="search", label="Search", help_text="Title or account")
+    account = django_filters.ModelChoiceFilter(queryset=None, empty_label="All accounts")
+    owner = django_filters.ModelChoiceFilter(
+        queryset=None, label="Account manager", empty_label="Everyone I can see"
+    )
+    team = django_filters.ModelChoiceFilter(
+        queryset=None, field_name="owner__teams", label="Team", empty_label="All teams"
+    )
+    pipeline = django_filters.ModelChoiceFilter(
+        queryset=Pipeline.objects.all(), empty_label="All pipelines"
+    )
+    stage = django_filters.ModelChoiceFilter(
+        queryset=Stage.objects.select_related("pipeline"), empty_label="All stages"
+    )
+    status = django_filters.ChoiceFilter(choices=ProjectStatus.choices, empty_label="Any status")
+    close_after = django_filters.DateFilter(
+        field_name="expected_close_date", lookup_expr="gte", label="Closing from", widget=DATE
+    )
+    close_before = django_filters.DateFilter(
+        field_name="expected_close_date", lookup_expr="lte", label="Closing until", widget=DATE
+    )
+    value_min = django_filters.NumberFilter(
+        field_name="value", lookup_expr="gte", label="Value from"
+    )
+    value_max = django_filters.NumberFilter(
+        field_name="value", lookup_expr="lte", label="Value up to"
+    )
+    o = django_filters.OrderingFilter(
+        fields=[
+            ("title", "title"),
+            ("account__name", "account"),
+            ("owner__first_name", "owner"),
+            ("stage__order", "stage"),
+            ("value", "value"),
+            ("effective_probability", "probability"),
+            ("expected_close_date", "close"),
+            ("updated_at", "updated"),
+        ],
+    )
+
+    BOARD_FIELDS = ["owner", "team", "close_after", "close_before", "value_min", "value_max"]
+
+    class Meta:
+        model = CustomerProject
+        fields = []
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["owner"].queryset = visible_users(user)
+        self.filters["team"].queryset = visible_teams(user)
+        self.filters["account"].queryset = visible_accounts(user)
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(account__name__icontains=value))

@@ -1,0 +1,64 @@
+from django import forms
+
+from apps.accounts.selectors import visible_accounts
+from apps.pipeline.models import Pipeline
+from apps.projects.models import CustomerProject
+from apps.projects.services import EDITABLE_FIELDS
+from apps.users.models import User
+from apps.users.roles import Role, role_of, visible_users
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TEXT = forms.Textarea(attrs={"rows": 3})
+
+
+class ProjectForm(forms.ModelForm):
+    """A project's facts and qualification. A rep's projects are their own; a manager or an
+    admin can give one to someone whose work they see."""
+
+    class Meta:
+        model = CustomerProject
+        fields = EDITABLE_FIELDS
+        widgets = {
+            "expected_close_date": DATE,
+            "next_step_date": DATE,
+            "present_state": TEXT,
+            "desired_state": TEXT,
+            "buying_process": TEXT,
+        }
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["value"].widget.attrs.update(min=0, step="0.01")
+        self.fields["individual_probability"].widget.attrs.update(min=0, max=100)
+        if role_of(user) in (Role.MANAGER, Role.ADMIN):
+            self.fields["owner"].queryset = visible_users(user).filter(is_active=True)
+        else:
+            del self.fields["owner"]
+
+    def clean_title(self):
+        return self.cleaned_data["title"].strip()
+
+
+class ProjectCreateForm(ProjectForm):
+    account = forms.ModelChoiceField(queryset=None)
+    pipeline = forms.ModelChoiceField(
+        queryset=Pipeline.objects.all(),
+        required=False,
+        empty_label="By the account's level",
+        help_text="Left empty: customer acquisition for Suspects and Prospects, customer "
+        "development for Shoppers and up.",
+    )
+
+    field_order = ["account", "title", "pipeline"]
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        self.fields["account"].queryset = visible_accounts(user)
+
+
+class ProjectEditForm(ProjectForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)

@@ -1,0 +1,162 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from apps.pipeline.models import ProjectStatus
+
+
+def effective_probability() -> models.Expression:
+    """The probability of winning a project, in percent: won 100, stopped 0, otherwise the
+    owner's individual percentage if set, otherwise the stage's default. The one definition;
+    everything that needs it annotates with this (see CustomerProjectQuerySet)."""
+    return Case(
+        When(status=ProjectStatus.WON, then=Value(100)),
+        When(status=ProjectStatus.STOPPED, then=Value(0)),
+        default=Coalesce(F("individual_probability"), F("stage__default_probability")),
+        output_field=models.PositiveSmallIntegerField(),
+    )
+
+
+def effective_probability_of(status: str, individual: int | None, stage_default: int) -> int:
+    """The same rule for one project in Python (demo data builds past states with it); a test
+    checks that it agrees with the SQL expression above."""
+    if status == ProjectStatus.WON:
+        return 100
+    if status == ProjectStatus.STOPPED:
+        return 0
+    return stage_default if individual is None else individual
+
+
+class CustomerProjectQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=ProjectStatus.OPEN)
+
+    def owned_by(self, users):
+        return self.filter(owner__in=users)
+
+    def with_effective_probability(self):
+        """Annotate `effective_probability` (percent) and `weighted_value` (value × it)."""
+        return self.annotate(effective_probability=effective_probability()).annotate(
+            weighted_value=F("value") * F("effective_probability") / Value(100)
+        )
+
+
+class CustomerProject(models.Model):
+    """One piece of potential business with one account (elsewhere: opportunity, deal).
+    Where it is in the pipeline (stage, status) changes only through apps/pipeline/services.py."""
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, related_name="projects"
+    )
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="customer_projects",
+        verbose_name="account manager",
+    )
+    pipeline = models.ForeignKey(
+        "pipeline.Pipeline", on_delete=models.PROTECT, related_name="projects"
+    )
+    stage = models.ForeignKey("pipeline.Stage", on_delete=models.PROTECT, related_name="projects")
+    status = models.CharField(
+        max_length=10, choices=ProjectStatus.choices, default=ProjectStatus.OPEN
+    )
+    value = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="Expected value of the business, in the CRM's currency.",
+    )
+    expected_close_date = models.DateField(null=True, blank=True)
+    individual_probability = models.PositiveSmallIntegerField(
+        "your %",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text="Your own estimate of the chance of winning (0–100). It overrides the stage's "
+        "default percentage; leave it empty to use the default.",
+    )
+    present_state = models.TextField(blank=True, help_text="Where the customer is today.")
+    desired_state = models.TextField(blank=True, help_text="Where the customer wants to be.")
+    buying_process = models.TextField(
+        "customer's buying process",
+        blank=True,
+        help_text="How the customer decides and buys: who, steps, budget, timing.",
+    )
+    next_step = models.CharField(max_length=200, blank=True)
+    next_step_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    stage_entered_at = models.DateTimeField(help_text="When the project entered its stage.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(
+        default=1, help_text="Raised by every write, so a stale form or board is detected."
+    )
+
+    history = HistoricalRecords(excluded_fields=["updated_at", "version"])
+
+    objects = CustomerProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(value__gte=0), name="projects_customerproject_value_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(individual_probability__isnull=True)
+                | Q(individual_probability__lte=100),
+                name="projects_customerproject_individual_probability_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ProjectStatus.values),
+                name="projects_customerproject_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ProjectStatus.OPEN, closed_at__isnull=True)
+                | (~Q(status=ProjectStatus.OPEN) & Q(closed_at__isnull=False)),
+                name="projects_customerproject_closed_iff_not_open",
+            ),
+        ]
+        indexes = [
+            # The board: open projects of a pipeline per stage, biggest first.
+            models.Index(
+                F("stage"),
+                F("value").desc(),
+                name="projects_open_by_stage_idx",
+                condition=Q(status="open"),
+            ),
+            # A rep's own projects, in lists and visibility filters.
+            models.Index(fields=["owner", "status"], name="projects_owner_status_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("projects:detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ProjectStatus.OPEN
+
+
+class ProjectNote(models.Model):
+    """What someone learned or did, kept with the project."""
+
+    project = models.ForeignKey(CustomerProject, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.text[:50]

@@ -1,0 +1,259 @@
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+
+from apps.accounts.factories import AccountFactory
+from apps.accounts.models import Account, RelationshipLevel
+from apps.pipeline import services as lifecycle
+from apps.pipeline.models import StageTransition
+from apps.projects import services
+from apps.projects.factories import ProjectFactory, stage_named
+from apps.projects.models import CustomerProject, ProjectNote
+
+
+@pytest.fixture
+def projects(rep, teammate, other_rep, team, other_team):
+    return {
+        "own": ProjectFactory(title="Own deal", account=AccountFactory(owner=rep, name="Acme")),
+        "teammate": ProjectFactory(title="Teammate deal", account=AccountFactory(owner=teammate)),
+        "other": ProjectFactory(title="Other team deal", account=AccountFactory(owner=other_rep)),
+    }
+
+
+def _titles(response):
+    return {project.title for project in response.context["page"].object_list}
+
+
+def _csv(response):
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+VISIBLE = {
+    "rep": {"own"},
+    "manager": {"own", "teammate"},
+    "other_manager": {"other"},
+    "pipeline_admin": {"own", "teammate", "other"},
+}
+
+
+@pytest.mark.parametrize("who", VISIBLE)
+def test_each_role_sees_lists_exports_and_opens_only_its_projects(client, request, projects, who):
+    client.force_login(request.getfixturevalue(who))
+    expected = {projects[key].title for key in VISIBLE[who]}
+    assert _titles(client.get("/projects/")) == expected
+    assert {row["title"] for row in _csv(client.get("/projects/export.csv"))} == expected
+    for key, project in projects.items():
+        for url in (f"/projects/{project.pk}/", f"/projects/{project.pk}/edit/"):
+            assert client.get(url).status_code == (200 if key in VISIBLE[who] else 404), url
+
+
+def test_rep_cannot_edit_or_annotate_another_reps_project_by_post(client, rep, projects):
+    project = projects["teammate"]
+    client.force_login(rep)
+    assert (
+        client.post(
+            f"/projects/{project.pk}/edit/", {"title": "Mine", "value": 1, "version": 1}
+        ).status_code
+        == 404
+    )
+    assert client.post(f"/projects/{project.pk}/notes/", {"text": "Hi"}).status_code == 404
+    project.refresh_from_db()
+    assert project.title == "Teammate deal" and not ProjectNote.objects.exists()
+
+
+def test_rep_cannot_open_a_project_on_an_invisible_account(client, rep, other_rep):
+    foreign = AccountFactory(owner=other_rep)
+    client.force_login(rep)
+    response = client.post(
+        "/projects/new/", {"account": foreign.pk, "title": "Sneaky", "value": "100"}
+    )
+    assert "Select a valid choice" in response.context["form"].errors["account"][0]
+    assert not CustomerProject.objects.exists()
+
+
+def test_a_reps_project_on_a_colleagues_account_makes_the_account_visible(client, rep, teammate):
+    account = AccountFactory(owner=teammate, name="Shared Co")
+    ProjectFactory(account=account, owner=rep, title="My deal there")
+    client.force_login(rep)
+    assert client.get(f"/accounts/{account.pk}/").status_code == 200
+    assert client.get(f"/accounts/{account.pk}/edit/").status_code == 404  # still not theirs
+
+
+def test_open_a_project_from_the_form(client, rep):
+    account = AccountFactory(owner=rep, relationship_level=RelationshipLevel.PROSPECT)
+    client.force_login(rep)
+    response = client.post(
+        "/projects/new/",
+        {
+            "account": account.pk,
+            "title": "Renewal",
+            "value": "12500.50",
+            "individual_probability": "55",
+        },
+    )
+    project = CustomerProject.objects.get()
+    assert response.status_code == 302 and response.url == f"/projects/{project.pk}/"
+    assert (project.owner, project.pipeline.kind) == (rep, "acquisition")
+    assert project.value == Decimal("12500.50") and project.individual_probability == 55
+
+
+def test_opening_where_the_first_stage_needs_qualification_says_what_is_missing(client, rep):
+    account = AccountFactory(owner=rep, relationship_level=RelationshipLevel.CLIENT)  # development
+    client.force_login(rep)
+    response = client.post(
+        "/projects/new/", {"account": account.pk, "title": "Renewal", "value": "10"}
+    )
+    assert (
+        "fill in: present state, desired state, customer&#x27;s buying process"
+        in response.content.decode()
+    )
+    assert not CustomerProject.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"individual_probability": "101"}, "individual_probability", "less than or equal to 100"),
+        ({"individual_probability": "-1"}, "individual_probability", "greater than or equal to 0"),
+        ({"value": "-5"}, "value", "greater than or equal to 0"),
+        ({"value": "lots"}, "value", "Enter a number."),
+        ({"title": "  "}, "title", "This field is required."),
+        ({"expected_close_date": "31/31/2026"}, "expected_close_date", "Enter a valid date."),
+    ],
+)
+def test_bad_project_input_shows_an_error_and_writes_nothing(client, rep, data, field, message):
+    account = AccountFactory(owner=rep)
+    client.force_login(rep)
+    response = client.post(
+        "/projects/new/", {"account": account.pk, "title": "Deal", "value": "100"} | data
+    )
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not CustomerProject.objects.exists() and not StageTransition.objects.exists()
+
+
+def test_edit_records_history_and_a_stale_form_is_refused(client, rep, manager, team, projects):
+    project = projects["own"]
+    client.force_login(rep)
+    form = {"title": "Own deal", "value": "20000", "individual_probability": "70", "version": 1}
+    assert client.post(f"/projects/{project.pk}/edit/", form).status_code == 302
+    project.refresh_from_db()
+    assert (project.value, project.individual_probability, project.version) == (20000, 70, 2)
+    # The manager's form was loaded at version 1: saving it would overwrite the rep's change.
+    client.force_login(manager)
+    response = client.post(f"/projects/{project.pk}/edit/", form | {"value": "5", "owner": rep.pk})
+    assert "Nothing was overwritten" in response.content.decode()
+    project.refresh_from_db()
+    assert project.value == 20000
+    changes = [
+        event
+        for event in client.get(f"/projects/{project.pk}/").context["timeline"]
+        if "changes" in event
+    ]
+    assert [(c["field"], c["new"]) for c in changes[0]["changes"]] == [
+        ("Value", Decimal("20000.00")),
+        ("Individual %", "70%"),
+    ]
+    assert changes[0]["user"] == rep
+
+
+def test_detail_shows_the_timeline_notes_and_entry_criteria(client, rep, projects):
+    project = projects["own"]
+    lifecycle.move_project(
+        project=project,
+        to_stage=stage_named("Qualification"),
+        user=rep,
+        seen_version=1,
+        note="They asked",
+    )
+    client.force_login(rep)
+    client.post(f"/projects/{project.pk}/notes/", {"text": "CFO is on board <b>really</b>"})
+    content = client.get(f"/projects/{project.pk}/").content.decode()
+    assert "Moved forward</strong>" in content and "Raw lead → Qualification" in content
+    assert "They asked" in content and "Opened</strong>" in content
+    assert "CFO is on board &lt;b&gt;really&lt;/b&gt;" in content
+    assert "We know the customer&#x27;s present state" in content
+    assert ProjectNote.objects.get().author == rep
+
+
+def test_account_page_lists_its_visible_projects(client, rep, teammate):
+    account = AccountFactory(owner=rep)
+    ProjectFactory(account=account, title="Mine")
+    ProjectFactory(account=account, owner=teammate, title="Teammate's")
+    client.force_login(rep)
+    content = client.get(f"/accounts/{account.pk}/").content.decode()
+    assert "Mine" in content and "Teammate&#x27;s" not in content
+
+
+def test_deleting_an_account_with_projects_is_refused(client, rep):
+    account = AccountFactory(owner=rep, name="Busy Co")
+    ProjectFactory(account=account)
+    client.force_login(rep)
+    response = client.post(f"/accounts/{account.pk}/delete/", follow=True)
+    assert "Busy Co has customer projects, so it cannot be deleted." in response.content.decode()
+    assert Account.objects.filter(pk=account.pk).exists()
+
+
+def test_list_filters_and_sorting(client, rep):
+    account = AccountFactory(owner=rep)
+    ProjectFactory(account=account, title="Alpha", value=300)
+    ProjectFactory(account=account, title="Beta", value=100, stage=stage_named("Decision"))
+    ProjectFactory(account=account, title="Gamma", value=200)
+    client.force_login(rep)
+    assert _titles(client.get(f"/projects/?stage={stage_named('Decision').pk}")) == {"Beta"}
+    assert _titles(client.get("/projects/?value_min=150")) == {"Alpha", "Gamma"}
+    assert _titles(client.get("/projects/?q=amm")) == {"Gamma"}
+    ordered = client.get("/projects/?o=-value").context["page"].object_list
+    assert [p.title for p in ordered] == ["Alpha", "Gamma", "Beta"]
+    ordered = client.get("/projects/?o=-probability").context["page"].object_list
+    assert ordered[0].title == "Beta"  # Decision's 60% beats Raw lead's 5%
+
+
+def test_csv_export_has_the_forecast_columns(client, rep):
+    ProjectFactory(
+        account=AccountFactory(owner=rep, name="Acme"),
+        title="Deal",
+        value=1000,
+        individual_probability=30,
+    )
+    client.force_login(rep)
+    [row] = _csv(client.get("/projects/export.csv"))
+    assert (row["account"], row["stage"], row["status"]) == ("Acme", "Raw lead", "Open")
+    assert (row["effective_probability"], row["weighted_value"]) == ("30", "300.00")
+
+
+def test_list_and_detail_queries_do_not_grow(client, manager, team, django_assert_max_num_queries):
+    reps = list(team.members.all())
+    client.force_login(manager)
+    project = ProjectFactory(account=AccountFactory(owner=reps[0]))
+    services.add_note(project=project, user=manager, text="First")  # one of each to begin with
+
+    def count(url):
+        with django_assert_max_num_queries(20) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    few = (count("/projects/"), count(f"/projects/{project.pk}/"))
+    for index in range(30):
+        ProjectFactory(account=AccountFactory(owner=reps[index % 2]))
+    for stage in ["Marketing", "Qualification", "Decision", "Negotiation"]:
+        lifecycle.move_project(
+            project=project, to_stage=stage_named(stage), user=manager, seen_version=project.version
+        )
+        project.refresh_from_db()
+        services.add_note(project=project, user=manager, text=f"Now in {stage}")
+        services.update_project(
+            project=project,
+            user=manager,
+            seen_version=project.version,
+            data={"value": project.value + 1},
+        )
+        project.refresh_from_db()
+    assert (count("/projects/"), count(f"/projects/{project.pk}/")) == few
+
+
+def test_empty_list_tells_what_to_do(client, rep):
+    client.force_login(rep)
+    assert b"Open your first project" in client.get("/projects/").content

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from apps.projects import views
+
+app_name = "projects"
+
+urlpatterns = [
+    path("", views.project_list, name="list"),
+    path("export.csv", views.project_export, name="export"),
+    path("new/", views.project_create, name="create"),
+    path("<int:pk>/", views.project_detail, name="detail"),
+    path("<int:pk>/edit/", views.project_edit, name="edit"),
+    path("<int:pk>/notes/", views.note_create, name="note_create"),
+]

@@ -1,0 +1,183 @@
+import csv
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.pipeline import services as lifecycle
+from apps.pipeline.forms import LifecycleForm, MoveForm
+from apps.projects import selectors, services
+from apps.projects.filters import ProjectFilter
+from apps.projects.forms import NoteForm, ProjectCreateForm, ProjectEditForm
+from apps.projects.models import CustomerProject
+
+PROJECTS_PER_PAGE = 25
+SORTABLE_COLUMNS = [
+    ("title", "Project"),
+    ("account", "Account"),
+    ("owner", "Account manager"),
+    ("stage", "Stage"),
+    ("value", "Value"),
+    ("probability", "%"),
+    ("close", "Expected close"),
+]
+
+
+def _filtered(request):
+    projects = selectors.with_list_columns(selectors.visible_projects(request.user))
+    return ProjectFilter(request.GET, queryset=projects, user=request.user)
+
+
+@require_GET
+def project_list(request):
+    project_filter = _filtered(request)
+    page = Paginator(project_filter.qs, PROJECTS_PER_PAGE).get_page(request.GET.get("page"))
+    current = request.GET.get("o", "")
+    columns = [
+        {
+            "label": label,
+            "sort": f"-{key}" if current == key else key,
+            "direction": "ascending"
+            if current == key
+            else "descending"
+            if current == f"-{key}"
+            else "",
+        }
+        for key, label in SORTABLE_COLUMNS
+    ]
+    return render(
+        request,
+        "projects/project_list.html",
+        {
+            "filter": project_filter,
+            "page": page,
+            "columns": columns,
+            "has_any_project": selectors.visible_projects(request.user).exists(),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@require_GET
+def project_export(request):
+    """The filtered project list as CSV: only what the user may see."""
+    rows = _filtered(request).qs
+    writer = csv.writer(_Echo())
+    header = ["title", "account", "account_manager", "pipeline", "stage", "status", "value"]
+    header += ["individual_probability", "effective_probability", "weighted_value"]
+    header += ["expected_close_date", "next_step", "next_step_date", "created_at", "closed_at"]
+
+    def lines():
+        yield writer.writerow(header)
+        for project in rows.iterator(chunk_size=1000):
+            yield writer.writerow(
+                [
+                    project.title,
+                    project.account.name,
+                    project.owner,
+                    project.pipeline.name,
+                    project.stage.name,
+                    project.get_status_display(),
+                    project.value,
+                    ""
+                    if project.individual_probability is None
+                    else project.individual_probability,
+                    project.effective_probability,
+                    round(project.weighted_value, 2),
+                    project.expected_close_date or "",
+                    project.next_step,
+                    project.next_step_date or "",
+                    project.created_at.isoformat(),
+                    project.closed_at.isoformat() if project.closed_at else "",
+                ]
+            )
+
+    filename = f"projects-{timezone.localdate():%Y-%m-%d}.csv"
+    return StreamingHttpResponse(
+        lines(),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def project_create(request):
+    initial = {"account": request.GET.get("account")}
+    form = ProjectCreateForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {field: data[field] for field in services.EDITABLE_FIELDS if field in data}
+        fields.setdefault("owner", request.user)  # A rep's projects are their own.
+        facts = lifecycle.ProjectFacts(account=data["account"], **fields)
+        try:
+            transition = lifecycle.open_project(
+                facts=facts, user=request.user, pipeline=data["pipeline"]
+            )
+        except lifecycle.PipelineError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Project {transition.project.title} opened.")
+            return redirect(transition.project)
+    return render(request, "projects/project_form.html", {"form": form})
+
+
+@require_GET
+def project_detail(request, pk):
+    try:
+        project = selectors.project_for_detail(request.user, pk)
+    except CustomerProject.DoesNotExist:
+        raise Http404("No such project.") from None
+    return render(request, "projects/project_detail.html", _detail_context(project))
+
+
+@require_http_methods(["GET", "POST"])
+def project_edit(request, pk):
+    project = get_object_or_404(selectors.visible_projects(request.user), pk=pk)
+    form = ProjectEditForm(
+        request.POST or None,
+        instance=project,
+        user=request.user,
+        initial={"version": project.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_project(
+                project=project, user=request.user, seen_version=data["version"], data=data
+            )
+        except lifecycle.StaleProject as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Project saved.")
+            return redirect(project)
+    return render(request, "projects/project_form.html", {"form": form, "project": project})
+
+
+@require_POST
+def note_create(request, pk):
+    project = get_object_or_404(selectors.visible_projects(request.user), pk=pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        services.add_note(project=project, user=request.user, text=form.cleaned_data["text"])
+        messages.success(request, "Note added.")
+    else:
+        messages.error(request, "A note needs some text.")
+    return redirect(f"{project.get_absolute_url()}#notes")
+
+
+def _detail_context(project):
+    return {
+        "project": project,
+        "timeline": selectors.timeline(project),
+        "notes": project.notes.all(),
+        "note_form": NoteForm(),
+        "move_form": MoveForm(project=project, initial={"version": project.version}),
+        "version_form": LifecycleForm(initial={"version": project.version}),
+    }
