@@ -11,7 +11,7 @@ ifeq ($(wildcard .env),)
 export DEBUG ?= true
 endif
 
-.PHONY: run test lint format install install-dev browser db-stop clean
+.PHONY: run test lint format bench install install-dev browser db-stop clean
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
@@ -26,6 +26,16 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# The speed budget (DESIGN.md): fills its own database to 100,000 projects and 1,000,000
+# transitions (once; a few minutes), then prints each page's time and query count.
+bench: $(VENV)/.installed
+	@url="$${BENCH_DATABASE_URL:-$$($(BIN)/python -m pipeline_crm.devdb url pipeline_crm_bench)}"; \
+	export DATABASE_URL="$$url" DEBUG=false SECRET_KEY=bench ALLOWED_HOSTS=testserver \
+		SECURE_SSL_REDIRECT=false; \
+	$(BIN)/python manage.py migrate --noinput -v0 && \
+	$(BIN)/python manage.py collectstatic --noinput -v0 && \
+	$(BIN)/python manage.py bench
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

@@ -15,8 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 DATA_DIR = Path(__file__).resolve().parent.parent / ".pgdata"
 
 
-def database_url(data_dir: Path = DATA_DIR) -> str:
-    """Start (or reuse) the embedded server on `data_dir` and return its connection URL."""
+def database_url(data_dir: Path = DATA_DIR, name: str = "") -> str:
+    """Start (or reuse) the embedded server on `data_dir` and return its connection URL: of
+    its `postgres` database, or of database `name`, created if missing."""
     # pgserver keeps its lock under the user's runtime dir; on servers and in CI without a login
     # session, platformdirs warns that XDG_RUNTIME_DIR is unset and falls back to /tmp.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
@@ -29,8 +30,12 @@ def database_url(data_dir: Path = DATA_DIR) -> str:
             "PostgreSQL server, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/pipeline_crm"
         ) from error
     server = pgserver.get_server(data_dir, cleanup_mode=None)
+    if name:
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+        if "(1 row)" not in exists:
+            server.psql(f'CREATE DATABASE "{name}";')
     # The URI names the socket directory as `?host=...`, a form django-environ passes through.
-    return server.get_uri()
+    return server.get_uri(name or None)
 
 
 def stop(data_dir: Path = DATA_DIR) -> None:
@@ -48,7 +53,10 @@ def stop(data_dir: Path = DATA_DIR) -> None:
 if __name__ == "__main__":
     import sys
 
-    if sys.argv[1:] == ["stop"]:
-        stop()
-    else:
-        print(database_url())
+    match sys.argv[1:]:
+        case ["stop"]:
+            stop()
+        case ["url", name]:
+            print(database_url(name=name))
+        case _:
+            print(database_url())

@@ -52,18 +52,28 @@ def board_columns(
                 row["weighted"],
             )
 
-    # The top cards of every column in one query: rank within each stage by value.
-    ranked = with_list_columns(open_projects.order_by()).annotate(
-        rank=Window(RowNumber(), partition_by=F("stage"), order_by=[F("value").desc(), F("pk")])
-    )
-    # A column opened with "show more" gets more cards; a per-row limit keeps one query.
-    ranked = ranked.annotate(
-        card_limit=Case(
-            When(stage=expanded_stage, then=Value(MORE_CARDS)), default=Value(CARDS_PER_COLUMN)
+    # The top cards of every column in one query: rank the open projects within each stage by
+    # value (only ids, stage and value: the partial index serves it), then join what cards
+    # show for the few that rank high enough. A column opened with "show more" gets more.
+    ranked = (
+        open_projects.order_by()
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=F("stage"), order_by=[F("value").desc(), F("pk")]
+            ),
+            card_limit=Case(
+                When(stage=expanded_stage, then=Value(MORE_CARDS)),
+                default=Value(CARDS_PER_COLUMN),
+            ),
         )
+        .filter(rank__lte=F("card_limit"))
+        .values("pk")
+    )
+    cards = with_list_columns(CustomerProject.objects.filter(pk__in=ranked)).order_by(
+        "stage__order", "-value", "pk"
     )
     now = timezone.now()
-    for card in ranked.filter(rank__lte=F("card_limit")).order_by("stage__order", "rank"):
+    for card in cards:
         card.days_in_stage = (now - card.stage_entered_at).days
         normal = card.stage.normal_days
         card.is_stale = normal is not None and card.days_in_stage > normal
