@@ -1,18 +1,20 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from apps.users.models import Team
-from apps.users.roles import visible_users
+from apps.users.roles import Role, role_of, visible_users
 
 
 @require_GET
 def home(request):
-    """Where each role starts. Reps will land on the board and managers on their review
-    page once those exist; until then everyone sees whose work they can see."""
+    """Where each role starts: a rep on the board; a manager (until the review page exists)
+    and an admin here, with the teams and people whose work they see."""
+    if role_of(request.user) == Role.REP:
+        return redirect("pipeline:index")
     teams = Team.objects.filter(manager=request.user).prefetch_related("members")
     return render(
         request,

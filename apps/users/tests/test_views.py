@@ -9,11 +9,20 @@ def test_login_page_is_open_to_anonymous_users(client, db):
     assert b"Log in" in response.content
 
 
-def test_rep_logs_in_and_lands_on_home(client, rep):
+def test_rep_logs_in_and_lands_on_the_board(client, rep):
+    from apps.pipeline.models import Pipeline
+
+    board = Pipeline.objects.get(kind="acquisition", is_default=True).get_absolute_url()
     response = client.post("/login/", {"username": "rep", "password": PASSWORD}, follow=True)
-    assert response.redirect_chain == [("/", 302)]
-    assert b"Welcome, Rita" in response.content
+    assert response.redirect_chain == [("/", 302), ("/pipeline/", 302), (board, 302)]
+    assert b"Customer acquisition" in response.content
     assert b"Sales rep" in response.content
+
+
+def test_manager_logs_in_and_lands_on_home(client, manager):
+    response = client.post("/login/", {"username": "manager", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain == [("/", 302)]
+    assert b"Welcome, Maria" in response.content
 
 
 def test_wrong_password_shows_an_error_and_does_not_log_in(client, rep):
@@ -80,7 +89,7 @@ def test_home_is_get_only(client, rep):
 
 def test_admin_link_only_for_admins(client, rep, pipeline_admin):
     client.force_login(rep)
-    assert b'href="/admin/"' not in client.get("/").content
+    assert b'href="/admin/"' not in client.get("/", follow=True).content
     client.force_login(pipeline_admin)
     assert b'href="/admin/"' in client.get("/").content
 
@@ -116,7 +125,7 @@ def test_health_is_open_and_checks_the_database(client, db):
 
 
 def test_pages_escape_user_names(client, db):
-    user = UserFactory(first_name="<script>alert(1)</script>", role="Sales rep")
+    user = UserFactory(first_name="<script>alert(1)</script>", role="Sales manager")
     client.force_login(user)
     content = client.get("/").content
     assert b"<script>alert(1)</script>" not in content
