@@ -291,76 +291,86 @@ def test_lifecycle_endpoints_are_post_only(client, rep, projects, action):
     assert client.get(f"/pipeline/projects/{projects['own'].pk}/{action}/").status_code == 405
 
 
+def _admin_form(client, pipeline):
+    """The pipeline's admin change form as POST data, stages inline, as it stands."""
+    formset = (
+        client.get(f"/admin/pipeline/pipeline/{pipeline.pk}/change/")
+        .context["inline_admin_formsets"][0]
+        .formset
+    )
+    prefix = formset.prefix
+    data = {
+        "name": pipeline.name,
+        "kind": pipeline.kind,
+        "is_default": "on",
+        "description": "",
+        f"{prefix}-TOTAL_FORMS": len(formset.forms),
+        f"{prefix}-INITIAL_FORMS": len(formset.forms),
+        f"{prefix}-MIN_NUM_FORMS": 0,
+        f"{prefix}-MAX_NUM_FORMS": 1000,
+    }
+    rows = {}
+    for index, form in enumerate(formset.forms):
+        stage = form.instance
+        rows[stage.name] = f"{prefix}-{index}-"
+        data |= {
+            f"{prefix}-{index}-id": stage.pk,
+            f"{prefix}-{index}-pipeline": pipeline.pk,
+            f"{prefix}-{index}-name": stage.name,
+            f"{prefix}-{index}-order": stage.order,
+            f"{prefix}-{index}-default_probability": stage.default_probability,
+            f"{prefix}-{index}-normal_days": stage.normal_days or "",
+            f"{prefix}-{index}-entry_criteria": stage.entry_criteria,
+        }
+        if stage.is_won:
+            data[f"{prefix}-{index}-is_won"] = "on"
+    return data, rows
+
+
 def test_admin_refuses_to_delete_a_stage_in_use(client, pipeline_admin, rep, acquisition):
     ProjectFactory(account=AccountFactory(owner=rep), stage=stage_named("Marketing"))
     client.force_login(pipeline_admin)
     url = f"/admin/pipeline/pipeline/{acquisition.pk}/change/"
-    response = client.get(url)
-    formset = response.context["inline_admin_formsets"][0].formset
-    data = {
-        "name": acquisition.name,
-        "kind": acquisition.kind,
-        "is_default": "on",
-        "description": "",
-        f"{formset.prefix}-TOTAL_FORMS": len(formset.forms),
-        f"{formset.prefix}-INITIAL_FORMS": len(formset.forms),
-        f"{formset.prefix}-MIN_NUM_FORMS": 0,
-        f"{formset.prefix}-MAX_NUM_FORMS": 1000,
-    }
-    for index, form in enumerate(formset.forms):
-        stage = form.instance
-        data |= {
-            f"{formset.prefix}-{index}-id": stage.pk,
-            f"{formset.prefix}-{index}-pipeline": acquisition.pk,
-            f"{formset.prefix}-{index}-name": stage.name,
-            f"{formset.prefix}-{index}-order": stage.order,
-            f"{formset.prefix}-{index}-default_probability": stage.default_probability,
-            f"{formset.prefix}-{index}-normal_days": stage.normal_days or "",
-            f"{formset.prefix}-{index}-entry_criteria": stage.entry_criteria,
-        }
-        if stage.is_won:
-            data[f"{formset.prefix}-{index}-is_won"] = "on"
-        if stage.name == "Marketing":
-            data[f"{formset.prefix}-{index}-DELETE"] = "on"
-    response = client.post(url, data)
+    data, rows = _admin_form(client, acquisition)
+    response = client.post(url, data | {rows["Marketing"] + "DELETE": "on"})
     assert response.status_code == 200
-    assert (
-        "would require deleting the following protected related objects"
-        in response.content.decode()
+    assert "would require deleting the following protected related objects" in (
+        response.content.decode()
     )
     assert acquisition.stages.filter(name="Marketing").exists()
 
     # Re-weighting a stage is allowed, and never rewrites history.
-    data.pop(next(key for key in data if key.endswith("DELETE")))
-    marketing_index = next(i for i, f in enumerate(formset.forms) if f.instance.name == "Marketing")
-    data[f"{formset.prefix}-{marketing_index}-default_probability"] = 15
-    assert client.post(url, data).status_code == 302
+    response = client.post(url, data | {rows["Marketing"] + "default_probability": 15})
+    assert response.status_code == 302
     assert stage_named("Marketing").default_probability == 15
     assert StageTransition.objects.get().effective_probability == 10
 
 
-def test_admin_requires_exactly_one_won_stage_at_the_end(client, pipeline_admin, acquisition):
+def test_admin_reorders_and_renames_stages(client, pipeline_admin, acquisition):
     client.force_login(pipeline_admin)
-    url = f"/admin/pipeline/pipeline/{acquisition.pk}/change/"
-    formset = client.get(url).context["inline_admin_formsets"][0].formset
-    data = {
-        "name": acquisition.name,
-        "kind": acquisition.kind,
-        "is_default": "on",
-        "description": "",
-        f"{formset.prefix}-TOTAL_FORMS": len(formset.forms),
-        f"{formset.prefix}-INITIAL_FORMS": len(formset.forms),
-        f"{formset.prefix}-MIN_NUM_FORMS": 0,
-        f"{formset.prefix}-MAX_NUM_FORMS": 1000,
-    }
-    for index, form in enumerate(formset.forms):
-        stage = form.instance
-        data |= {
-            f"{formset.prefix}-{index}-id": stage.pk,
-            f"{formset.prefix}-{index}-pipeline": acquisition.pk,
-            f"{formset.prefix}-{index}-name": stage.name,
-            f"{formset.prefix}-{index}-order": stage.order,
-            f"{formset.prefix}-{index}-default_probability": stage.default_probability,
-        }
-    response = client.post(url, data)  # no won stage at all
-    assert "A pipeline has exactly one won stage" in response.content.decode()
+    data, rows = _admin_form(client, acquisition)
+    # Swapping two positions passes through a moment where both have the same order.
+    data |= {rows["Raw lead"] + "order": 2, rows["Marketing"] + "order": 1}
+    data |= {rows["Marketing"] + "name": "Awareness"}
+    response = client.post(f"/admin/pipeline/pipeline/{acquisition.pk}/change/", data)
+    assert response.status_code == 302
+    names = list(acquisition.stages.order_by("order").values_list("name", flat=True))
+    assert names[:3] == ["Awareness", "Raw lead", "Qualification"]
+
+
+@pytest.mark.parametrize("change", ["no won stage", "won stage not last", "same order"])
+def test_admin_requires_one_won_stage_at_the_end(client, pipeline_admin, acquisition, change):
+    client.force_login(pipeline_admin)
+    data, rows = _admin_form(client, acquisition)
+    if change == "no won stage":
+        data.pop(rows["Agreement"] + "is_won")
+        message = "A pipeline has exactly one won stage"
+    elif change == "won stage not last":
+        data |= {rows["Agreement"] + "order": 1, rows["Raw lead"] + "order": 7}
+        message = "The won stage must be the last stage"
+    else:
+        data |= {rows["Raw lead"] + "order": 2}
+        message = "Please correct the duplicate data for order"
+    response = client.post(f"/admin/pipeline/pipeline/{acquisition.pk}/change/", data)
+    assert message in response.content.decode()
+    assert acquisition.stages.get(is_won=True).name == "Agreement"
