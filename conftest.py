@@ -15,10 +15,11 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: "live_server" in getattr(item, "fixturenames", ()))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def migrated_data(django_db_setup, django_db_blocker):
-    """The rows that data migrations wrote (role groups, later default pipelines), serialized
-    once, for transactional tests to put back after the flush that ends each of them."""
+    """The rows that data migrations wrote (role groups, default pipelines, stop reasons),
+    serialized at the start of the session, before any transactional test empties the tables,
+    for the browser tests to put back (tests/browser/conftest.py)."""
     with django_db_blocker.unblock():
         return connections[DEFAULT_DB_ALIAS].creation.serialize_db_to_string()
 

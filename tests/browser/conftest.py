@@ -5,6 +5,8 @@ A failing test leaves a screenshot in test-results/ (--screenshot=only-on-failur
 import os
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from playwright.sync_api import expect
 
@@ -35,14 +37,22 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(autouse=True)
-def _restore_migrated_data(migrated_data):
-    """live_server tests run on committed data and end by emptying every table, which also
-    drops what data migrations wrote (the role groups). Django's serialized_rollback puts it
-    back at the start of the next such test, from a copy it keeps on the connection object;
-    but that object lives in a context variable, and Playwright's sync API runs the tests in
-    another context, where the connection lacks the copy. Hand it over. (The root conftest
-    runs these tests last, so no other test sees the emptied tables.)"""
-    connections[DEFAULT_DB_ALIAS]._test_serialized_contents = migrated_data
+def _restore_migrated_data(migrated_data, django_db_blocker):
+    """live_server tests run on committed data, and every transactional test ends by emptying
+    the tables, which also drops what data migrations wrote (the role groups, the pipelines).
+    Put it back when it is missing.
+
+    Django's serialized_rollback would, but it keeps its copy on the connection object, which
+    lives in a context variable, and Playwright's sync API runs the tests in another context.
+    Handing the copy over also makes the flush after each test leave the tables empty rather
+    than re-create content types, so the copy loads cleanly. (The root conftest runs these
+    tests last, so no other test sees the emptied tables.)"""
+    connection = connections[DEFAULT_DB_ALIAS]
+    connection._test_serialized_contents = migrated_data
+    with django_db_blocker.unblock():
+        if not Group.objects.exists():
+            call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+            connection.creation.deserialize_db_from_string(migrated_data)
 
 
 @pytest.fixture(scope="session")
