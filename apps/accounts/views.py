@@ -1,10 +1,6 @@
-import csv
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts import selectors, services
@@ -12,6 +8,7 @@ from apps.accounts.filters import AccountFilter
 from apps.accounts.forms import AccountForm, ContactForm
 from apps.accounts.models import LEVEL_MEANINGS, RelationshipLevel
 from apps.users.roles import sees_everyone, visible_users
+from pipeline_crm.listing import csv_response, sort_columns
 
 ACCOUNTS_PER_PAGE = 25
 
@@ -39,7 +36,7 @@ def account_list(request):
             "page": page,
             "level_counts": [(level, counts.get(level.value, 0)) for level in RelationshipLevel],
             "selected_level": request.GET.get("relationship_level", ""),
-            "columns": _sort_columns(request.GET.get("o", "")),
+            "columns": sort_columns(SORTABLE_COLUMNS, request.GET.get("o", "")),
             "has_any_account": accounts.exists(),
         },
     )
@@ -54,61 +51,29 @@ SORTABLE_COLUMNS = [
 ]
 
 
-def _sort_columns(current: str) -> list[dict]:
-    """Header links: a click sorts by the column, a second click reverses it."""
-    return [
-        {
-            "label": label,
-            "sort": f"-{key}" if current == key else key,
-            "direction": "ascending"
-            if current == key
-            else "descending"
-            if current == f"-{key}"
-            else "",
-        }
-        for key, label in SORTABLE_COLUMNS
-    ]
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @require_GET
 def account_export(request):
     """The filtered account list as CSV: only what the user may see."""
     accounts = AccountFilter(
         request.GET, queryset=selectors.visible_accounts(request.user), user=request.user
     ).qs
-    rows = selectors.with_list_columns(accounts)
-    writer = csv.writer(_Echo())
     header = ["name", "website", "industry", "relationship_level", "account_manager"]
     header += ["primary_contact", "contacts", "created_at", "updated_at"]
-
-    def lines():
-        yield writer.writerow(header)
-        for account in rows.iterator(chunk_size=1000):
-            yield writer.writerow(
-                [
-                    account.name,
-                    account.website,
-                    account.get_industry_display(),
-                    account.get_relationship_level_display(),
-                    account.owner,
-                    account.primary_contact_name or "",
-                    account.contact_count,
-                    account.created_at.isoformat(),
-                    account.updated_at.isoformat(),
-                ]
-            )
-
-    filename = f"accounts-{timezone.localdate():%Y-%m-%d}.csv"
-    return StreamingHttpResponse(
-        lines(),
-        content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    rows = (
+        [
+            account.name,
+            account.website,
+            account.get_industry_display(),
+            account.get_relationship_level_display(),
+            account.owner,
+            account.primary_contact_name or "",
+            account.contact_count,
+            account.created_at.isoformat(),
+            account.updated_at.isoformat(),
+        ]
+        for account in selectors.with_list_columns(accounts).iterator(chunk_size=1000)
     )
+    return csv_response("accounts", header, rows)
 
 
 @require_http_methods(["GET", "POST"])

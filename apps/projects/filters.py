@@ -10,6 +10,15 @@ from apps.users.roles import visible_users
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
+class _StageField(django_filters.fields.ModelChoiceField):
+    def label_from_instance(self, stage):
+        return f"{stage.pipeline}: {stage}"
+
+
+class _StageFilter(django_filters.ModelChoiceFilter):
+    field_class = _StageField
+
+
 class ProjectFilter(django_filters.FilterSet):
     """Filters of the project list; the board uses its owner, team, close date and value."""
 
@@ -25,8 +34,9 @@ class ProjectFilter(django_filters.FilterSet):
     pipeline = django_filters.ModelChoiceFilter(
         queryset=Pipeline.objects.all(), empty_label="All pipelines"
     )
-    stage = django_filters.ModelChoiceFilter(
-        queryset=Stage.objects.select_related("pipeline"), empty_label="All stages"
+    stage = _StageFilter(
+        queryset=Stage.objects.select_related("pipeline").order_by("pipeline", "order"),
+        empty_label="All stages",
     )
     status = django_filters.ChoiceFilter(choices=ProjectStatus.choices, empty_label="Any status")
     close_after = django_filters.DateFilter(
@@ -64,6 +74,11 @@ class ProjectFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.filters["owner"].queryset = visible_users(user)
         self.filters["team"].queryset = visible_teams(user)
+
+    @property
+    def active_count(self) -> int:
+        """How many filters are set (the sort order is not a filter)."""
+        return len([name for name in self.form.changed_data if name != "o"])
 
     def search(self, queryset, name, value):
         value = value.strip()

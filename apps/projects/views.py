@@ -1,10 +1,7 @@
-import csv
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.pipeline import services as lifecycle
@@ -13,6 +10,7 @@ from apps.projects import selectors, services
 from apps.projects.filters import ProjectFilter
 from apps.projects.forms import NoteForm, ProjectCreateForm, ProjectEditForm
 from apps.projects.models import CustomerProject
+from pipeline_crm.listing import csv_response, sort_columns
 
 PROJECTS_PER_PAGE = 25
 SORTABLE_COLUMNS = [
@@ -35,76 +33,45 @@ def _filtered(request):
 def project_list(request):
     project_filter = _filtered(request)
     page = Paginator(project_filter.qs, PROJECTS_PER_PAGE).get_page(request.GET.get("page"))
-    current = request.GET.get("o", "")
-    columns = [
-        {
-            "label": label,
-            "sort": f"-{key}" if current == key else key,
-            "direction": "ascending"
-            if current == key
-            else "descending"
-            if current == f"-{key}"
-            else "",
-        }
-        for key, label in SORTABLE_COLUMNS
-    ]
     return render(
         request,
         "projects/project_list.html",
         {
             "filter": project_filter,
             "page": page,
-            "columns": columns,
+            "columns": sort_columns(SORTABLE_COLUMNS, request.GET.get("o", "")),
             "has_any_project": selectors.visible_projects(request.user).exists(),
         },
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @require_GET
 def project_export(request):
     """The filtered project list as CSV: only what the user may see."""
-    rows = _filtered(request).qs
-    writer = csv.writer(_Echo())
     header = ["title", "account", "account_manager", "pipeline", "stage", "status", "value"]
     header += ["individual_probability", "effective_probability", "weighted_value"]
     header += ["expected_close_date", "next_step", "next_step_date", "created_at", "closed_at"]
-
-    def lines():
-        yield writer.writerow(header)
-        for project in rows.iterator(chunk_size=1000):
-            yield writer.writerow(
-                [
-                    project.title,
-                    project.account.name,
-                    project.owner,
-                    project.pipeline.name,
-                    project.stage.name,
-                    project.get_status_display(),
-                    project.value,
-                    ""
-                    if project.individual_probability is None
-                    else project.individual_probability,
-                    project.effective_probability,
-                    round(project.weighted_value, 2),
-                    project.expected_close_date or "",
-                    project.next_step,
-                    project.next_step_date or "",
-                    project.created_at.isoformat(),
-                    project.closed_at.isoformat() if project.closed_at else "",
-                ]
-            )
-
-    filename = f"projects-{timezone.localdate():%Y-%m-%d}.csv"
-    return StreamingHttpResponse(
-        lines(),
-        content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    rows = (
+        [
+            project.title,
+            project.account.name,
+            project.owner,
+            project.pipeline.name,
+            project.stage.name,
+            project.get_status_display(),
+            project.value,
+            "" if project.individual_probability is None else project.individual_probability,
+            project.effective_probability,
+            round(project.weighted_value, 2),
+            project.expected_close_date or "",
+            project.next_step,
+            project.next_step_date or "",
+            project.created_at.isoformat(),
+            project.closed_at.isoformat() if project.closed_at else "",
+        ]
+        for project in _filtered(request).qs.iterator(chunk_size=1000)
     )
+    return csv_response("projects", header, rows)
 
 
 @require_http_methods(["GET", "POST"])
