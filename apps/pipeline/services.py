@@ -37,15 +37,12 @@ class StaleProject(PipelineError):
 
     def __init__(self, project: CustomerProject):
         self.project = project
-        latest = (
-            StageTransition.objects.filter(project=project)
-            .select_related("user", "to_stage")
-            .latest()
-        )
-        when = timezone.localtime(latest.created_at).strftime("%d %b %Y %H:%M")
+        # The project's history has every write, moves and edits alike.
+        latest = project.history.select_related("history_user", "stage").latest("history_id")
+        when = timezone.localtime(latest.history_date).strftime("%d %b %Y %H:%M")
         super().__init__(
-            f"{project.title} was changed by {latest.user} meanwhile ({latest.kind}: "
-            f"{latest.to_stage}, {latest.get_to_status_display().lower()}, {when}). "
+            f"{project.title} was changed by {latest.history_user or 'someone'} meanwhile "
+            f"(now in {latest.stage}, {latest.get_status_display().lower()}, {when}). "
             "Nothing was overwritten; here is the current state."
         )
 

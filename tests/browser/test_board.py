@@ -163,7 +163,7 @@ def test_a_move_that_lost_the_race_shows_who_moved_it(page, board, rep, manager,
     move_project(project=project, to_stage=stage_named("Decision"), user=manager, seen_version=1)
     _drag(page, _card(page, "Raced deal"), _column(page, "Solution design"))
     expect(page.get_by_role("alert")).to_contain_text(
-        re.compile(r"Raced deal was changed by Maria Manager meanwhile \(moved forward: Decision")
+        re.compile(r"Raced deal was changed by Maria Manager meanwhile \(now in Decision, open")
     )
     expect(_column(page, "Decision").locator("li.card", has_text="Raced deal")).to_be_visible()
     project.refresh_from_db()

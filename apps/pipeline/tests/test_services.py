@@ -232,7 +232,7 @@ def test_a_stale_version_is_a_conflict_that_names_who_moved_it(rep, teammate, ma
         services.move_project(
             project=project, to_stage=stage_named("Decision"), user=rep, seen_version=1
         )
-    assert "changed by Maria Manager meanwhile (moved forward: Marketing, open" in str(error.value)
+    assert "changed by Maria Manager meanwhile (now in Marketing, open" in str(error.value)
     project.refresh_from_db()
     assert (project.stage.name, project.version, len(_transitions(project))) == ("Marketing", 2, 2)
 

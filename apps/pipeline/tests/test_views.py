@@ -174,7 +174,7 @@ def test_a_move_that_lost_the_race_says_who_moved_it_and_changes_nothing(
         HTTP_HX_REQUEST="true",
     )
     content = response.content.decode()
-    assert "was changed by Maria Manager meanwhile (moved forward: Decision" in content
+    assert "was changed by Maria Manager meanwhile (now in Decision, open" in content
     project.refresh_from_db()
     assert (project.stage.name, project.version) == ("Decision", 2)
     assert StageTransition.objects.filter(project=project).count() == 2

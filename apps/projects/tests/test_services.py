@@ -43,3 +43,13 @@ def test_a_note_needs_text(rep):
     with pytest.raises(ValidationError):
         services.add_note(project=project, user=rep, text="   ")
     assert not project.notes.exists()
+
+
+def test_a_move_after_someone_elses_edit_names_the_editor(rep, manager, team):
+    from apps.pipeline.services import move_project
+    from apps.projects.factories import stage_named
+
+    project = ProjectFactory(account=AccountFactory(owner=rep))
+    services.update_project(project=project, user=manager, seen_version=1, data={"title": "Big"})
+    with pytest.raises(StaleProject, match="Big was changed by Maria Manager meanwhile"):
+        move_project(project=project, to_stage=stage_named("Marketing"), user=rep, seen_version=1)
