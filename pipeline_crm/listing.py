@@ -31,14 +31,26 @@ class _Echo:
         return value
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """Text that a spreadsheet would take for a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_response(name: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    """Stream `rows` as a CSV download named `<name>-<today>.csv`, without holding it all."""
+    """Stream `rows` as a CSV download named `<name>-<today>.csv`, without holding it all.
+    Text cells cannot smuggle spreadsheet formulas (an account named "=HYPERLINK(...)")."""
     writer = csv.writer(_Echo())
 
     def lines():
         yield writer.writerow(header)
         for row in rows:
-            yield writer.writerow(row)
+            yield writer.writerow([_cell(value) for value in row])
 
     filename = f"{name}-{timezone.localdate():%Y-%m-%d}.csv"
     return StreamingHttpResponse(

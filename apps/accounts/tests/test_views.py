@@ -22,6 +22,10 @@ def _names(response):
     return {account.name for account in response.context["page"].object_list}
 
 
+def _csv(response):
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
 def _csv_names(response):
     content = b"".join(response.streaming_content).decode()
     return {row["name"] for row in csv.DictReader(io.StringIO(content))}
@@ -330,6 +334,13 @@ def test_csv_export_columns(client, rep):
     assert rows[0]["primary_contact"] == "Ann"
     assert rows[0]["contacts"] == "2"
     assert rows[0]["account_manager"] == "Rita Rep"
+
+
+def test_csv_export_defuses_spreadsheet_formulas(client, rep):
+    AccountFactory(name='=HYPERLINK("http://evil.example")', owner=rep)
+    client.force_login(rep)
+    [row] = _csv(client.get("/accounts/export.csv"))
+    assert row["name"] == '\'=HYPERLINK("http://evil.example")'
 
 
 # Detail page.
