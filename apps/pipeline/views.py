@@ -154,15 +154,15 @@ def _board_context(request, pipeline, query):
         query, queryset=visible_projects(request.user), user=request.user
     )
     expanded = query.get("show", "")
+    columns = board_columns(
+        pipeline, project_filter.qs, expanded_stage=int(expanded) if expanded.isdigit() else None
+    )
     return {
         "pipeline": pipeline,
         "pipelines": Pipeline.objects.all(),
         "filter": project_filter,
         "board_fields": [project_filter.form[name] for name in ProjectFilter.BOARD_FIELDS],
-        "columns": board_columns(
-            pipeline,
-            project_filter.qs,
-            expanded_stage=int(expanded) if expanded.isdigit() else None,
-        ),
+        "columns": columns,
+        "board_has_cards": any(column.count for column in columns),
         "stop_form": StopForm(),
     }

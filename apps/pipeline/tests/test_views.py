@@ -84,6 +84,19 @@ def test_board_flags_stale_cards(client, rep, acquisition):
     assert "stale</strong>" in response.content.decode()
 
 
+def test_empty_board_says_how_to_start(client, rep, acquisition):
+    client.force_login(rep)
+    assert (
+        b"No open projects on this board. <a" in client.get(acquisition.get_absolute_url()).content
+    )
+    ProjectFactory(account=AccountFactory(owner=rep), value=10)
+    response = client.get(f"{acquisition.get_absolute_url()}?value_min=100")
+    assert b"No open projects on this board match the filters." in response.content
+    assert (
+        b"No open projects on this board" not in client.get(acquisition.get_absolute_url()).content
+    )
+
+
 def test_board_filters(client, rep, acquisition):
     account = AccountFactory(owner=rep)
     ProjectFactory(account=account, title="Small", value=500)
