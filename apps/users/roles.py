@@ -15,6 +15,20 @@ class Role(models.TextChoices):
     MANAGER = "Sales manager", "Sales manager"
     ADMIN = "Pipeline admin", "Pipeline admin"
 
+    # For templates, which get the role as `user_role` (context processor) and ask these
+    # rather than compare strings.
+    @property
+    def is_rep(self) -> bool:
+        return self is Role.REP
+
+    @property
+    def is_manager(self) -> bool:
+        return self is Role.MANAGER
+
+    @property
+    def is_admin(self) -> bool:
+        return self is Role.ADMIN
+
 
 # Strongest first: the first of these a user's groups contain is their role.
 _PRECEDENCE = (Role.ADMIN, Role.MANAGER, Role.REP)
@@ -62,6 +76,31 @@ def visible_users(user: User) -> models.QuerySet[User]:
     return User.objects.filter(pk=user.pk)
 
 
-def can_see_work_of(user: User, owner: User) -> bool:
-    """Whether `user` may see work owned by `owner`."""
-    return visible_users(user).filter(pk=owner.pk).exists()
+def visible_to(user: User, queryset: models.QuerySet, owner: str = "owner") -> models.QuerySet:
+    """`queryset` narrowed to what `user` may see: the rows whose `owner` field is one of
+    `visible_users(user)`. The base of every `visible_*(user)` selector."""
+    if sees_everyone(user):
+        return queryset
+    return queryset.filter(**{f"{owner}__in": visible_users(user)})
+
+
+def visible_teams(user: User) -> models.QuerySet[Team]:
+    """Teams to filter by: all for an admin, the managed ones for a manager, a rep's own."""
+    if sees_everyone(user):
+        return Team.objects.all()
+    if is_manager(user):
+        return Team.objects.filter(manager=user)
+    return user.teams.all()
+
+
+def assignable_owners(user: User) -> models.QuerySet[User]:
+    """Who `user` may hand an account or a project to: a manager or an admin, any active user
+    whose work they see; anyone else, only themself (a rep's work is their own)."""
+    if is_manager(user) or is_admin(user):
+        return visible_users(user).filter(is_active=True)
+    return User.objects.filter(pk=user.pk)
+
+
+def may_assign_owners(user: User) -> bool:
+    """Whether forms offer `user` a choice of owner at all."""
+    return is_manager(user) or is_admin(user)

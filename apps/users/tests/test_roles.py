@@ -1,7 +1,7 @@
 import pytest
 
 from apps.users.factories import UserFactory
-from apps.users.roles import Role, can_see_work_of, role_of, visible_users
+from apps.users.roles import Role, assignable_owners, role_of, visible_teams, visible_users
 
 
 def test_role_of_each_role(rep, manager, pipeline_admin):
@@ -34,14 +34,13 @@ def test_anonymous_user_has_no_role_and_sees_nobody(db):
 @pytest.mark.usefixtures("team", "other_team")
 def test_rep_sees_only_their_own_work(rep, teammate, other_rep):
     assert set(visible_users(rep)) == {rep}
-    assert not can_see_work_of(rep, teammate)
-    assert not can_see_work_of(rep, other_rep)
+    assert teammate not in visible_users(rep) and other_rep not in visible_users(rep)
 
 
 @pytest.mark.usefixtures("team", "other_team")
 def test_manager_sees_own_and_managed_teams_members(manager, rep, teammate, other_rep):
     assert set(visible_users(manager)) == {manager, rep, teammate}
-    assert not can_see_work_of(manager, other_rep)
+    assert other_rep not in visible_users(manager)
 
 
 def test_manager_of_two_teams_sees_both(manager, rep, other_rep, team, other_team):
@@ -79,3 +78,22 @@ def test_role_groups_are_created_by_migration(db):
     assert {role.value for role in Role} <= names
     assert Group.objects.get(name=Role.ADMIN).permissions.filter(codename="change_team").exists()
     assert not Group.objects.get(name=Role.REP).permissions.filter(codename="change_team").exists()
+
+
+@pytest.mark.usefixtures("other_team")
+def test_a_rep_can_assign_only_to_themself(rep, team):
+    assert list(assignable_owners(rep)) == [rep]
+    assert list(visible_teams(rep)) == [team]
+
+
+@pytest.mark.usefixtures("team", "other_team")
+def test_a_manager_assigns_to_active_members_of_their_teams(manager, rep, teammate, other_rep):
+    teammate.is_active = False
+    teammate.save()
+    assert set(assignable_owners(manager)) == {manager, rep}
+    assert other_rep not in assignable_owners(manager)
+
+
+def test_templates_ask_the_role_rather_than_compare_strings():
+    assert Role.ADMIN.is_admin and not Role.ADMIN.is_manager
+    assert Role.MANAGER.is_manager and Role.REP.is_rep and not Role.REP.is_admin
