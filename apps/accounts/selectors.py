@@ -5,27 +5,23 @@ from django.db.models.functions import Coalesce, Lag
 
 from apps.accounts.models import Account, Contact, RelationshipLevel
 from apps.users.models import User
-from apps.users.roles import sees_everyone, visible_users
+from apps.users.roles import visible_to
 
 
 def editable_accounts(user: User) -> QuerySet[Account]:
     """The accounts `user` may change (facts, level, contacts, delete): those owned by someone
     whose work they see, so the owner, the owner's manager and admins."""
-    if sees_everyone(user):
-        return Account.objects.all()
-    return Account.objects.filter(owner__in=visible_users(user))
+    return visible_to(user, Account.objects.all())
 
 
 def visible_accounts(user: User) -> QuerySet[Account]:
     """The accounts `user` may see: the ones they may change (owned by themself for a rep, by
     their teams for a manager, everyone's for an admin), and those on which a project whose
     work they see is (a rep's project on a colleague's account)."""
-    if sees_everyone(user):
-        return Account.objects.all()
-    users = visible_users(user)
-    # `projects` is the reverse of CustomerProject.account; a subquery keeps rows unique.
-    with_projects = Account.objects.filter(projects__owner__in=users).values("pk")
-    return Account.objects.filter(Q(owner__in=users) | Q(pk__in=with_projects))
+    # `projects` is the reverse of CustomerProject.account; a subquery keeps rows unique. For an
+    # admin both sides are every account and PostgreSQL gets no WHERE at all.
+    with_projects = visible_to(user, Account.objects.all(), owner="projects__owner")
+    return editable_accounts(user) | Account.objects.filter(pk__in=with_projects.values("pk"))
 
 
 def with_list_columns(accounts: QuerySet[Account]) -> QuerySet[Account]:
