@@ -26,6 +26,13 @@ class AccountAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["owner"]
     inlines = [ContactInline]
     history_list_display = ["relationship_level", "owner"]
+    readonly_fields = ["version"]
+
+    def save_model(self, request, obj, form, change):
+        # An admin edit is a write too: forms opened before it must see their version go stale.
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
 
     def get_queryset(self, request):
         return (

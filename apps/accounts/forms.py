@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from apps.accounts.models import Account, Contact
 from apps.accounts.selectors import visible_accounts
 from apps.users.models import User
-from apps.users.roles import Role, role_of, visible_users
+from apps.users.roles import assignable_owners, may_assign_owners
 
 
 class AccountForm(forms.ModelForm):
@@ -26,12 +26,20 @@ class AccountForm(forms.ModelForm):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        if role_of(user) in (Role.MANAGER, Role.ADMIN):
-            self.fields["owner"].queryset = visible_users(user).filter(is_active=True)
+        if may_assign_owners(user):
+            # The current owner stays a choice even if no longer assignable (left the team,
+            # deactivated): keeping an owner is not handing the account over.
+            current = User.objects.filter(pk=self.instance.owner_id)
+            self.fields["owner"].queryset = assignable_owners(user) | current
             self.fields["owner"].initial = self.instance.owner_id or user.pk
         else:
             # A rep's accounts are their own; only a manager or an admin hands one over.
             del self.fields["owner"]
+        if self.instance.pk:
+            # The version this form shows; the service refuses the save if it is no longer current.
+            self.fields["version"] = forms.IntegerField(
+                widget=forms.HiddenInput, initial=self.instance.version
+            )
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

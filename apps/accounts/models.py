@@ -61,8 +61,14 @@ class Account(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(
+        default=1,
+        help_text="Raised by every write. An edit form sends the version it showed, so a save "
+        "over someone else's change is refused instead of silently undoing it.",
+    )
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # The version is bookkeeping for the lock, not a fact of the account.
+    history = HistoricalRecords(excluded_fields=["updated_at", "version"])
 
     class Meta:
         ordering = ["name"]

@@ -2,15 +2,18 @@
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
-from apps.accounts.models import Account, Contact
+from apps.accounts.models import Account, Contact, RelationshipLevel
 from apps.users.models import User
+from apps.users.roles import assignable_owners, may_assign_owners
+from pipeline_crm.errors import DomainError
 
 ACCOUNT_FIELDS = ["name", "website", "industry", "owner", "relationship_level", "notes"]
 CONTACT_FIELDS = ["name", "job_title", "email", "phone", "notes", "is_primary"]
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """A write to an account or contact that the rules refuse; the message is for the user."""
 
 
@@ -22,30 +25,83 @@ class AccountInUse(AccountError):
     pass
 
 
+class OwnerNotAllowed(AccountError):
+    """The account would go to someone the user may not hand work to."""
+
+
+class StaleAccount(AccountError):
+    """Someone else changed the account since the caller loaded it."""
+
+    def __init__(self, account: Account):
+        self.account = account
+        latest = account.history.select_related("history_user").latest("history_id")
+        when = timezone.localtime(latest.history_date).strftime("%d %b %Y %H:%M")
+        super().__init__(
+            f"{account.name} was changed by {latest.history_user or 'someone'} meanwhile "
+            f"({when}). Nothing was overwritten; here is the current state."
+        )
+
+
 @transaction.atomic
 def create_account(*, user: User, data: dict) -> Account:
-    """Create an account from cleaned form data; history records `user` as its author."""
+    """Create an account from cleaned form data, owned by `data["owner"]` (by default `user`,
+    who may only choose an owner they may hand work to); history records `user` as its author."""
     account = Account(**{field: data[field] for field in ACCOUNT_FIELDS if field in data})
     account.owner = data.get("owner") or user
+    _check_owner(account.owner, user=user)
     _save_account(account, user=user)
     return account
 
 
 @transaction.atomic
-def update_account(*, account: Account, user: User, data: dict) -> Account:
-    """Change an account's facts (a level change is kept in its history with `user`)."""
+def update_account(*, account: Account, user: User, seen_version: int, data: dict) -> Account:
+    """Change an account's facts from a form that showed `seen_version`: refused if someone
+    changed the account since; writes only the fields whose value differs (a level change is
+    kept in its history with `user`)."""
+    # The account row alone: a join would make PostgreSQL re-check a concurrently updated row
+    # against stale joined rows.
     account = Account.objects.select_for_update().get(pk=account.pk)
-    for field in ACCOUNT_FIELDS:
-        if field in data:
-            setattr(account, field, data[field])
-    _save_account(account, user=user)
+    if account.version != seen_version:
+        raise StaleAccount(account)
+    changed = [
+        field for field in ACCOUNT_FIELDS if field in data and _differs(account, field, data[field])
+    ]
+    if not changed:
+        return account
+    if "owner" in changed:
+        _check_owner(data["owner"], user=user)
+    for field in changed:
+        setattr(account, field, data[field])
+    account.version += 1
+    # Only what is written is validated: a field stored before a rule existed does not block
+    # an unrelated change.
+    unchanged = [field.name for field in Account._meta.fields if field.name not in changed]
+    _save_account(
+        account, user=user, exclude=unchanged, update_fields=[*changed, "version", "updated_at"]
+    )
     return account
 
 
 @transaction.atomic
-def set_relationship_level(*, account: Account, level: int, user: User) -> Account:
-    """Move the account to another rung of the relationship ladder."""
-    return update_account(account=account, user=user, data={"relationship_level": level})
+def raise_relationship_level(*, account: Account, level: int, user: User) -> Account:
+    """Raise the account to `level` on the ladder; an account already there or higher stays
+    where it is (nothing written), so a raise never lowers a level someone else set."""
+    level = RelationshipLevel(level)
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if account.relationship_level >= level:
+        return account
+    account.relationship_level = level
+    account.version += 1
+    account._history_user = user
+    # No full_clean(): winning a project must not fail on an unrelated field of the account
+    # (a website stored before URLs were validated).
+    account.save(update_fields=["relationship_level", "version", "updated_at"])
+    return account
+
+
+# Kept for callers written before raises were separated from form edits (the lifecycle's win,
+# the demo's climb); both only ever raise.
+set_relationship_level = raise_relationship_level
 
 
 @transaction.atomic
@@ -61,13 +117,38 @@ def delete_account(*, account: Account, user: User) -> None:
         ) from error
 
 
-def _save_account(account: Account, *, user: User) -> None:
-    account.full_clean(validate_constraints=False)
+def _check_owner(owner: User, *, user: User) -> None:
+    if assignable_owners(user).filter(pk=owner.pk).exists():
+        return
+    if may_assign_owners(user):
+        raise OwnerNotAllowed(
+            f"You can hand accounts only to active people whose work you see; {owner} is not one."
+        )
+    raise OwnerNotAllowed(
+        "Your accounts are your own; only a manager can hand one to someone else."
+    )
+
+
+def _differs(account: Account, field: str, value) -> bool:
+    if field == "owner":
+        # Compared by id, so the check costs no query for the current owner.
+        return account.owner_id != getattr(value, "pk", value)
+    return getattr(account, field) != value
+
+
+def _save_account(
+    account: Account,
+    *,
+    user: User,
+    exclude: list[str] | None = None,
+    update_fields: list[str] | None = None,
+) -> None:
+    account.full_clean(exclude=exclude, validate_constraints=False)
     account._history_user = user
     try:
         # A savepoint, so a duplicate name found by the database leaves the transaction usable.
         with transaction.atomic():
-            account.save()
+            account.save(update_fields=update_fields)
     except IntegrityError as error:
         if "accounts_account_name_unique_ci" in str(error):
             raise DuplicateAccountName(

@@ -83,7 +83,7 @@ def account_create(request):
         try:
             account = services.create_account(user=request.user, data=form.cleaned_data)
         except services.AccountError as error:
-            form.add_error("name", str(error))
+            _add_error(form, error)
         else:
             messages.success(request, f"Account {account.name} created.")
             return redirect(account)
@@ -103,14 +103,38 @@ def account_edit(request, pk):
     account = get_object_or_404(selectors.editable_accounts(request.user), pk=pk)
     form = AccountForm(request.POST or None, instance=account, user=request.user)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            services.update_account(account=account, user=request.user, data=form.cleaned_data)
+            services.update_account(
+                account=account, user=request.user, seen_version=data["version"], data=data
+            )
+        except services.StaleAccount as error:
+            # What the message promises: the form now shows the account as it is, with its
+            # current version, so saving again is a decision made on what the user sees.
+            account = error.account
+            form = _current_state_form(account, user=request.user)
+            _add_error(form, error)
         except services.AccountError as error:
-            form.add_error("name", str(error))
+            _add_error(form, error)
         else:
             messages.success(request, "Account saved.")
             return redirect(account)
     return render(request, "accounts/account_form.html", {"form": form, "account": account})
+
+
+def _add_error(form, error):
+    """A refused write on the form: a duplicate name at the name, anything else above all fields."""
+    form.add_error("name" if isinstance(error, services.DuplicateAccountName) else None, error)
+
+
+def _current_state_form(account, *, user):
+    """The edit form bound to the account's stored values, as a fresh page would show them."""
+    shown = AccountForm(instance=account, user=user)
+    form = AccountForm(
+        {name: shown[name].value() for name in shown.fields}, instance=account, user=user
+    )
+    form.is_valid()
+    return form
 
 
 @require_http_methods(["GET", "POST"])
@@ -119,8 +143,8 @@ def account_delete(request, pk):
     if request.method == "POST":
         try:
             services.delete_account(account=account, user=request.user)
-        except services.AccountInUse as error:
-            messages.error(request, str(error))
+        except services.AccountError as error:
+            messages.error(request, error)
             return redirect(account)
         messages.success(request, f"Account {account.name} deleted.")
         return redirect("accounts:list")

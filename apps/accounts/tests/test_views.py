@@ -1,8 +1,11 @@
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 
+from apps.accounts import services
 from apps.accounts.factories import AccountFactory, ContactFactory
 from apps.accounts.models import Account, Contact, RelationshipLevel
 from apps.users.factories import RepFactory
@@ -89,7 +92,13 @@ def test_manager_can_edit_team_members_account_and_hand_it_over(
     account = accounts["own"]
     response = client.post(
         f"/accounts/{account.pk}/edit/",
-        {"name": account.name, "relationship_level": 2, "owner": teammate.pk, "industry": ""},
+        {
+            "name": account.name,
+            "relationship_level": 2,
+            "owner": teammate.pk,
+            "industry": "",
+            "version": 1,
+        },
     )
     assert response.status_code == 302
     account.refresh_from_db()
@@ -103,7 +112,7 @@ def test_manager_cannot_hand_an_account_to_someone_outside_their_teams(
     account = accounts["own"]
     response = client.post(
         f"/accounts/{account.pk}/edit/",
-        {"name": account.name, "relationship_level": 1, "owner": other_rep.pk},
+        {"name": account.name, "relationship_level": 1, "owner": other_rep.pk, "version": 1},
     )
     assert response.status_code == 200
     assert "Select a valid choice" in response.context["form"].errors["owner"][0]
@@ -177,7 +186,8 @@ def test_renaming_to_own_name_in_another_case_is_allowed(client, rep):
     account = AccountFactory(name="Acme Robotics", owner=rep)
     client.force_login(rep)
     response = client.post(
-        f"/accounts/{account.pk}/edit/", {"name": "ACME Robotics", "relationship_level": 1}
+        f"/accounts/{account.pk}/edit/",
+        {"name": "ACME Robotics", "relationship_level": 1, "version": 1},
     )
     assert response.status_code == 302
     account.refresh_from_db()
@@ -350,7 +360,9 @@ def test_detail_shows_level_history_and_contacts(client, rep):
     client.force_login(rep)
     client.post("/accounts/new/", {"name": "Acme", "relationship_level": 1})
     account = Account.objects.get()
-    client.post(f"/accounts/{account.pk}/edit/", {"name": "Acme", "relationship_level": 2})
+    client.post(
+        f"/accounts/{account.pk}/edit/", {"name": "Acme", "relationship_level": 2, "version": 1}
+    )
     ContactFactory(account=account, name="Ann Buyer", is_primary=True)
     content = client.get(f"/accounts/{account.pk}/").content.decode()
     assert "from Suspect" in content and "when the account was created" in content
@@ -412,15 +424,13 @@ def test_list_queries_do_not_grow_with_accounts(
 def test_detail_queries_do_not_grow_with_contacts_or_history(
     client, rep, django_assert_max_num_queries
 ):
-    from apps.accounts import services
-
     account = AccountFactory(owner=rep)
     ContactFactory(account=account)
     client.force_login(rep)
     few = _queries(client, f"/accounts/{account.pk}/", django_assert_max_num_queries, 12)
     ContactFactory.create_batch(20, account=account)
-    for level in [2, 3, 4, 3, 4, 5]:
-        services.set_relationship_level(account=account, level=level, user=RepFactory())
+    for level in range(RelationshipLevel.PROSPECT, RelationshipLevel.POSITIVE_ACTIVIST + 1):
+        services.raise_relationship_level(account=account, level=level, user=RepFactory())
     many = _queries(client, f"/accounts/{account.pk}/", django_assert_max_num_queries, 12)
     assert few == many
 
@@ -434,3 +444,63 @@ def test_export_queries_do_not_grow_with_accounts(client, rep, django_assert_max
     with django_assert_max_num_queries(8) as many:
         b"".join(client.get("/accounts/export.csv").streaming_content)
     assert len(few) == len(many)
+
+
+# Versions: a form saved over someone else's change is refused and shows the current state.
+
+
+def test_saving_a_stale_edit_form_is_refused_naming_who_changed_the_account(
+    client, rep, manager, accounts
+):
+    account = accounts["own"]
+    client.force_login(rep)
+    form_page = client.get(f"/accounts/{account.pk}/edit/").content.decode()
+    assert 'name="version" value="1"' in form_page
+    with time_machine.travel(datetime(2026, 5, 4, 14, 30, tzinfo=UTC), tick=False):
+        services.update_account(
+            account=account, user=manager, seen_version=1, data={"notes": "Manager's note"}
+        )
+
+    response = client.post(
+        f"/accounts/{account.pk}/edit/",
+        {"name": "Renamed", "relationship_level": 1, "notes": "Rep's note", "version": 1},
+    )
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    message = (
+        "Own Industries was changed by Maria Manager meanwhile (04 May 2026 14:30). "
+        "Nothing was overwritten; here is the current state."
+    )
+    assert response.context["form"].non_field_errors() == [message]
+    assert "Own Industries was changed by Maria Manager meanwhile" in content
+    # The form now shows the account as stored, with its current version.
+    assert 'name="version" value="2"' in content and "Manager&#x27;s note" in content
+    account.refresh_from_db()
+    assert (account.name, account.notes, account.version) == ("Own Industries", "Manager's note", 2)
+
+
+def test_an_edit_form_opened_before_a_win_cannot_put_the_level_back(client, rep, accounts):
+    account = accounts["own"]
+    client.force_login(rep)
+    services.raise_relationship_level(account=account, level=RelationshipLevel.SHOPPER, user=rep)
+    response = client.post(
+        f"/accounts/{account.pk}/edit/",
+        {"name": account.name, "relationship_level": RelationshipLevel.SUSPECT, "version": 1},
+    )
+    assert response.status_code == 200
+    assert "was changed by Rita Rep meanwhile" in response.content.decode()
+    account.refresh_from_db()
+    assert account.relationship_level == RelationshipLevel.SHOPPER
+
+
+def test_an_edit_form_without_its_version_is_refused(client, rep, accounts):
+    account = accounts["own"]
+    client.force_login(rep)
+    response = client.post(
+        f"/accounts/{account.pk}/edit/", {"name": "Renamed", "relationship_level": 1}
+    )
+    assert response.status_code == 200
+    assert "version" in response.context["form"].errors
+    account.refresh_from_db()
+    assert account.name == "Own Industries"
