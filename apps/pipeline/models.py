@@ -1,9 +1,14 @@
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GistIndex
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Case, F, Func, Q, Value, When
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
+
+from apps.users.models import Team
 
 
 class PipelineKind(models.TextChoices):
@@ -135,6 +140,24 @@ class ProjectStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
+def effective_probability(
+    *,
+    status="status",
+    individual="individual_probability",
+    stage_default="stage__default_probability",
+) -> models.Expression:
+    """The probability of winning a project, in percent: won 100, stopped 0, otherwise the
+    owner's individual percentage if set, otherwise the stage's default. The one definition:
+    projects annotate with it (CustomerProjectQuerySet) and the state ledger computes its
+    column with it (ProjectState.effective_probability), so nothing else re-implements it."""
+    return Case(
+        When(**{status: ProjectStatus.WON}, then=Value(100)),
+        When(**{status: ProjectStatus.STOPPED}, then=Value(0)),
+        default=Coalesce(F(individual), F(stage_default)),
+        output_field=models.PositiveSmallIntegerField(),
+    )
+
+
 class EndedBy(models.TextChoices):
     US = "us", "We decided to stop"
     CUSTOMER = "customer", "The customer chose otherwise"
@@ -142,7 +165,10 @@ class EndedBy(models.TextChoices):
 
 class StageTransition(models.Model):
     """One change of a project's stage or status. Written once by services.py; never edited
-    or deleted (a database trigger refuses both). The source of every history-based figure."""
+    or deleted (a database trigger refuses both). It records what reports need as it was at
+    that moment: the stages' orders and the stage's default %, the probability the project
+    carried just before (so a win or a stop keeps what was predicted) and after, the owner and
+    close date, and when the stage it left was entered."""
 
     project = models.ForeignKey(
         "projects.CustomerProject", on_delete=models.PROTECT, related_name="transitions"
@@ -151,11 +177,32 @@ class StageTransition(models.Model):
         Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="transitions_in")
+    from_stage_order = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The order the stage left had at the time."
+    )
+    to_stage_order = models.PositiveSmallIntegerField(
+        help_text="The order the stage entered had at the time."
+    )
+    stage_default_probability = models.PositiveSmallIntegerField(
+        help_text="The default % of the stage entered, at the time."
+    )
     from_status = models.CharField(max_length=10, choices=ProjectStatus.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=ProjectStatus.choices)
-    effective_probability = models.PositiveSmallIntegerField()
+    prior_probability = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="The effective % just before the change (none when opened).",
+    )
+    effective_probability = models.PositiveSmallIntegerField(
+        help_text="The effective % just after the change (100 for a win, 0 for a stop)."
+    )
     individual_probability = models.PositiveSmallIntegerField(null=True, blank=True)
     value = models.DecimalField(max_digits=14, decimal_places=2)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    expected_close_date = models.DateField(null=True, blank=True)
+    previous_stage_entered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the project entered the stage it left."
+    )
     ended_by = models.CharField(max_length=10, choices=EndedBy.choices, blank=True)
     stop_reason = models.ForeignKey(
         StopReason, on_delete=models.PROTECT, null=True, blank=True, related_name="transitions"
@@ -173,19 +220,18 @@ class StageTransition(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(effective_probability__lte=100)
-                & (
-                    models.Q(individual_probability__isnull=True)
-                    | models.Q(individual_probability__lte=100)
-                ),
+                condition=Q(effective_probability__lte=100)
+                & Q(stage_default_probability__lte=100)
+                & (Q(prior_probability__isnull=True) | Q(prior_probability__lte=100))
+                & (Q(individual_probability__isnull=True) | Q(individual_probability__lte=100)),
                 name="pipeline_stagetransition_probability_range",
             ),
             models.CheckConstraint(
-                condition=models.Q(value__gte=0), name="pipeline_stagetransition_value_positive"
+                condition=Q(value__gte=0), name="pipeline_stagetransition_value_positive"
             ),
             models.CheckConstraint(
-                condition=~models.Q(to_status="stopped")
-                | (models.Q(stop_reason__isnull=False) & ~models.Q(ended_by="")),
+                condition=~Q(to_status="stopped")
+                | (Q(stop_reason__isnull=False) & ~Q(ended_by="")),
                 name="pipeline_stagetransition_stop_has_reason",
             ),
         ]
@@ -203,7 +249,8 @@ class StageTransition(models.Model):
 
     @property
     def kind(self) -> str:
-        """What happened, in words: opened, moved forward/back, won, stopped, reopened."""
+        """What happened, in words: opened, moved forward/back, won, stopped, reopened.
+        Forward or back by the stages' orders recorded at the time, not today's."""
         if not self.from_status:
             return "opened"
         if self.to_status == ProjectStatus.WON:
@@ -212,6 +259,142 @@ class StageTransition(models.Model):
             return "stopped"
         if self.from_status == ProjectStatus.STOPPED:
             return "reopened"
-        if self.from_stage and self.from_stage.order > self.to_stage.order:
+        if self.from_stage_order is not None and self.from_stage_order > self.to_stage_order:
             return "moved back"
         return "moved forward"
+
+
+class ProjectStateQuerySet(models.QuerySet):
+    def at(self, moment):
+        """The periods that held at `moment` (one per project that existed then)."""
+        return self.filter(period__contains=moment)
+
+    def current(self):
+        return self.filter(period__upper_inf=True)
+
+    def open(self):
+        return self.filter(status=ProjectStatus.OPEN)
+
+    def owned_by(self, users):
+        """Periods whose owner (at the time) is one of `users`."""
+        return self.filter(owner__in=users)
+
+    def in_teams(self, teams):
+        """Periods whose owner (at the time) was a member of one of `teams` (today's members)."""
+        members = Team.members.through.objects.filter(team__in=teams).values("user_id")
+        return self.filter(owner__in=members)
+
+    def closing_between(self, start, end):
+        """Periods whose expected close date (as it was) is in [start, end)."""
+        return self.filter(expected_close_date__gte=start, expected_close_date__lt=end)
+
+    def with_weighted_value(self):
+        """Annotate `weighted_value`: value × the effective % of the period."""
+        return self.annotate(weighted_value=F("value") * F("effective_probability") / Value(100))
+
+
+class ProjectState(models.Model):
+    """The project state ledger: one row per period in which a project's reportable facts
+    were constant, `period` = [began, ended), the current period open-ended. Written only by
+    the lifecycle services (apps/pipeline/services.py), in the transaction of the change that
+    began it, which also closes the period before. The database keeps a project's periods
+    from overlapping (an exclusion constraint over built-in range types: the project id as a
+    one-point int8range, so no btree_gist is needed), allows one current period per project
+    and requires one at commit, and refuses any update but closing the current period, and
+    every delete (triggers, migration 0005). "As of" and "what changed" read it
+    (apps/pipeline/selectors.py)."""
+
+    project = models.ForeignKey(
+        "projects.CustomerProject", on_delete=models.PROTECT, related_name="states"
+    )
+    period = DateTimeRangeField(help_text="[began, ended); open-ended while current.")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="+")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    stage_order = models.PositiveSmallIntegerField(help_text="The stage's order at the time.")
+    stage_default_probability = models.PositiveSmallIntegerField(
+        help_text="The stage's default % at the time."
+    )
+    status = models.CharField(max_length=10, choices=ProjectStatus.choices)
+    value = models.DecimalField(max_digits=14, decimal_places=2)
+    expected_close_date = models.DateField(null=True, blank=True)
+    individual_probability = models.PositiveSmallIntegerField(null=True, blank=True)
+    effective_probability = models.GeneratedField(
+        expression=effective_probability(stage_default="stage_default_probability"),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who made the change that began the period (unknown only for periods rebuilt "
+        "from an older history that did not say).",
+    )
+    transition = models.OneToOneField(
+        StageTransition,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="state",
+        help_text="The stage or status change that began the period; empty for an edit.",
+    )
+
+    objects = ProjectStateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project", "period"]
+        constraints = [
+            ExclusionConstraint(
+                name="pipeline_projectstate_no_overlap",
+                index_type="gist",
+                expressions=[
+                    (
+                        Func(F("project"), F("project"), Value("[]"), function="int8range"),
+                        RangeOperators.OVERLAPS,
+                    ),
+                    ("period", RangeOperators.OVERLAPS),
+                ],
+                violation_error_message="A project's periods never overlap.",
+            ),
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(period__upper_inf=True),
+                name="pipeline_projectstate_one_current",
+            ),
+            models.CheckConstraint(
+                condition=~Q(period__isempty=True) & Q(period__lower_inf=False),
+                name="pipeline_projectstate_period_began",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=0)
+                & Q(stage_default_probability__lte=100)
+                & (Q(individual_probability__isnull=True) | Q(individual_probability__lte=100)),
+                name="pipeline_projectstate_ranges",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ProjectStatus.values),
+                name="pipeline_projectstate_status_valid",
+            ),
+        ]
+        indexes = [
+            # "As of" a moment: the open periods holding then (forecasts of the past).
+            GistIndex(
+                fields=["period"], name="pipeline_state_open_period_idx", condition=Q(status="open")
+            ),
+            # "What changed between X and Y": the periods that began in a window.
+            models.Index(Func(F("period"), function="lower"), name="pipeline_state_began_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.project_id}: {self.stage} {self.status} {self.period}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("A project state is history: only the services close it.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("A project state is history: it is never deleted.")

@@ -1,15 +1,20 @@
-"""Reads for the board: columns with their counts, sums and top cards, in constant queries."""
+"""Reads of where projects are and were: the board (columns with counts, sums and top cards),
+and the state ledger's history (facts as of a moment, changes between two), in constant
+queries."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, QuerySet, Sum, Value, When, Window
+from django.db.models import Case, Count, F, OuterRef, QuerySet, Subquery, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
-from django.utils import timezone
 
-from apps.pipeline.models import Pipeline, Stage
+from apps.pipeline.models import Pipeline, ProjectState, Stage, StageTransition
 from apps.projects.models import CustomerProject
 from apps.projects.selectors import with_list_columns
+from apps.projects.services import TRACKED_FIELDS
+from apps.users.models import User
+from apps.users.roles import visible_to
 
 CARDS_PER_COLUMN = 20
 MORE_CARDS = 100
@@ -69,14 +74,137 @@ def board_columns(
         .filter(rank__lte=F("card_limit"))
         .values("pk")
     )
-    cards = with_list_columns(CustomerProject.objects.filter(pk__in=ranked)).order_by(
-        "stage__order", "-value", "pk"
+    cards = (
+        with_list_columns(CustomerProject.objects.filter(pk__in=ranked))
+        .with_days_in_stage()
+        .order_by("stage__order", "-value", "pk")
     )
-    now = timezone.now()
     for card in cards:
-        card.days_in_stage = (now - card.stage_entered_at).days
-        normal = card.stage.normal_days
-        card.is_stale = normal is not None and card.days_in_stage > normal
         if card.stage_id in columns:
             columns[card.stage_id].cards.append(card)
     return list(columns.values())
+
+
+# The state ledger: as of a moment, and what changed.
+
+
+def projects_as_of(user: User, moment: datetime) -> QuerySet[ProjectState]:
+    """The facts of the projects `user` may see (by today's owner, the rule of every page) as
+    they stood at `moment`: one ProjectState per project that existed then, with its owner,
+    pipeline, stage (and the stage's order and default % at the time), status, value,
+    expected close date, individual % and effective % as they were. A queryset, so callers
+    filter (`.open()`, `.owned_by()`, `.in_teams()`, `.closing_between()`, by pipeline or
+    stage) and aggregate (`.with_weighted_value()`) in SQL."""
+    return visible_to(user, ProjectState.objects.at(moment), owner="project__owner")
+
+
+# What a change was, by the transition that began the period; edits have none.
+TRANSITION_KINDS = {
+    "opened": "new",
+    "moved forward": "advanced",
+    "moved back": "moved back",
+    "won": "won",
+    "stopped": "stopped",
+    "reopened": "reopened",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One reportable change: a project that was new, advanced, moved back, won, stopped (at
+    `state.stage`) or reopened (`field` empty, `transition` set), or a change of one tracked
+    fact (`field` is "value", "expected_close_date", "individual_probability" or "owner")
+    from `before` to `after`. `state` is the period the change began, `previous` the one
+    before it (none for a new project)."""
+
+    kind: str
+    state: ProjectState
+    previous: ProjectState | None
+    field: str = ""
+    before: object = None
+    after: object = None
+
+    @property
+    def project_id(self) -> int:
+        return self.state.project_id
+
+    @property
+    def at(self) -> datetime:
+        return self.state.period.lower
+
+    @property
+    def user(self) -> User | None:
+        return self.state.changed_by
+
+    @property
+    def transition(self) -> StageTransition | None:
+        return self.state.transition
+
+    @property
+    def label(self) -> str:
+        if not self.field:
+            return self.kind
+        return str(CustomerProject._meta.get_field(self.field).verbose_name)
+
+
+def changes_between(user: User, start: datetime, end: datetime) -> list[Change]:
+    """Every reportable change of the projects `user` may see that happened in
+    [`start`, `end`), oldest first, each with the facts before and after (see Change)."""
+    states = visible_to(user, ProjectState.objects.all(), owner="project__owner").filter(
+        period__startswith__gte=start, period__startswith__lt=end
+    )
+    return state_changes(states)
+
+
+def state_changes(states: QuerySet[ProjectState]) -> list[Change]:
+    """The changes that began each of `states`, against the period before each (fetched in
+    one more query, whatever the number of rows)."""
+    # The period before: the project's one that ended when this one began.
+    previous_pk = ProjectState.objects.filter(
+        project=OuterRef("project"), period__endswith=OuterRef("period__startswith")
+    ).values("pk")[:1]
+    rows = list(
+        states.annotate(previous_pk=Subquery(previous_pk))
+        .select_related(
+            "stage",
+            "owner",
+            "changed_by",
+            "transition__from_stage",
+            "transition__to_stage",
+            "transition__stop_reason",
+        )
+        .order_by("period__startswith", "pk")
+    )
+    loaded = {row.pk: row for row in rows}
+    missing = {row.previous_pk for row in rows} - loaded.keys() - {None}
+    previous = loaded | ProjectState.objects.select_related("owner", "stage").in_bulk(missing)
+    changes = []
+    for state in rows:
+        before = previous.get(state.previous_pk)
+        if state.transition is not None:
+            changes.append(Change(TRANSITION_KINDS[state.transition.kind], state, before))
+        if before is None:
+            continue
+        for name in TRACKED_FIELDS:
+            attname = ProjectState._meta.get_field(name).attname  # owner_id: no query
+            if getattr(before, attname) != getattr(state, attname):
+                old, new = getattr(before, name), getattr(state, name)
+                changes.append(Change(name, state, before, field=name, before=old, after=new))
+    return changes
+
+
+def timeline(project: CustomerProject) -> list[dict]:
+    """The project's story from the state ledger, newest first: one event per period, with
+    the stage transition that began it (an opening, move, win, stop or reopening) and the
+    changes of value, expected close date, individual % and owner, with who and when."""
+    events: dict[int, dict] = {}
+    for change in state_changes(ProjectState.objects.filter(project=project)):
+        event = events.setdefault(
+            change.state.pk,
+            {"at": change.at, "user": change.user, "transition": None, "changes": []},
+        )
+        if change.field:
+            event["changes"].append(change)
+        else:
+            event["transition"] = change.transition
+    return sorted(events.values(), key=lambda event: event["at"], reverse=True)

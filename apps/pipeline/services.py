@@ -1,19 +1,18 @@
 """The lifecycle of a customer project: the only place where its stage and status change.
 
 Each service runs in one transaction, locks the project row, checks that the caller saw the
-current state (the project's version), validates the target, writes the project and exactly
-one immutable StageTransition, and returns the transition.
+current state (the project's version), validates the target, writes the project, exactly
+one immutable StageTransition and the new period of the state ledger (closing the one
+before), and returns the transition.
 """
 
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from apps.accounts.models import Account, RelationshipLevel
-from apps.accounts.services import set_relationship_level
+from apps.accounts.services import raise_relationship_level
+from apps.pipeline import ledger
 from apps.pipeline.models import (
     EndedBy,
     Pipeline,
@@ -25,30 +24,22 @@ from apps.pipeline.models import (
     StopReason,
 )
 from apps.projects.models import CustomerProject
+from apps.projects.services import ProjectFacts, check_owner, lock_project
 from apps.users.models import User
+from pipeline_crm.errors import DomainError
 
 
-class PipelineError(Exception):
+class PipelineError(DomainError):
     """A lifecycle change the rules refuse. The message is written for the user."""
-
-
-class StaleProject(PipelineError):
-    """Someone else changed the project since the caller looked at it."""
-
-    def __init__(self, project: CustomerProject):
-        self.project = project
-        # The project's history has every write, moves and edits alike.
-        latest = project.history.select_related("history_user", "stage").latest("history_id")
-        when = timezone.localtime(latest.history_date).strftime("%d %b %Y %H:%M")
-        super().__init__(
-            f"{project.title} was changed by {latest.history_user or 'someone'} meanwhile "
-            f"(now in {latest.stage}, {latest.get_status_display().lower()}, {when}). "
-            "Nothing was overwritten; here is the current state."
-        )
 
 
 class InvalidTransition(PipelineError):
     pass
+
+
+class PipelineNotReady(PipelineError):
+    """The pipeline's configuration cannot take the change (no stages, no default, no won
+    stage): an admin must fix it first."""
 
 
 class MissingEntryFields(PipelineError):
@@ -69,24 +60,13 @@ def default_pipeline_for(account: Account) -> Pipeline:
         if account.relationship_level >= RelationshipLevel.SHOPPER
         else PipelineKind.ACQUISITION
     )
-    return Pipeline.objects.get(kind=kind, is_default=True)
-
-
-@dataclass(frozen=True)
-class ProjectFacts:
-    """What a project is when it is opened (the projects app's create form gives these)."""
-
-    account: Account
-    title: str
-    owner: User
-    value: Decimal = Decimal(0)
-    expected_close_date: date | None = None
-    individual_probability: int | None = None
-    present_state: str = ""
-    desired_state: str = ""
-    buying_process: str = ""
-    next_step: str = ""
-    next_step_date: date | None = None
+    pipeline = Pipeline.objects.filter(kind=kind, is_default=True).first()
+    if pipeline is None:
+        raise PipelineNotReady(
+            f"There is no default {PipelineKind(kind).label.lower()} pipeline for "
+            f"{account.name}'s level: choose a pipeline, or ask an admin to mark one as default."
+        )
+    return pipeline
 
 
 @transaction.atomic
@@ -100,22 +80,33 @@ def open_project(
 ) -> StageTransition:
     """Create a project on `pipeline` (default: by the account's level) at `stage` (default:
     the pipeline's first), and record its opening."""
+    if facts.owner != user:
+        check_owner(user=user, owner=facts.owner)
     pipeline = pipeline or (stage.pipeline if stage else default_pipeline_for(facts.account))
-    stages = list(pipeline.stages.order_by("order"))
-    stage = stage or stages[0]
+    stage = stage or pipeline.stages.order_by("order").first()
+    if stage is None:
+        raise PipelineNotReady(
+            f"{pipeline} has no stages yet, so no project can be opened on it: ask an admin "
+            "to add its stages."
+        )
     if stage.pipeline_id != pipeline.pk:
         raise InvalidTransition(f"{stage} is not a stage of {pipeline}.")
     if stage.is_won:
         raise InvalidTransition("A project is won by winning it, not opened as won.")
-    now = timezone.now()
+    now = ledger.now()
     project = CustomerProject(
-        **facts.__dict__, pipeline=pipeline, stage=stage, stage_entered_at=now
+        **facts.__dict__,
+        pipeline=pipeline,
+        stage=stage,
+        stage_entered_at=now,
+        created_at=now,
+        updated_by=user,
     )
     _check_entry_fields(project, stage)
-    project.full_clean()
-    project._history_user = user
+    # Field validation; the table's check constraints hold what no form field can break.
+    project.full_clean(validate_constraints=False)
     project.save()
-    return _record(project, user=user, from_stage=None, from_status="", note=note, at=now)
+    return _record(project, user=user, before=None, current=None, at=now, note=note)
 
 
 @transaction.atomic
@@ -124,7 +115,7 @@ def move_project(
 ) -> StageTransition:
     """Move an open project to another stage of its pipeline, forward (skipping is allowed)
     or back. Entering a stage needs the fields it and the stages before it require."""
-    project = _lock(project, seen_version)
+    project = lock_project(project, seen_version)
     _require_open(project)
     if to_stage.pipeline_id != project.pipeline_id:
         raise InvalidTransition(f"{to_stage} is not a stage of {project.pipeline}.")
@@ -142,18 +133,21 @@ def win_project(
     *, project: CustomerProject, user: User, seen_version: int, note: str = ""
 ) -> StageTransition:
     """Win an open project: it enters its pipeline's won stage. Winning an acquisition
-    project makes a Suspect or Prospect account a Shopper."""
-    project = _lock(project, seen_version)
+    project makes a Suspect or Prospect account a Shopper (never lowering a level)."""
+    project = lock_project(project, seen_version)
     _require_open(project)
-    won_stage = project.pipeline.stages.get(is_won=True)
+    won_stage = project.pipeline.stages.filter(is_won=True).first()
+    if won_stage is None:
+        raise PipelineNotReady(
+            f"{project.pipeline} has no won stage, so nothing can be won on it: ask an admin "
+            "to mark its last stage as the won stage."
+        )
     _check_entry_fields(project, won_stage)
     transition = _change(project, user=user, stage=won_stage, status=ProjectStatus.WON, note=note)
-    account = project.account
-    if (
-        project.pipeline.kind == PipelineKind.ACQUISITION
-        and account.relationship_level < RelationshipLevel.SHOPPER
-    ):
-        set_relationship_level(account=account, level=RelationshipLevel.SHOPPER, user=user)
+    if project.pipeline.kind == PipelineKind.ACQUISITION:
+        raise_relationship_level(
+            account=project.account, level=RelationshipLevel.SHOPPER, user=user
+        )
     return transition
 
 
@@ -168,7 +162,7 @@ def stop_project(
     note: str = "",
 ) -> StageTransition:
     """Stop an open project where it stands, recording who ended it and why."""
-    project = _lock(project, seen_version)
+    project = lock_project(project, seen_version)
     _require_open(project)
     if ended_by not in EndedBy.values:
         raise InvalidTransition("Say who ended the project: we, or the customer.")
@@ -190,22 +184,13 @@ def reopen_project(
     *, project: CustomerProject, user: User, seen_version: int, note: str = ""
 ) -> StageTransition:
     """Reopen a stopped project in the stage where it was stopped."""
-    project = _lock(project, seen_version)
+    project = lock_project(project, seen_version)
     if project.status != ProjectStatus.STOPPED:
         raise InvalidTransition(
             f"Only a stopped project can be reopened; {project.title} is "
             f"{project.get_status_display().lower()}."
         )
     return _change(project, user=user, stage=project.stage, status=ProjectStatus.OPEN, note=note)
-
-
-def _lock(project: CustomerProject, seen_version: int) -> CustomerProject:
-    # Lock the project row alone: with joins, PostgreSQL re-checks a concurrently updated
-    # row against the old joined rows (the old stage) and the waiting request finds nothing.
-    locked = CustomerProject.objects.select_for_update().get(pk=project.pk)
-    if locked.version != seen_version:
-        raise StaleProject(locked)
-    return locked
 
 
 def _require_open(project: CustomerProject) -> None:
@@ -234,46 +219,62 @@ def _is_filled(value) -> bool:
 
 
 def _change(project, *, user, stage, status, note, **stop) -> StageTransition:
-    from_stage, from_status = project.stage, project.status
-    now = timezone.now()
+    current = ledger.current_period(project)
+    at = ledger.moment_of_change(current, ledger.now())
+    before = {
+        "stage": project.stage,
+        "status": project.status,
+        "stage_entered_at": project.stage_entered_at,
+        "probability": current.effective_probability if current else None,
+    }
     if stage.pk != project.stage_id:
-        project.stage_entered_at = now
+        project.stage_entered_at = at
     project.stage = stage
     project.status = status
-    project.closed_at = None if status == ProjectStatus.OPEN else now
+    project.closed_at = None if status == ProjectStatus.OPEN else at
     project.version += 1
-    project._history_user = user
+    project.updated_by = user
     project.save(
-        update_fields=["stage", "status", "closed_at", "stage_entered_at", "version", "updated_at"]
+        update_fields=[
+            "stage",
+            "status",
+            "closed_at",
+            "stage_entered_at",
+            "version",
+            "updated_by",
+            "updated_at",
+        ]
     )
-    return _record(
-        project,
-        user=user,
-        from_stage=from_stage,
-        from_status=from_status,
-        note=note,
-        at=now,
-        **stop,
-    )
+    return _record(project, user=user, before=before, current=current, at=at, note=note, **stop)
 
 
-def _record(project, *, user, from_stage, from_status, note, at, **stop) -> StageTransition:
-    effective = (
-        CustomerProject.objects.with_effective_probability()
-        .values_list("effective_probability", flat=True)
-        .get(pk=project.pk)
-    )
-    return StageTransition.objects.create(
+def _record(project, *, user, before, current, at, note, **stop) -> StageTransition:
+    """Write the transition and the ledger period it begins, from the project's facts as the
+    database now holds them (so the effective % is the SQL rule's)."""
+    facts = ledger.snapshot(project)
+    from_stage = before["stage"] if before else None
+    transition = StageTransition.objects.create(
         project=project,
         from_stage=from_stage,
+        from_stage_order=from_stage.order if from_stage else None,
         to_stage=project.stage,
-        from_status=from_status,
+        to_stage_order=facts["stage_order"],
+        stage_default_probability=facts["stage_default_probability"],
+        from_status=before["status"] if before else "",
         to_status=project.status,
-        effective_probability=effective,
+        prior_probability=before["probability"] if before else None,
+        effective_probability=facts["effective_probability"],
         individual_probability=project.individual_probability,
         value=project.value,
+        owner_id=project.owner_id,
+        expected_close_date=project.expected_close_date,
+        previous_stage_entered_at=before["stage_entered_at"] if before else None,
         user=user,
         created_at=at,
         note=note,
         **stop,
     )
+    ledger.begin_period(
+        project, facts=facts, current=current, at=at, user=user, transition=transition
+    )
+    return transition

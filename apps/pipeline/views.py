@@ -13,6 +13,7 @@ from apps.pipeline.models import Pipeline, PipelineKind
 from apps.pipeline.selectors import board_columns
 from apps.projects.filters import ProjectFilter
 from apps.projects.selectors import visible_projects
+from pipeline_crm.errors import DomainError
 
 
 @require_GET
@@ -135,8 +136,8 @@ def _lifecycle(request, project, form, action, success_message):
                     f"{project.get_absolute_url()}edit/",
                 ),
             )
-        except services.PipelineError as error:
-            messages.error(request, str(error))
+        except DomainError as error:
+            messages.error(request, error)
         else:
             messages.success(request, success_message(form.cleaned_data))
     if request.htmx:

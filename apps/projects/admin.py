@@ -1,5 +1,4 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from apps.projects.models import CustomerProject, ProjectNote
 
@@ -15,7 +14,7 @@ class ProjectNoteInline(admin.TabularInline):
 
 
 @admin.register(CustomerProject)
-class CustomerProjectAdmin(SimpleHistoryAdmin):
+class CustomerProjectAdmin(admin.ModelAdmin):
     """For looking things up: projects change on the board and project pages, where the
     lifecycle rules and conflict checks run, so the admin only shows them."""
 
@@ -32,6 +31,7 @@ class CustomerProjectAdmin(SimpleHistoryAdmin):
         "version",
         "created_at",
         "updated_at",
+        "updated_by",
     ]
     autocomplete_fields = ["account", "owner"]
     inlines = [ProjectNoteInline]

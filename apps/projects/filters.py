@@ -4,8 +4,7 @@ from django.db.models import Q
 
 from apps.pipeline.models import Pipeline, ProjectStatus, Stage
 from apps.projects.models import CustomerProject
-from apps.projects.selectors import visible_teams
-from apps.users.roles import visible_users
+from apps.users.roles import visible_teams, visible_users
 
 DATE = forms.DateInput(attrs={"type": "date"})
 

@@ -5,7 +5,7 @@ from apps.pipeline.models import Pipeline
 from apps.projects.models import CustomerProject
 from apps.projects.services import EDITABLE_FIELDS
 from apps.users.models import User
-from apps.users.roles import Role, role_of, visible_users
+from apps.users.roles import assignable_owners, may_assign_owners
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})
@@ -25,13 +25,14 @@ class ProjectForm(forms.ModelForm):
             "desired_state": TEXT,
             "buying_process": TEXT,
         }
+        labels = {"individual_probability": "Your %"}
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["value"].widget.attrs.update(min=0, step="0.01")
         self.fields["individual_probability"].widget.attrs.update(min=0, max=100)
-        if role_of(user) in (Role.MANAGER, Role.ADMIN):
-            self.fields["owner"].queryset = visible_users(user).filter(is_active=True)
+        if may_assign_owners(user):
+            self.fields["owner"].queryset = assignable_owners(user)
         else:
             del self.fields["owner"]
 

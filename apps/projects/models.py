@@ -1,34 +1,14 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import ExtractDay
 from django.urls import reverse
-from simple_history.models import HistoricalRecords
+from django.utils import timezone
 
-from apps.pipeline.models import ProjectStatus
-
-
-def effective_probability() -> models.Expression:
-    """The probability of winning a project, in percent: won 100, stopped 0, otherwise the
-    owner's individual percentage if set, otherwise the stage's default. The one definition;
-    everything that needs it annotates with this (see CustomerProjectQuerySet)."""
-    return Case(
-        When(status=ProjectStatus.WON, then=Value(100)),
-        When(status=ProjectStatus.STOPPED, then=Value(0)),
-        default=Coalesce(F("individual_probability"), F("stage__default_probability")),
-        output_field=models.PositiveSmallIntegerField(),
-    )
-
-
-def effective_probability_of(status: str, individual: int | None, stage_default: int) -> int:
-    """The same rule for one project in Python (demo data builds past states with it); a test
-    checks that it agrees with the SQL expression above."""
-    if status == ProjectStatus.WON:
-        return 100
-    if status == ProjectStatus.STOPPED:
-        return 0
-    return stage_default if individual is None else individual
+from apps.pipeline.models import ProjectStatus, effective_probability
 
 
 class CustomerProjectQuerySet(models.QuerySet):
@@ -43,6 +23,22 @@ class CustomerProjectQuerySet(models.QuerySet):
         return self.annotate(effective_probability=effective_probability()).annotate(
             weighted_value=F("value") * F("effective_probability") / Value(100)
         )
+
+    def with_days_in_stage(self, now: datetime | None = None):
+        """Annotate `days_in_stage` (whole days since the project entered its stage) and
+        `is_stuck`: longer in the stage than the stage's normal days (a stage without normal
+        days never makes a project stuck). The board flags these; reviews list them."""
+        since = ExpressionWrapper(
+            Value(now or timezone.now()) - F("stage_entered_at"), output_field=DurationField()
+        )
+        return self.annotate(days_in_stage=ExtractDay(since)).annotate(
+            is_stuck=Q(stage__normal_days__isnull=False)
+            & Q(days_in_stage__gt=F("stage__normal_days"))
+        )
+
+    def stuck(self, now: datetime | None = None):
+        """Open projects longer in their stage than its normal days."""
+        return self.open().with_days_in_stage(now).filter(is_stuck=True)
 
 
 class CustomerProject(models.Model):
@@ -75,7 +71,7 @@ class CustomerProject(models.Model):
     )
     expected_close_date = models.DateField(null=True, blank=True)
     individual_probability = models.PositiveSmallIntegerField(
-        "your %",
+        "individual %",
         null=True,
         blank=True,
         validators=[MaxValueValidator(100)],
@@ -91,15 +87,21 @@ class CustomerProject(models.Model):
     )
     next_step = models.CharField(max_length=200, blank=True)
     next_step_date = models.DateField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who made the last change (a move or an edit), named when a form is stale.",
+    )
     stage_entered_at = models.DateTimeField(help_text="When the project entered its stage.")
     closed_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(
         default=1, help_text="Raised by every write, so a stale form or board is detected."
     )
-
-    history = HistoricalRecords(excluded_fields=["updated_at", "version"])
 
     objects = CustomerProjectQuerySet.as_manager()
 

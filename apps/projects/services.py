@@ -1,44 +1,116 @@
-"""Writes to what a customer project is: its facts, qualification and notes. Where it is in
-the pipeline changes only through apps/pipeline/services.py."""
+"""Writes to what a customer project is: its facts, qualification and notes, and the rules
+every write to a project shares (the version check, who may own it). Where it is in the
+pipeline changes only through apps/pipeline/services.py."""
+
+from dataclasses import dataclass, field, fields
+from datetime import date
+from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
-from apps.pipeline.services import StaleProject
+from apps.accounts.models import Account
+from apps.pipeline import ledger
 from apps.projects.models import CustomerProject, ProjectNote
 from apps.users.models import User
+from apps.users.roles import assignable_owners
+from pipeline_crm.errors import DomainError
 
-EDITABLE_FIELDS = [
-    "title",
-    "owner",
-    "value",
-    "expected_close_date",
-    "individual_probability",
-    "present_state",
-    "desired_state",
-    "buying_process",
-    "next_step",
-    "next_step_date",
-]
+TRACKED = {"tracked": True}
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What a project is, as its owner gives it: the one list of a project's editable fields.
+    The create and edit forms, `update_project` and the timeline derive theirs from it. The
+    fields marked tracked are the facts reports follow: a change of one begins a new period in
+    the state ledger."""
+
+    account: Account
+    title: str
+    owner: User = field(metadata=TRACKED)
+    value: Decimal = field(default=Decimal(0), metadata=TRACKED)
+    expected_close_date: date | None = field(default=None, metadata=TRACKED)
+    individual_probability: int | None = field(default=None, metadata=TRACKED)
+    present_state: str = ""
+    desired_state: str = ""
+    buying_process: str = ""
+    next_step: str = ""
+    next_step_date: date | None = None
+
+
+# The fields an edit may change (the account is chosen once, when the project is opened).
+EDITABLE_FIELDS = [f.name for f in fields(ProjectFacts) if f.name != "account"]
+TRACKED_FIELDS = [f.name for f in fields(ProjectFacts) if f.metadata.get("tracked")]
+
+
+class ProjectError(DomainError):
+    """A write to a project that the rules refuse; the message is for the user."""
+
+
+class StaleProject(ProjectError):
+    """Someone else changed the project since the caller looked at it."""
+
+    def __init__(self, project: CustomerProject):
+        self.project = project
+        when = timezone.localtime(project.updated_at).strftime("%d %b %Y %H:%M")
+        super().__init__(
+            f"{project.title} was changed by {project.updated_by or 'someone'} meanwhile "
+            f"(now in {project.stage}, {project.get_status_display().lower()}, {when}). "
+            "Nothing was overwritten; here is the current state."
+        )
+
+
+class OwnerNotAllowed(ProjectError):
+    """The user may not hand the project to that account manager."""
+
+
+def lock_project(project: CustomerProject, seen_version: int) -> CustomerProject:
+    """The project's row, locked for this transaction, if the caller saw its current version;
+    otherwise StaleProject."""
+    # Lock the project row alone: with joins, PostgreSQL re-checks a concurrently updated
+    # row against the old joined rows (the old stage) and the waiting request finds nothing.
+    locked = CustomerProject.objects.select_for_update().get(pk=project.pk)
+    if locked.version != seen_version:
+        raise StaleProject(locked)
+    return locked
+
+
+def check_owner(*, user: User, owner: User) -> None:
+    """A rep's projects are their own; a manager or an admin hands one to someone whose work
+    they see (`assignable_owners`)."""
+    if not assignable_owners(user).filter(pk=owner.pk).exists():
+        raise OwnerNotAllowed(
+            f"You cannot make {owner} the account manager of a project: you may hand projects "
+            "only to people whose work you see."
+        )
 
 
 @transaction.atomic
 def update_project(
     *, project: CustomerProject, user: User, seen_version: int, data: dict
 ) -> CustomerProject:
-    """Change a project's facts; value, close date, percentage and owner changes are kept in
-    its history with `user`. A form older than the project's last change is refused."""
-    locked = CustomerProject.objects.select_for_update().get(pk=project.pk)
-    if locked.version != seen_version:
-        raise StaleProject(locked)
+    """Change a project's facts. A change of a tracked fact (value, close date, individual %,
+    owner) begins a new period in the state ledger, signed by `user`. A form older than the
+    project's last change is refused."""
+    locked = lock_project(project, seen_version)
     changed = [f for f in EDITABLE_FIELDS if f in data and getattr(locked, f) != data[f]]
     if not changed:
-        return locked  # Nothing to record: no new version, no history row.
-    for field in changed:
-        setattr(locked, field, data[field])
-    locked.full_clean()
+        return locked  # Nothing to record: no new version, no new period.
+    if "owner" in changed:
+        check_owner(user=user, owner=data["owner"])
+    for name in changed:
+        setattr(locked, name, data[name])
+    # Field validation; the table's check constraints hold what no form field can break.
+    locked.full_clean(validate_constraints=False)
+    current = ledger.current_period(locked)
+    at = ledger.moment_of_change(current, ledger.now())
     locked.version += 1
-    locked._history_user = user
-    locked.save(update_fields=[*changed, "version", "updated_at"])
+    locked.updated_by = user
+    locked.save(update_fields=[*changed, "version", "updated_by", "updated_at"])
+    if any(name in TRACKED_FIELDS for name in changed):
+        facts = ledger.snapshot(locked)
+        ledger.begin_period(locked, facts=facts, current=current, at=at, user=user)
     return locked
 
 

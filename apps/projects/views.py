@@ -6,10 +6,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.pipeline import services as lifecycle
 from apps.pipeline.forms import LifecycleForm, MoveForm
+from apps.pipeline.selectors import timeline
 from apps.projects import selectors, services
 from apps.projects.filters import ProjectFilter
 from apps.projects.forms import NoteForm, ProjectCreateForm, ProjectEditForm
 from apps.projects.models import CustomerProject
+from pipeline_crm.errors import DomainError
 from pipeline_crm.listing import csv_response, sort_columns
 
 PROJECTS_PER_PAGE = 25
@@ -82,13 +84,13 @@ def project_create(request):
         data = form.cleaned_data
         fields = {field: data[field] for field in services.EDITABLE_FIELDS if field in data}
         fields.setdefault("owner", request.user)  # A rep's projects are their own.
-        facts = lifecycle.ProjectFacts(account=data["account"], **fields)
+        facts = services.ProjectFacts(account=data["account"], **fields)
         try:
             transition = lifecycle.open_project(
                 facts=facts, user=request.user, pipeline=data["pipeline"]
             )
-        except lifecycle.PipelineError as error:
-            form.add_error(None, str(error))
+        except DomainError as error:
+            form.add_error(None, error)
         else:
             messages.success(request, f"Project {transition.project.title} opened.")
             return redirect(transition.project)
@@ -119,8 +121,8 @@ def project_edit(request, pk):
             services.update_project(
                 project=project, user=request.user, seen_version=data["version"], data=data
             )
-        except lifecycle.StaleProject as error:
-            form.add_error(None, str(error))
+        except DomainError as error:
+            form.add_error(None, error)
         else:
             messages.success(request, "Project saved.")
             return redirect(project)
@@ -142,7 +144,7 @@ def note_create(request, pk):
 def _detail_context(project):
     return {
         "project": project,
-        "timeline": selectors.timeline(project),
+        "timeline": timeline(project),
         "notes": project.notes.all(),
         "note_form": NoteForm(),
         "move_form": MoveForm(project=project, initial={"version": project.version}),

@@ -80,7 +80,7 @@ def test_board_flags_stale_cards(client, rep, acquisition):
     client.force_login(rep)
     response = client.get(f"/pipeline/{acquisition.pk}/board/")
     [card] = [card for column in response.context["columns"] for card in column.cards]
-    assert (card.days_in_stage, card.is_stale) == (45, True)
+    assert (card.days_in_stage, card.is_stuck) == (45, True)
     assert "stale</strong>" in response.content.decode()
 
 

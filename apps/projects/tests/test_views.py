@@ -147,16 +147,16 @@ def test_edit_records_history_and_a_stale_form_is_refused(client, rep, manager, 
     assert "Nothing was overwritten" in response.content.decode()
     project.refresh_from_db()
     assert project.value == 20000
-    changes = [
-        event
-        for event in client.get(f"/projects/{project.pk}/").context["timeline"]
-        if "changes" in event
+    response = client.get(f"/projects/{project.pk}/")
+    latest = response.context["timeline"][0]
+    assert [(c.label, c.before, c.after) for c in latest["changes"]] == [
+        ("value", Decimal("10000.00"), Decimal("20000.00")),
+        ("individual %", None, 70),
     ]
-    assert [(c["field"], c["new"]) for c in changes[0]["changes"]] == [
-        ("Value", Decimal("20000.00")),
-        ("Individual %", "70%"),
-    ]
-    assert changes[0]["user"] == rep
+    assert (latest["user"], latest["transition"]) == (rep, None)
+    content = response.content.decode()
+    assert "<strong>Value</strong> 10,000 → 20,000" in content
+    assert "<strong>Individual %</strong> — → 70%" in content
 
 
 def test_detail_shows_the_timeline_notes_and_entry_criteria(client, rep, projects):
@@ -257,3 +257,49 @@ def test_list_and_detail_queries_do_not_grow(client, manager, team, django_asser
 def test_empty_list_tells_what_to_do(client, rep):
     client.force_login(rep)
     assert b"Open your first project" in client.get("/projects/").content
+
+
+# Admin configurations that would break creation or a win give a message, not a 500.
+
+
+def test_a_pipeline_without_stages_is_refused_with_a_message(client, rep):
+    from apps.pipeline.models import Pipeline
+
+    empty = Pipeline.objects.create(name="Partners", kind="acquisition")
+    account = AccountFactory(owner=rep)
+    client.force_login(rep)
+    response = client.post(
+        "/projects/new/",
+        {"account": account.pk, "title": "Deal", "value": "100", "pipeline": empty.pk},
+    )
+    assert response.status_code == 200
+    assert "Partners has no stages yet" in response.content.decode()
+    assert not CustomerProject.objects.exists() and not StageTransition.objects.exists()
+
+
+def test_no_default_pipeline_of_a_kind_is_refused_with_a_message(client, rep):
+    from apps.pipeline.models import Pipeline
+
+    Pipeline.objects.filter(kind="development").update(is_default=False)
+    account = AccountFactory(owner=rep, relationship_level=RelationshipLevel.CLIENT)
+    client.force_login(rep)
+    response = client.post(
+        "/projects/new/", {"account": account.pk, "title": "Deal", "value": "100"}
+    )
+    assert response.status_code == 200
+    assert "no default customer development pipeline" in response.content.decode()
+    assert not CustomerProject.objects.exists()
+
+
+def test_winning_is_not_stopped_by_an_invalid_website_on_the_account(client, rep):
+    project = ProjectFactory(account=AccountFactory(owner=rep), stage=stage_named("Negotiation"))
+    Account.objects.filter(pk=project.account_id).update(website="not a web address")
+    client.force_login(rep)
+    response = client.post(f"/pipeline/projects/{project.pk}/win/", {"version": 1})
+    assert response.status_code == 302
+    project.refresh_from_db()
+    project.account.refresh_from_db()
+    assert (project.status, project.account.relationship_level) == (
+        "won",
+        RelationshipLevel.SHOPPER,
+    )

@@ -1,0 +1,98 @@
+"""The one writer of the project state ledger (ProjectState). The services call it inside
+their transaction, with the project row locked, after writing the project: it closes the
+current period and begins a new one with the project's facts as they now are."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.db.models import F
+from django.utils import timezone
+
+from apps.pipeline.models import ProjectState, StageTransition
+from apps.projects.models import CustomerProject
+from apps.users.models import User
+
+# A period is never empty: a change at (or, with a clock behind, before) the moment the
+# current period began starts the next one this much later.
+TICK = timedelta(microseconds=1)
+
+
+_backdated_to: ContextVar[datetime | None] = ContextVar("backdated_to", default=None)
+
+
+@contextmanager
+def backdated(moment: datetime) -> Iterator[None]:
+    """Write as if it were `moment`. For demo data only (apps/demo), which tells two years of
+    history through the same services, rules and ledger writes as the product; the product
+    itself never writes the past."""
+    token = _backdated_to.set(moment)
+    try:
+        yield
+    finally:
+        _backdated_to.reset(token)
+
+
+def now() -> datetime:
+    """The moment of a change: the clock, unless demo data is being backdated."""
+    return _backdated_to.get() or timezone.now()
+
+
+def current_period(project: CustomerProject) -> ProjectState | None:
+    """The project's current period (none only while it is being opened)."""
+    return ProjectState.objects.filter(project=project.pk).current().first()
+
+
+def moment_of_change(current: ProjectState | None, now: datetime) -> datetime:
+    """When a change made at `now` takes effect: after the current period began, always."""
+    if current is None:
+        return now
+    return max(now, current.period.lower + TICK)
+
+
+def snapshot(project: CustomerProject) -> dict:
+    """The project's reportable facts as the database now holds them, with its stage's order
+    and default % and its effective % (the one SQL rule)."""
+    return (
+        CustomerProject.objects.with_effective_probability()
+        .values(
+            "owner_id",
+            "pipeline_id",
+            "stage_id",
+            "status",
+            "value",
+            "expected_close_date",
+            "individual_probability",
+            "effective_probability",
+            stage_order=F("stage__order"),
+            stage_default_probability=F("stage__default_probability"),
+        )
+        .get(pk=project.pk)
+    )
+
+
+def begin_period(
+    project: CustomerProject,
+    *,
+    facts: dict,
+    current: ProjectState | None,
+    at: datetime,
+    user: User,
+    transition: StageTransition | None = None,
+) -> ProjectState:
+    """Close `current` at `at` and begin the period of `facts` (from `snapshot`)."""
+    if current is not None:
+        # The one update the database allows on the ledger (migration 0005's trigger).
+        ProjectState.objects.filter(pk=current.pk).update(
+            period=DateTimeTZRange(current.period.lower, at, "[)")
+        )
+    facts = {name: value for name, value in facts.items() if name != "effective_probability"}
+    return ProjectState.objects.create(
+        project=project,
+        period=DateTimeTZRange(at, None, "[)"),
+        changed_by=user,
+        transition=transition,
+        **facts,
+    )
