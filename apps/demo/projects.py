@@ -2,7 +2,9 @@
 
 Team North works the ideal pipeline (projects without real value are stopped early, at
 Qualification); Team South the expensive one (they are stopped late, at Decision or
-Negotiation). Backdated rows are for demo data only: the product never writes the past.
+Negotiation). Every project is opened, moved, edited, won, stopped and reopened through the
+product's own services, backdated (`ledger.backdated`, for demo data only), so its
+transitions, its state ledger and its row can never disagree with what the product writes.
 """
 
 import random
@@ -12,19 +14,16 @@ from decimal import Decimal
 from django.utils import timezone
 
 from apps.accounts.models import Account, RelationshipLevel
-from apps.pipeline.models import (
-    EndedBy,
-    Pipeline,
-    PipelineKind,
-    ProjectStatus,
-    StageTransition,
-    StopReason,
-)
-from apps.projects.models import CustomerProject, effective_probability_of
+from apps.pipeline import services as lifecycle
+from apps.pipeline.ledger import backdated
+from apps.pipeline.models import EndedBy, Pipeline, PipelineKind, ProjectStatus, StopReason
+from apps.projects.models import CustomerProject
+from apps.projects.services import ProjectFacts, update_project
 from apps.users.models import Team
 
 PROJECTS_PER_REP = 50
 HISTORY_DAYS = 730
+
 PRODUCTS = [
     "ERP rollout",
     "Fleet telematics",
@@ -100,88 +99,89 @@ def _create(rng, rep, account, pipelines, reasons, style, now):
     stages = pipelines[kind]
     # A third started recently, so the board has a living pipeline beside two years of history.
     days_ago = rng.randint(1, 150) if rng.random() < 0.35 else rng.randint(1, HISTORY_DAYS)
-    started = now - timedelta(days=days_ago, hours=rng.randint(0, 23))
-    value = Decimal(rng.randrange(5_000, 250_000, 500))
-    individual = rng.choice([None, None, None, 10, 20, 30, 40, 50, 60, 70, 80, 90])
-    qualified = rng.random() < 0.9
-    project = CustomerProject.objects.create(
+    at = now - timedelta(days=days_ago, hours=rng.randint(0, 23))
+    # Development projects start at Qualification, so they are always qualified.
+    qualified = kind == PipelineKind.DEVELOPMENT or rng.random() < 0.9
+    facts = ProjectFacts(
         account=account,
         title=f"{rng.choice(PRODUCTS)} for {account.name}",
         owner=rep,
-        pipeline=stages[0].pipeline,
-        stage=stages[0],
-        value=value,
-        individual_probability=individual,
-        expected_close_date=(started + timedelta(days=rng.randint(60, 240))).date(),
+        value=Decimal(rng.randrange(5_000, 250_000, 500)),
+        individual_probability=rng.choice([None, None, None, 10, 20, 30, 40, 50, 60, 70, 80, 90]),
+        expected_close_date=(at + timedelta(days=rng.randint(60, 240))).date(),
         next_step=rng.choice(["Call the CFO", "Send proposal", "Workshop on site", "Demo"]),
         next_step_date=(now + timedelta(days=rng.randint(1, 30))).date(),
-        stage_entered_at=started,
         **(QUALIFICATION if qualified else {}),
     )
-    transitions = [_transition(project, None, "", stages[0], ProjectStatus.OPEN, started, rep)]
-    at, index, status = started, 0, ProjectStatus.OPEN
-    while status == ProjectStatus.OPEN:
+    with backdated(at):
+        project = lifecycle.open_project(facts=facts, user=rep).project
+    index, moved_back, reopened = 0, False, False
+    while project.status != ProjectStatus.WON:
         stage = stages[index]
-        stay = timedelta(days=rng.randint(3, (stage.normal_days or 30) + 25))
+        stay = timedelta(
+            days=rng.randint(3, (stage.normal_days or 30) + 25), hours=rng.randint(0, 23)
+        )
         if at + stay > now:
             break  # Still in this stage today.
         at += stay
-        if rng.random() < STOP_CHANCE[style].get(stage.name, 0.1) or (
-            not qualified and stage.name == "Qualification"
-        ):
-            status = ProjectStatus.STOPPED
-            transitions.append(
-                _transition(
+        with backdated(at):
+            if project.status == ProjectStatus.STOPPED:
+                if reopened or rng.random() > 0.08:
+                    break
+                # Now and then the customer comes back.
+                project = _do(lifecycle.reopen_project, project, rep)
+                reopened = True
+                continue
+            if rng.random() < 0.25:
+                project = _edit(rng, project, rep)
+            next_index = index + (
+                2 if qualified and index + 2 < len(stages) - 1 and rng.random() < 0.1 else 1
+            )
+            unqualified_ahead = not qualified and stages[next_index].required_fields
+            if unqualified_ahead or rng.random() < STOP_CHANCE[style].get(stage.name, 0.1):
+                project = _do(
+                    lifecycle.stop_project,
                     project,
-                    stage,
-                    ProjectStatus.OPEN,
-                    stage,
-                    status,
-                    at,
                     rep,
                     ended_by=rng.choice(EndedBy.values),
-                    stop_reason=rng.choice(reasons),
+                    reason=rng.choice(reasons),
                 )
-            )
-            break
-        skip = qualified and index + 2 < len(stages) - 1 and rng.random() < 0.1
-        index += 2 if skip else 1  # Some projects skip a stage.
-        next_stage = stages[index]
-        status = ProjectStatus.WON if next_stage.is_won else ProjectStatus.OPEN
-        transitions.append(
-            _transition(project, stage, ProjectStatus.OPEN, next_stage, status, at, rep)
-        )
-    last = transitions[-1]
-    project.stage = last.to_stage
-    project.status = last.to_status
-    project.stage_entered_at = (
-        last.created_at if last.from_stage != last.to_stage else project.stage_entered_at
-    )
-    project.closed_at = None if status == ProjectStatus.OPEN else last.created_at
-    project.version = len(transitions)
-    project.save()
-    CustomerProject.objects.filter(pk=project.pk).update(created_at=started)
-    CustomerProject.history.filter(id=project.pk).update(history_date=started)
-    StageTransition.objects.bulk_create(transitions)
-    if status == ProjectStatus.WON and kind == PipelineKind.ACQUISITION:
-        Account.objects.filter(
-            pk=account.pk, relationship_level__lt=RelationshipLevel.SHOPPER
-        ).update(relationship_level=RelationshipLevel.SHOPPER)
+            elif index > 1 and not moved_back and rng.random() < 0.06:
+                # The customer stepped back: a new decision maker, a budget review.
+                index -= 1
+                moved_back = True
+                project = _do(lifecycle.move_project, project, rep, to_stage=stages[index])
+            elif stages[next_index].is_won:
+                project = _do(lifecycle.win_project, project, rep)
+                _backdate_level_raise(account, at)
+            else:
+                index = next_index
+                project = _do(lifecycle.move_project, project, rep, to_stage=stages[index])
 
 
-def _transition(project, from_stage, from_status, to_stage, to_status, at, user, **stop):
-    return StageTransition(
-        project=project,
-        from_stage=from_stage,
-        to_stage=to_stage,
-        from_status=from_status,
-        to_status=to_status,
-        effective_probability=effective_probability_of(
-            to_status, project.individual_probability, to_stage.default_probability
+def _do(service, project, rep, **arguments):
+    return service(project=project, user=rep, seen_version=project.version, **arguments).project
+
+
+def _edit(rng, project, rep):
+    """The rep revises the value, the close date or their percentage, as reps do."""
+    change = rng.choice(["value", "expected_close_date", "individual_probability"])
+    data = {
+        "value": (project.value * Decimal(rng.choice(["0.8", "0.9", "1.1", "1.25"]))).quantize(
+            Decimal("1")
         ),
-        individual_probability=project.individual_probability,
-        value=project.value,
-        user=user,
-        created_at=at,
-        **stop,
+        "expected_close_date": (project.expected_close_date or timezone.now().date())
+        + timedelta(days=rng.choice([14, 30, 45, 60])),
+        "individual_probability": rng.choice([10, 25, 40, 55, 70, 85]),
+    }
+    return update_project(
+        project=project, user=rep, seen_version=project.version, data={change: data[change]}
     )
+
+
+def _backdate_level_raise(account, at):
+    """The win raised the account's level now; date that history row with the win (demo data
+    only: the product never edits history)."""
+    latest = Account.history.filter(id=account.pk).latest("history_id")
+    if latest.relationship_level == RelationshipLevel.SHOPPER and latest.history_date > at:
+        Account.history.filter(history_id=latest.history_id).update(history_date=at)

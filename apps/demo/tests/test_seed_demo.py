@@ -1,9 +1,14 @@
+from datetime import timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.demo.people import DEMO_PASSWORD
+from apps.pipeline.models import ProjectState, StageTransition
+from apps.pipeline.selectors import state_changes
 from apps.projects.models import CustomerProject
 from apps.users.models import Team, User
 from apps.users.roles import Role, role_of, visible_users
@@ -27,7 +32,7 @@ def _snapshot():
 
 
 @pytest.mark.django_db
-def test_seed_demo_creates_the_cast(settings, capsys):
+def test_seed_demo_creates_the_cast(settings, few_projects, capsys):
     settings.DEBUG = True
     call_command("seed_demo")
     roles = [role_of(user) for user in User.objects.all()]
@@ -42,12 +47,19 @@ def test_seed_demo_creates_the_cast(settings, capsys):
     assert "rep1" in output and DEMO_PASSWORD in output
 
 
+@pytest.fixture
+def few_projects(monkeypatch):
+    """Four projects a rep: enough for tests that are not about the projects' stories (every
+    project goes through the lifecycle services, which takes time)."""
+    monkeypatch.setattr("apps.demo.projects.PROJECTS_PER_REP", 4)
+
+
 class _Rollback(Exception):
     pass
 
 
 @pytest.mark.django_db
-def test_seed_demo_is_idempotent_and_deterministic(settings):
+def test_seed_demo_is_idempotent_and_deterministic(settings, few_projects):
     settings.DEBUG = True
     # Seed, look, and roll it all back (history cannot be deleted), then seed again.
     try:
@@ -79,18 +91,38 @@ def test_demo_projects_tell_two_pipeline_stories(settings):
     # Team North stops early (the ideal pipeline), Team South late (the expensive one).
     assert north.filter(stage__name__in=early).count() > north.count() * 0.7
     assert south.exclude(stage__name__in=early).count() > south.count() * 0.5
-    # Every project's history starts with its opening and ends in its current state.
-    for project in projects.prefetch_related("transitions")[:50]:
+    # Every project's history starts with its opening and ends in its current state, and
+    # its ledger agrees: the demo goes through the services.
+    for project in projects.prefetch_related("transitions", "states"):
         transitions = list(project.transitions.all())
         assert transitions[0].from_status == ""
         assert (transitions[-1].to_stage_id, transitions[-1].to_status) == (
             project.stage_id,
             project.status,
         )
+        [current] = [state for state in project.states.all() if state.period.upper is None]
+        assert (current.stage_id, current.status, current.value, current.owner_id) == (
+            project.stage_id,
+            project.status,
+            project.value,
+            project.owner_id,
+        )
+    # Every kind of change a review meeting shows is in the story.
+    kinds = {transition.kind for transition in StageTransition.objects.all()}
+    assert kinds == {"opened", "moved forward", "moved back", "won", "stopped", "reopened"}
+    edits = state_changes(ProjectState.objects.filter(transition__isnull=True))
+    assert {edit.field for edit in edits} == {
+        "value",
+        "expected_close_date",
+        "individual_probability",
+    }
+    assert ProjectState.objects.filter(
+        period__startswith__lt=timezone.now() - timedelta(days=600)
+    ).exists()
 
 
 @pytest.mark.django_db
-def test_seed_demo_keeps_a_changed_password(settings):
+def test_seed_demo_keeps_a_changed_password(settings, few_projects):
     settings.DEBUG = True
     call_command("seed_demo")
     rep = User.objects.get(username="rep1")
@@ -102,7 +134,7 @@ def test_seed_demo_keeps_a_changed_password(settings):
 
 
 @pytest.mark.django_db
-def test_seed_demo_refuses_with_debug_off(settings):
+def test_seed_demo_refuses_with_debug_off(settings, few_projects):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="does not run with DEBUG off"):
         call_command("seed_demo")
