@@ -2,6 +2,8 @@
 and an admin. The roles come from migration 0002, so tests run on the migrated schema."""
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from apps.users.factories import AdminFactory, ManagerFactory, RepFactory, TeamFactory
@@ -22,6 +24,19 @@ def migrated_data(django_db_setup, django_db_blocker):
     for the browser tests to put back (tests/browser/conftest.py)."""
     with django_db_blocker.unblock():
         return connections[DEFAULT_DB_ALIAS].creation.serialize_db_to_string()
+
+
+@pytest.fixture(scope="module")
+def put_back_migrated_data(migrated_data, django_db_blocker):
+    """For a module with transactional tests (`django_db(transaction=True)`): each ends by
+    emptying every table, the rows data migrations wrote (role groups, pipelines) included.
+    Put them back once the module's tests are done, for the tests that run later. Module
+    scope, so this runs after the last flush."""
+    yield
+    with django_db_blocker.unblock():
+        if not Group.objects.exists():
+            call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+            connections[DEFAULT_DB_ALIAS].creation.deserialize_db_from_string(migrated_data)
 
 
 @pytest.fixture(autouse=True)

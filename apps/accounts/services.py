@@ -99,11 +99,6 @@ def raise_relationship_level(*, account: Account, level: int, user: User) -> Acc
     return account
 
 
-# Kept for callers written before raises were separated from form edits (the lifecycle's win,
-# the demo's climb); both only ever raise.
-set_relationship_level = raise_relationship_level
-
-
 @transaction.atomic
 def delete_account(*, account: Account, user: User) -> None:
     """Delete an account and its contacts; refused while customer projects refer to it."""

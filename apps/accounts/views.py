@@ -7,7 +7,7 @@ from apps.accounts import selectors, services
 from apps.accounts.filters import AccountFilter
 from apps.accounts.forms import AccountForm, ContactForm
 from apps.accounts.models import LEVEL_MEANINGS, RelationshipLevel
-from apps.users.roles import sees_everyone, visible_users
+from apps.users.roles import sees_everyone, visible_to
 from pipeline_crm.listing import csv_response, sort_columns
 
 ACCOUNTS_PER_PAGE = 25
@@ -185,9 +185,9 @@ def contact_delete(request, pk, contact_pk):
 def _detail_context(request, account):
     return {
         "account": account,
-        # The account's projects that the user may see (`projects` is CustomerProject.account's
-        # reverse relation, so accounts need not import the projects app).
-        "projects": account.projects.filter(owner__in=visible_users(request.user))
+        # The account's projects that the user may see, by the one visibility base (`projects`
+        # is CustomerProject.account's reverse relation: accounts does not import projects).
+        "projects": visible_to(request.user, account.projects.all())
         .select_related("stage", "pipeline", "owner")
         .order_by("status", "-value"),
         "can_see_all_projects": sees_everyone(request.user),

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from apps.accounts.models import Account, Contact, Industry, RelationshipLevel
-from apps.accounts.services import create_account, create_contact, set_relationship_level
+from apps.accounts.services import create_account, create_contact, raise_relationship_level
 from apps.users.models import User
 
 ACCOUNT_COUNT = 60
@@ -157,7 +157,7 @@ def _create(rng, name, owner, level, industry, plan) -> Account:
     step_date = plan["created"]
     for rung in range(RelationshipLevel.PROSPECT, level + 1):
         step_date = min(step_date + timedelta(days=rng.randint(20, 90)), timezone.now())
-        set_relationship_level(account=account, level=rung, user=owner)
+        raise_relationship_level(account=account, level=rung, user=owner)
         latest = Account.history.filter(id=account.pk).latest("history_id")
         Account.history.filter(history_id=latest.history_id).update(history_date=step_date)
     for number in range(plan["contacts"]):

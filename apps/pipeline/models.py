@@ -114,9 +114,6 @@ class Stage(models.Model):
     def __str__(self):
         return self.name
 
-    def required_field_labels(self) -> list[str]:
-        return [ProjectField(field).label for field in self.required_fields]
-
 
 class StopReason(models.Model):
     """Why a project was stopped; admins keep the list."""

@@ -20,16 +20,6 @@ def with_list_columns(projects: QuerySet[CustomerProject]) -> QuerySet[CustomerP
     ).with_effective_probability()
 
 
-def projects_of_account(user: User, account) -> QuerySet[CustomerProject]:
-    """The account's projects that `user` may see, open first, biggest first."""
-    return (
-        visible_projects(user)
-        .filter(account=account)
-        .select_related("stage", "pipeline", "owner")
-        .order_by("status", "-value")
-    )
-
-
 def project_for_detail(user: User, pk: int) -> CustomerProject:
     """One visible project with what its page shows (raises DoesNotExist otherwise)."""
     return with_list_columns(visible_projects(user)).prefetch_related("notes__author").get(pk=pk)

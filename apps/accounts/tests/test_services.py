@@ -4,8 +4,6 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -35,7 +33,9 @@ def test_level_changes_are_recorded_with_user_and_time(rep, manager):
     with time_machine.travel(datetime(2026, 3, 1, 9, 0, tzinfo=UTC), tick=False):
         account = services.create_account(user=rep, data=_account_data())
     with time_machine.travel(datetime(2026, 5, 4, 14, 30, tzinfo=UTC), tick=False):
-        services.set_relationship_level(account=account, level=RelationshipLevel.PROSPECT, user=rep)
+        services.raise_relationship_level(
+            account=account, level=RelationshipLevel.PROSPECT, user=rep
+        )
     with time_machine.travel(datetime(2026, 6, 1, 8, 0, tzinfo=UTC), tick=False):
         # A change of something else is not a level change.
         services.update_account(
@@ -227,19 +227,6 @@ def test_a_raise_works_on_an_account_whose_website_no_longer_validates(rep):
 # Concurrency: a win's raise and a manager's edit of the same account, on two connections.
 
 
-@pytest.fixture(scope="module")
-def _put_back_migrated_data(migrated_data, django_db_blocker):
-    """A transactional test ends by emptying every table, the rows data migrations wrote (role
-    groups, pipelines) included. Put them back once this module's tests are done, for the
-    transactional tests of other apps that run later and expect them (as
-    tests/browser/conftest.py does). Module scope, so this runs after the last flush."""
-    yield
-    with django_db_blocker.unblock():
-        if not Group.objects.exists():
-            call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
-            connection.creation.deserialize_db_from_string(migrated_data)
-
-
 def _wait_until_someone_waits_for_a_lock():
     """Called inside a transaction holding the account's row lock: returns once another
     connection is blocked on a lock, so the order of the two writes is certain."""
@@ -275,7 +262,7 @@ def _run_in_threads(*functions):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.usefixtures("_put_back_migrated_data")
+@pytest.mark.usefixtures("put_back_migrated_data")
 def test_a_raise_after_a_managers_edit_to_client_leaves_client(rep, manager, team):
     account = AccountFactory(owner=rep, relationship_level=RelationshipLevel.SUSPECT)
     edit_holds_lock = threading.Event()
@@ -308,7 +295,7 @@ def test_a_raise_after_a_managers_edit_to_client_leaves_client(rep, manager, tea
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.usefixtures("_put_back_migrated_data")
+@pytest.mark.usefixtures("put_back_migrated_data")
 def test_a_managers_edit_after_a_raise_is_refused_then_reaches_client(rep, manager, team):
     account = AccountFactory(owner=rep, relationship_level=RelationshipLevel.SUSPECT)
     raise_holds_lock = threading.Event()

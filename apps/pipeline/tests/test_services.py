@@ -451,6 +451,7 @@ def _assert_unchanged(project):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("put_back_migrated_data")
 def test_two_simultaneous_moves_write_one_transition_and_one_conflict(rep, manager, team):
     project = ProjectFactory(account=AccountFactory(owner=rep))
     barrier = threading.Barrier(2)
