@@ -123,6 +123,10 @@ def _create(rng, rep, account, pipelines, reasons, style, now):
         )
         if at + stay > now:
             break  # Still in this stage today.
+        if project.status == ProjectStatus.OPEN and rng.random() < 0.25:
+            # Halfway through the stay, the rep revises a fact.
+            with backdated(at + stay / 2):
+                project = _edit(rng, project, rep)
         at += stay
         with backdated(at):
             if project.status == ProjectStatus.STOPPED:
@@ -132,8 +136,6 @@ def _create(rng, rep, account, pipelines, reasons, style, now):
                 project = _do(lifecycle.reopen_project, project, rep)
                 reopened = True
                 continue
-            if rng.random() < 0.25:
-                project = _edit(rng, project, rep)
             next_index = index + (
                 2 if qualified and index + 2 < len(stages) - 1 and rng.random() < 0.1 else 1
             )

@@ -2,7 +2,14 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from apps.pipeline.models import Pipeline, ProjectField, Stage, StageTransition, StopReason
+from apps.pipeline.models import (
+    Pipeline,
+    ProjectField,
+    ProjectState,
+    Stage,
+    StageTransition,
+    StopReason,
+)
 
 
 class StageForm(forms.ModelForm):
@@ -76,6 +83,25 @@ class StageTransitionAdmin(admin.ModelAdmin):
     list_filter = ["to_status", "to_stage__pipeline"]
     list_select_related = ["project", "from_stage", "to_stage", "user"]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProjectState)
+class ProjectStateAdmin(admin.ModelAdmin):
+    """The state ledger, for reading: only the lifecycle services write it."""
+
+    list_display = ["project", "period", "stage", "status", "value", "effective_probability"]
+    list_filter = ["status", "pipeline"]
+    list_select_related = ["project", "stage"]
+    search_fields = ["project__title"]
 
     def has_add_permission(self, request):
         return False

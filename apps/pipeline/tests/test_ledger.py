@@ -469,3 +469,18 @@ def test_days_in_stage_and_stuck_are_computed_in_sql(rep):
     assert CustomerProject.objects.with_days_in_stage(now).get(pk=fresh.pk).is_stuck is False
     assert CustomerProject.objects.stuck(now).count() == 2
     assert stuck.pk in CustomerProject.objects.stuck(now).values_list("pk", flat=True)
+
+
+# The admin shows the ledger and cannot change it.
+
+
+def test_the_admin_reads_the_ledger_and_cannot_write_it(client, rep, pipeline_admin):
+    project = _open(rep)
+    state = ProjectState.objects.get(project=project)
+    client.force_login(pipeline_admin)
+    assert client.get("/admin/pipeline/projectstate/").status_code == 200
+    assert client.get(f"/admin/pipeline/projectstate/{state.pk}/change/").status_code == 200
+    posted = client.post(f"/admin/pipeline/projectstate/{state.pk}/change/", {"value": "1"})
+    deleted = client.post(f"/admin/pipeline/projectstate/{state.pk}/delete/", {"post": "yes"})
+    assert (posted.status_code, deleted.status_code) == (403, 403)
+    assert ProjectState.objects.get(pk=state.pk).value == Decimal(1000)
