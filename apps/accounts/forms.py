@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from apps.accounts.models import Account, Contact
 from apps.accounts.selectors import visible_accounts
 from apps.users.models import User
-from apps.users.roles import assignable_owners, may_assign_owners
+from apps.users.roles import may_assign_owners, owner_choices
 
 
 class AccountForm(forms.ModelForm):
@@ -29,8 +29,7 @@ class AccountForm(forms.ModelForm):
         if may_assign_owners(user):
             # The current owner stays a choice even if no longer assignable (left the team,
             # deactivated): keeping an owner is not handing the account over.
-            current = User.objects.filter(pk=self.instance.owner_id)
-            self.fields["owner"].queryset = assignable_owners(user) | current
+            self.fields["owner"].queryset = owner_choices(user, self.instance.owner_id)
             self.fields["owner"].initial = self.instance.owner_id or user.pk
         else:
             # A rep's accounts are their own; only a manager or an admin hands one over.

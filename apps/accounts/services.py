@@ -60,7 +60,7 @@ def update_account(*, account: Account, user: User, seen_version: int, data: dic
     kept in its history with `user`)."""
     # The account row alone: a join would make PostgreSQL re-check a concurrently updated row
     # against stale joined rows.
-    account = Account.objects.select_for_update().get(pk=account.pk)
+    account = Account.objects.select_for_update(no_key=True).get(pk=account.pk)
     if account.version != seen_version:
         raise StaleAccount(account)
     changed = [
@@ -87,7 +87,7 @@ def raise_relationship_level(*, account: Account, level: int, user: User) -> Acc
     """Raise the account to `level` on the ladder; an account already there or higher stays
     where it is (nothing written), so a raise never lowers a level someone else set."""
     level = RelationshipLevel(level)
-    account = Account.objects.select_for_update().get(pk=account.pk)
+    account = Account.objects.select_for_update(no_key=True).get(pk=account.pk)
     if account.relationship_level >= level:
         return account
     account.relationship_level = level
@@ -156,7 +156,7 @@ def _save_account(
 def create_contact(*, account: Account, user: User, data: dict) -> Contact:
     """Add a contact to an account; a new primary contact takes over from the old one, and an
     account's first contact is its primary one."""
-    Account.objects.select_for_update().get(pk=account.pk)
+    Account.objects.select_for_update(no_key=True).get(pk=account.pk)
     contact = Contact(account=account, **{f: data[f] for f in CONTACT_FIELDS if f in data})
     if not account.contacts.filter(is_primary=True).exists():
         contact.is_primary = True
@@ -167,7 +167,7 @@ def create_contact(*, account: Account, user: User, data: dict) -> Contact:
 @transaction.atomic
 def update_contact(*, contact: Contact, user: User, data: dict) -> Contact:
     """Change a contact; making it primary takes that role from the account's other contact."""
-    Account.objects.select_for_update().get(pk=contact.account_id)
+    Account.objects.select_for_update(no_key=True).get(pk=contact.account_id)
     for field in CONTACT_FIELDS:
         if field in data:
             setattr(contact, field, data[field])

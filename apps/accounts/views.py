@@ -8,6 +8,7 @@ from apps.accounts.filters import AccountFilter
 from apps.accounts.forms import AccountForm, ContactForm
 from apps.accounts.models import LEVEL_MEANINGS, RelationshipLevel
 from apps.users.roles import sees_everyone, visible_to
+from pipeline_crm.forms import current_state_form
 from pipeline_crm.listing import csv_response, sort_columns
 
 ACCOUNTS_PER_PAGE = 25
@@ -112,7 +113,7 @@ def account_edit(request, pk):
             # What the message promises: the form now shows the account as it is, with its
             # current version, so saving again is a decision made on what the user sees.
             account = error.account
-            form = _current_state_form(account, user=request.user)
+            form = current_state_form(AccountForm, instance=account, user=request.user)
             _add_error(form, error)
         except services.AccountError as error:
             _add_error(form, error)
@@ -125,16 +126,6 @@ def account_edit(request, pk):
 def _add_error(form, error):
     """A refused write on the form: a duplicate name at the name, anything else above all fields."""
     form.add_error("name" if isinstance(error, services.DuplicateAccountName) else None, error)
-
-
-def _current_state_form(account, *, user):
-    """The edit form bound to the account's stored values, as a fresh page would show them."""
-    shown = AccountForm(instance=account, user=user)
-    form = AccountForm(
-        {name: shown[name].value() for name in shown.fields}, instance=account, user=user
-    )
-    form.is_valid()
-    return form
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,6 +10,7 @@ from apps.pipeline.models import (
     StageTransition,
     StopReason,
 )
+from apps.pipeline.services import record_stage_changes
 
 
 class StageForm(forms.ModelForm):
@@ -67,6 +68,20 @@ class PipelineAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "is_default"]
     list_filter = ["kind"]
     inlines = [StageInline]
+
+    def save_formset(self, request, form, formset, change):
+        """A re-weighted or reordered stage changes what its open projects report from now
+        on: the lifecycle records it in their ledger (the past keeps the old figures)."""
+        changed = [
+            stage_form.instance
+            for stage_form in formset.forms
+            if stage_form.instance.pk
+            and {"default_probability", "order"} & set(stage_form.changed_data)
+            and not stage_form.cleaned_data.get("DELETE")
+        ]
+        super().save_formset(request, form, formset, change)
+        if changed:
+            record_stage_changes(stages=changed, user=request.user)
 
 
 @admin.register(StopReason)

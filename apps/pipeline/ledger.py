@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F
 from django.utils import timezone
@@ -15,10 +16,21 @@ from apps.pipeline.models import ProjectState, StageTransition
 from apps.projects.models import CustomerProject
 from apps.users.models import User
 
+# The facts a restatement carries over unchanged (all but the stage's order and default %).
+_CARRIED = [
+    "project_id",
+    "owner_id",
+    "pipeline_id",
+    "stage_id",
+    "status",
+    "value",
+    "expected_close_date",
+    "individual_probability",
+]
+
 # A period is never empty: a change at (or, with a clock behind, before) the moment the
 # current period began starts the next one this much later.
 TICK = timedelta(microseconds=1)
-
 
 _backdated_to: ContextVar[datetime | None] = ContextVar("backdated_to", default=None)
 
@@ -96,3 +108,40 @@ def begin_period(
         transition=transition,
         **facts,
     )
+
+
+def restate(project_ids: list[int], *, at: datetime, user: User) -> int:
+    """Begin a new period for each of the projects (locked by the caller) with their stage's
+    order and default % as they now are, the other facts carried over: after an admin
+    re-weighted or reordered the stage, the ledger records the new figures from `at` on and
+    the past keeps the old. Two statements whatever the number of projects; returns how many
+    periods began."""
+    if not project_ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE pipeline_projectstate
+            SET period = tstzrange(lower(period),
+                                   greatest(%s, lower(period) + interval '1 microsecond'))
+            WHERE project_id = ANY(%s) AND upper_inf(period)
+            RETURNING id
+            """,
+            [at, list(project_ids)],
+        )
+        closed = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"""
+            INSERT INTO pipeline_projectstate
+                (period, stage_order, stage_default_probability, changed_by_id,
+                 {", ".join(_CARRIED)})
+            SELECT tstzrange(upper(state.period), NULL, '[)'), stage."order",
+                   stage.default_probability, %s,
+                   {", ".join(f"state.{column}" for column in _CARRIED)}
+            FROM pipeline_projectstate state
+            JOIN pipeline_stage stage ON stage.id = state.stage_id
+            WHERE state.id = ANY(%s)
+            """,
+            [user.pk, closed],
+        )
+        return cursor.rowcount

@@ -310,7 +310,7 @@ class ProjectState(models.Model):
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
     stage_order = models.PositiveSmallIntegerField(help_text="The stage's order at the time.")
     stage_default_probability = models.PositiveSmallIntegerField(
-        help_text="The stage's default % at the time."
+        "stage default %", help_text="The stage's default % at the time."
     )
     status = models.CharField(max_length=10, choices=ProjectStatus.choices)
     value = models.DecimalField(max_digits=14, decimal_places=2)

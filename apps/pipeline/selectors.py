@@ -114,7 +114,8 @@ class Change:
     """One reportable change: a project that was new, advanced, moved back, won, stopped (at
     `state.stage`) or reopened (`field` empty, `transition` set), or a change of one tracked
     fact (`field` is "value", "expected_close_date", "individual_probability" or "owner")
-    from `before` to `after`. `state` is the period the change began, `previous` the one
+    from `before` to `after`; or "stage_default_probability" when an admin re-weighted the
+    stage the project is in. `state` is the period the change began, `previous` the one
     before it (none for a new project)."""
 
     kind: str
@@ -144,7 +145,9 @@ class Change:
     def label(self) -> str:
         if not self.field:
             return self.kind
-        return str(CustomerProject._meta.get_field(self.field).verbose_name)
+        # The project's own words where the fact is the project's (value, account manager).
+        model = CustomerProject if self.field in TRACKED_FIELDS else ProjectState
+        return str(model._meta.get_field(self.field).verbose_name)
 
 
 def changes_between(user: User, start: datetime, end: datetime) -> list[Change]:
@@ -190,6 +193,21 @@ def state_changes(states: QuerySet[ProjectState]) -> list[Change]:
             if getattr(before, attname) != getattr(state, attname):
                 old, new = getattr(before, name), getattr(state, name)
                 changes.append(Change(name, state, before, field=name, before=old, after=new))
+        if (
+            state.transition is None
+            and state.stage_id == before.stage_id
+            and state.stage_default_probability != before.stage_default_probability
+        ):
+            changes.append(
+                Change(
+                    "stage_default_probability",
+                    state,
+                    before,
+                    field="stage_default_probability",
+                    before=before.stage_default_probability,
+                    after=state.stage_default_probability,
+                )
+            )
     return changes
 
 

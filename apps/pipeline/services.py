@@ -193,6 +193,20 @@ def reopen_project(
     return _change(project, user=user, stage=project.stage, status=ProjectStatus.OPEN, note=note)
 
 
+@transaction.atomic
+def record_stage_changes(*, stages: list[Stage], user: User) -> int:
+    """After an admin changed stages' default % or order (already saved): begin a new ledger
+    period for the open projects in them, so the ledger follows what the board now shows
+    while the past keeps the figures it had. Returns how many periods began."""
+    projects = list(
+        CustomerProject.objects.select_for_update(no_key=True)
+        .filter(stage__in=stages, status=ProjectStatus.OPEN)
+        .order_by("pk")  # One lock order, so two admins cannot deadlock.
+        .values_list("pk", flat=True)
+    )
+    return ledger.restate(projects, at=ledger.now(), user=user)
+
+
 def _require_open(project: CustomerProject) -> None:
     if project.status != ProjectStatus.OPEN:
         raise InvalidTransition(

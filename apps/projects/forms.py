@@ -5,7 +5,7 @@ from apps.pipeline.models import Pipeline
 from apps.projects.models import CustomerProject
 from apps.projects.services import EDITABLE_FIELDS
 from apps.users.models import User
-from apps.users.roles import assignable_owners, may_assign_owners
+from apps.users.roles import may_assign_owners, owner_choices
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})
@@ -32,7 +32,7 @@ class ProjectForm(forms.ModelForm):
         self.fields["value"].widget.attrs.update(min=0, step="0.01")
         self.fields["individual_probability"].widget.attrs.update(min=0, max=100)
         if may_assign_owners(user):
-            self.fields["owner"].queryset = assignable_owners(user)
+            self.fields["owner"].queryset = owner_choices(user, self.instance.owner_id)
         else:
             del self.fields["owner"]
 

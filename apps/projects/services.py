@@ -70,7 +70,8 @@ def lock_project(project: CustomerProject, seen_version: int) -> CustomerProject
     otherwise StaleProject."""
     # Lock the project row alone: with joins, PostgreSQL re-checks a concurrently updated
     # row against the old joined rows (the old stage) and the waiting request finds nothing.
-    locked = CustomerProject.objects.select_for_update().get(pk=project.pk)
+    # NO KEY: a note or a transition being added to the project meanwhile need not wait.
+    locked = CustomerProject.objects.select_for_update(no_key=True).get(pk=project.pk)
     if locked.version != seen_version:
         raise StaleProject(locked)
     return locked
@@ -103,14 +104,15 @@ def update_project(
         setattr(locked, name, data[name])
     # Field validation; the table's check constraints hold what no form field can break.
     locked.full_clean(validate_constraints=False)
-    current = ledger.current_period(locked)
-    at = ledger.moment_of_change(current, ledger.now())
     locked.version += 1
     locked.updated_by = user
     locked.save(update_fields=[*changed, "version", "updated_by", "updated_at"])
     if any(name in TRACKED_FIELDS for name in changed):
-        facts = ledger.snapshot(locked)
-        ledger.begin_period(locked, facts=facts, current=current, at=at, user=user)
+        current = ledger.current_period(locked)
+        at = ledger.moment_of_change(current, ledger.now())
+        ledger.begin_period(
+            locked, facts=ledger.snapshot(locked), current=current, at=at, user=user
+        )
     return locked
 
 

@@ -12,6 +12,7 @@ from apps.projects.filters import ProjectFilter
 from apps.projects.forms import NoteForm, ProjectCreateForm, ProjectEditForm
 from apps.projects.models import CustomerProject
 from pipeline_crm.errors import DomainError
+from pipeline_crm.forms import current_state_form
 from pipeline_crm.listing import csv_response, sort_columns
 
 PROJECTS_PER_PAGE = 25
@@ -121,6 +122,17 @@ def project_edit(request, pk):
             services.update_project(
                 project=project, user=request.user, seen_version=data["version"], data=data
             )
+        except services.StaleProject as error:
+            # Show what is stored now (and its version), so the user can redo their change
+            # on it rather than resubmit a form that can only be refused again.
+            project.refresh_from_db()
+            form = current_state_form(
+                ProjectEditForm,
+                instance=project,
+                user=request.user,
+                initial={"version": project.version},
+            )
+            form.add_error(None, error)
         except DomainError as error:
             form.add_error(None, error)
         else:

@@ -101,6 +101,12 @@ def assignable_owners(user: User) -> models.QuerySet[User]:
     return User.objects.filter(pk=user.pk)
 
 
+def owner_choices(user: User, current: int | None = None) -> models.QuerySet[User]:
+    """The owners a form offers `user`: whom they may hand work to, and the `current` owner
+    (keeping an owner who left the team or was deactivated is not handing the work over)."""
+    return assignable_owners(user) | User.objects.filter(pk=current)
+
+
 def may_assign_owners(user: User) -> bool:
     """Whether forms offer `user` a choice of owner at all."""
     return is_manager(user) or is_admin(user)

@@ -504,3 +504,33 @@ def test_an_edit_form_without_its_version_is_refused(client, rep, accounts):
     assert "version" in response.context["form"].errors
     account.refresh_from_db()
     assert account.name == "Own Industries"
+
+
+def test_an_admin_form_saved_after_a_win_does_not_put_the_level_back(client, pipeline_admin, rep):
+    account = AccountFactory(owner=rep, relationship_level=RelationshipLevel.SUSPECT)
+    form = {
+        "name": account.name,
+        "website": account.website,
+        "industry": account.industry,
+        "owner": rep.pk,
+        "relationship_level": RelationshipLevel.SUSPECT,
+        "notes": "Met at the fair",
+        "version": 1,
+        "contacts-TOTAL_FORMS": 0,
+        "contacts-INITIAL_FORMS": 0,
+    }
+    # The admin loaded the page at version 1; then a win raised the account to Shopper.
+    services.raise_relationship_level(account=account, level=RelationshipLevel.SHOPPER, user=rep)
+    client.force_login(pipeline_admin)
+    url = f"/admin/accounts/account/{account.pk}/change/"
+    response = client.post(url, form)
+    assert response.status_code == 200
+    assert "was changed by Rita Rep meanwhile" in response.content.decode()
+    account.refresh_from_db()
+    assert (account.relationship_level, account.notes) == (RelationshipLevel.SHOPPER, "")
+    # From the current version, the admin's change is saved, through the service.
+    response = client.post(url, form | {"version": 2, "relationship_level": 4})
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.relationship_level, account.notes, account.version) == (4, "Met at the fair", 3)
+    assert account.history.latest("history_id").history_user == pipeline_admin

@@ -39,7 +39,8 @@ class Migration(migrations.Migration):
                 (
                     "stage_default_probability",
                     models.PositiveSmallIntegerField(
-                        help_text="The stage's default % at the time."
+                        help_text="The stage's default % at the time.",
+                        verbose_name="stage default %",
                     ),
                 ),
                 (

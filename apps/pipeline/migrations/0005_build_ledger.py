@@ -1,11 +1,13 @@
 """Complete the transitions with what reports need, build the project state ledger from the
 transitions and the projects' simple-history rows, and let the database guard the ledger.
 
-For transitions written before this migration, the stages' orders and default % are today's
-(the past ones were never recorded), and the owner and close date come from the project's
-history as it stood then. The ledger gets one period per transition and one per edit of a
-tracked fact (value, close date, individual %, owner) found in that history; a project whose
-last period still differs from its row gets one more, begun at its last update.
+The ledger gets one period per transition and one per edit of a tracked fact (value, close
+date, individual %, owner) found in that history; a project whose last period still differs
+from its row gets one more, begun at its last update. What was never recorded is rebuilt as
+well as it can be: a stage's default % at the time is the effective % of a transition into
+it without an individual % (carried through the edits that follow in that stage), else
+today's; the stages' orders are today's; owner and close date are the history's as it stood
+then; the % a transition's project carried before it is the period it ended.
 """
 
 from django.db import migrations
@@ -14,12 +16,11 @@ COMPLETE_TRANSITIONS = """
 ALTER TABLE pipeline_stagetransition DISABLE TRIGGER pipeline_stagetransition_immutable;
 
 WITH ordered AS (
-    SELECT t.id, t.project_id, t.created_at, t.from_status,
-           lag(t.effective_probability) OVER w AS prior_probability,
+    SELECT t.id, t.project_id, t.created_at,
            max(CASE WHEN t.from_stage_id IS DISTINCT FROM t.to_stage_id THEN t.created_at END)
-               OVER (w ROWS UNBOUNDED PRECEDING) AS entered_at
+               OVER (PARTITION BY t.project_id ORDER BY t.created_at, t.id
+                     ROWS UNBOUNDED PRECEDING) AS entered_at
     FROM pipeline_stagetransition t
-    WINDOW w AS (PARTITION BY t.project_id ORDER BY t.created_at, t.id)
 ), completed AS (
     SELECT o.*, lag(o.entered_at) OVER (PARTITION BY o.project_id ORDER BY o.created_at, o.id)
                     AS previous_stage_entered_at
@@ -45,20 +46,12 @@ WITH ordered AS (
 UPDATE pipeline_stagetransition t SET
     to_stage_order = (SELECT s."order" FROM pipeline_stage s WHERE s.id = t.to_stage_id),
     from_stage_order = (SELECT s."order" FROM pipeline_stage s WHERE s.id = t.from_stage_id),
-    stage_default_probability =
-        (SELECT s.default_probability FROM pipeline_stage s WHERE s.id = t.to_stage_id),
-    prior_probability = CASE WHEN f.from_status = '' THEN NULL ELSE f.prior_probability END,
     previous_stage_entered_at =
-        CASE WHEN f.from_status = '' THEN NULL ELSE f.previous_stage_entered_at END,
+        CASE WHEN t.from_status = '' THEN NULL ELSE f.previous_stage_entered_at END,
     owner_id = f.owner_id,
     expected_close_date = f.expected_close_date
 FROM facts f
 WHERE f.id = t.id;
-
--- Check the new foreign keys now: a table with pending trigger events cannot be altered.
-SET CONSTRAINTS ALL IMMEDIATE;
-ALTER TABLE pipeline_stagetransition ENABLE TRIGGER pipeline_stagetransition_immutable;
-SET CONSTRAINTS ALL DEFERRED;
 """
 
 BUILD_LEDGER = """
@@ -72,12 +65,15 @@ WITH history AS (
 ), moments AS (
     SELECT t.project_id, t.created_at AS at, t.id AS transition_id, t.user_id AS changed_by_id,
            t.to_stage_id AS stage_id, t.to_status AS status, t.value,
-           t.individual_probability, t.owner_id, t.expected_close_date
+           t.individual_probability, t.owner_id, t.expected_close_date,
+           -- An open project without its own % carried the stage's default of the time.
+           CASE WHEN t.to_status = 'open' AND t.individual_probability IS NULL
+                THEN t.effective_probability END AS known_default
     FROM pipeline_stagetransition t
     UNION ALL
     -- Edits: a history row that changed a tracked fact and neither stage nor status.
     SELECT h.id, h.history_date, NULL, h.history_user_id, h.stage_id, h.status, h.value,
-           h.individual_probability, h.owner_id, h.expected_close_date
+           h.individual_probability, h.owner_id, h.expected_close_date, NULL
     FROM history h
     WHERE h.history_type = '~'
       AND h.previous_place = ROW(h.stage_id, h.status)
@@ -87,6 +83,15 @@ WITH history AS (
     SELECT DISTINCT ON (m.project_id, m.at) m.*
     FROM moments m
     ORDER BY m.project_id, m.at, m.transition_id IS NULL, m.transition_id DESC
+), grouped AS (
+    -- A run of moments in one stage shares the default last seen in it.
+    SELECT m.*,
+           sum(CASE WHEN m.known_default IS NOT NULL
+                     OR m.stage_id IS DISTINCT FROM previous_stage_id THEN 1 ELSE 0 END)
+               OVER (PARTITION BY m.project_id ORDER BY m.at) AS run
+    FROM (SELECT d.*, lag(d.stage_id) OVER (PARTITION BY d.project_id ORDER BY d.at)
+                          AS previous_stage_id
+          FROM distinct_moments d) m
 )
 INSERT INTO pipeline_projectstate
     (project_id, period, owner_id, pipeline_id, stage_id, stage_order,
@@ -94,10 +99,13 @@ INSERT INTO pipeline_projectstate
      changed_by_id, transition_id)
 SELECT m.project_id,
        tstzrange(m.at, lead(m.at) OVER (PARTITION BY m.project_id ORDER BY m.at), '[)'),
-       m.owner_id, s.pipeline_id, m.stage_id, s."order", s.default_probability, m.status,
-       m.value, m.expected_close_date, m.individual_probability, m.changed_by_id,
+       m.owner_id, s.pipeline_id, m.stage_id, s."order",
+       -- Where no transition told the default of the time, today's is the best known.
+       COALESCE(max(m.known_default) OVER (PARTITION BY m.project_id, m.run),
+                s.default_probability),
+       m.status, m.value, m.expected_close_date, m.individual_probability, m.changed_by_id,
        m.transition_id
-FROM distinct_moments m
+FROM grouped m
 JOIN pipeline_stage s ON s.id = m.stage_id;
 
 -- A project with no transition at all: one period from its creation.
@@ -113,34 +121,50 @@ JOIN pipeline_stage s ON s.id = p.stage_id
 WHERE NOT EXISTS (SELECT 1 FROM pipeline_projectstate x WHERE x.project_id = p.id);
 
 -- A project whose current period differs from its row (a change history did not show):
--- one more period, begun at its last update, so the current period is the project.
-WITH mismatched AS (
-    SELECT x.id AS state_id, lower(x.period) AS began, p.updated_at
-    FROM projects_customerproject p
-    JOIN pipeline_projectstate x ON x.project_id = p.id AND upper_inf(x.period)
-    WHERE ROW(p.owner_id, p.stage_id, p.status, p.value, p.expected_close_date,
-              p.individual_probability)
-          IS DISTINCT FROM
-          ROW(x.owner_id, x.stage_id, x.status, x.value, x.expected_close_date,
-              x.individual_probability)
-), closed AS (
-    UPDATE pipeline_projectstate x
-    SET period = tstzrange(m.began, greatest(m.updated_at, m.began + interval '1 microsecond'),
-                           '[)')
-    FROM mismatched m
-    WHERE x.id = m.state_id
-    RETURNING x.project_id, upper(x.period) AS ended
-)
+-- close that period at the project's last update, and begin one with the row's facts, so
+-- the current period is the project.
+UPDATE pipeline_projectstate x
+SET period = tstzrange(lower(x.period),
+                       greatest(p.updated_at, lower(x.period) + interval '1 microsecond'), '[)')
+FROM projects_customerproject p
+WHERE x.project_id = p.id AND upper_inf(x.period)
+  AND ROW(p.owner_id, p.stage_id, p.status, p.value, p.expected_close_date,
+          p.individual_probability)
+      IS DISTINCT FROM
+      ROW(x.owner_id, x.stage_id, x.status, x.value, x.expected_close_date,
+          x.individual_probability);
+
 INSERT INTO pipeline_projectstate
     (project_id, period, owner_id, pipeline_id, stage_id, stage_order,
      stage_default_probability, status, value, expected_close_date, individual_probability,
      changed_by_id, transition_id)
-SELECT p.id, tstzrange(c.ended, NULL, '[)'), p.owner_id, p.pipeline_id, p.stage_id,
-       s."order", s.default_probability, p.status, p.value, p.expected_close_date,
-       p.individual_probability, NULL, NULL
-FROM closed c
-JOIN projects_customerproject p ON p.id = c.project_id
-JOIN pipeline_stage s ON s.id = p.stage_id;
+SELECT p.id,
+       tstzrange((SELECT max(upper(x.period)) FROM pipeline_projectstate x
+                  WHERE x.project_id = p.id), NULL, '[)'),
+       p.owner_id, p.pipeline_id, p.stage_id, s."order", s.default_probability, p.status,
+       p.value, p.expected_close_date, p.individual_probability, NULL, NULL
+FROM projects_customerproject p
+JOIN pipeline_stage s ON s.id = p.stage_id
+WHERE NOT EXISTS (SELECT 1 FROM pipeline_projectstate x
+                  WHERE x.project_id = p.id AND upper_inf(x.period));
+"""
+
+COMPLETE_FROM_LEDGER = """
+-- What the ledger knows of each transition's moment: the stage's default then, and the
+-- effective % of the period it ended (edits between transitions included).
+UPDATE pipeline_stagetransition t SET
+    stage_default_probability = COALESCE(
+        (SELECT x.stage_default_probability FROM pipeline_projectstate x
+         WHERE x.transition_id = t.id),
+        (SELECT s.default_probability FROM pipeline_stage s WHERE s.id = t.to_stage_id)),
+    prior_probability = CASE WHEN t.from_status = '' THEN NULL ELSE
+        (SELECT x.effective_probability FROM pipeline_projectstate x
+         WHERE x.project_id = t.project_id AND upper(x.period) = t.created_at) END;
+
+-- Check the new foreign keys now: a table with pending trigger events cannot be altered.
+SET CONSTRAINTS ALL IMMEDIATE;
+ALTER TABLE pipeline_stagetransition ENABLE TRIGGER pipeline_stagetransition_immutable;
+SET CONSTRAINTS ALL DEFERRED;
 """
 
 GUARD_LEDGER = """
@@ -216,5 +240,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunSQL(COMPLETE_TRANSITIONS, migrations.RunSQL.noop),
         migrations.RunSQL(BUILD_LEDGER, "TRUNCATE pipeline_projectstate"),
+        migrations.RunSQL(COMPLETE_FROM_LEDGER, migrations.RunSQL.noop),
         migrations.RunSQL(GUARD_LEDGER, UNGUARD_LEDGER),
     ]

@@ -301,7 +301,9 @@ def history(rep, pipeline_admin, reason):
             project=project, user=rep, seen_version=2, data={"value": Decimal(3000)}
         )
     with time_machine.travel(_at(4), tick=False):
+        # As the admin's pipeline page does: save the stage, then record it.
         Stage.objects.filter(pk=stage_named("Qualification").pk).update(default_probability=25)
+        services.record_stage_changes(stages=[stage_named("Qualification")], user=pipeline_admin)
     with time_machine.travel(_at(5), tick=False):
         project_services.update_project(
             project=project,
@@ -310,9 +312,10 @@ def history(rep, pipeline_admin, reason):
             data={"expected_close_date": date(2026, 6, 30), "individual_probability": 45},
         )
     decision, qualification = stage_named("Decision"), stage_named("Qualification")
-    with transaction.atomic():
+    with time_machine.travel(_at(6), tick=False), transaction.atomic():
         Stage.objects.filter(pk=decision.pk).update(order=qualification.order)
         Stage.objects.filter(pk=qualification.pk).update(order=decision.order)
+        services.record_stage_changes(stages=[decision, qualification], user=pipeline_admin)
     with time_machine.travel(_at(7), tick=False):
         services.win_project(project=project, user=rep, seen_version=4)
     return project
@@ -326,9 +329,9 @@ def history(rep, pipeline_admin, reason):
         (_at(3, 8), ("Raw lead", "open", 1000, 5, 5)),
         (_at(3, 12), ("Qualification", "open", 1000, 20, 20)),  # between two changes that day
         (_at(3, 15), ("Qualification", "open", 3000, 20, 20)),
-        # Re-weighted on day 4: the past keeps the default it had.
-        (_at(4, 12), ("Qualification", "open", 3000, 20, 20)),
-        # The edit of day 5 began a period after the re-weighting: it records 25 %.
+        # Re-weighted on day 4: from then on the new default, before it the old one.
+        (_at(3, 23), ("Qualification", "open", 3000, 20, 20)),
+        (_at(4, 12), ("Qualification", "open", 3000, 25, 25)),
         (_at(5, 12), ("Qualification", "open", 3000, 25, 45)),
         (_at(8), ("Agreement", "won", 3000, 100, 100)),
     ],
@@ -348,13 +351,16 @@ def test_projects_as_of_a_moment(history, pipeline_admin, moment, expected):
 
 
 def test_the_past_forecast_keeps_the_old_default_and_order(history, pipeline_admin):
-    weighted = (
-        projects_as_of(pipeline_admin, _at(4, 12))
-        .open()
-        .with_weighted_value()
-        .aggregate(total=Sum("weighted_value"))["total"]
-    )
-    assert weighted == Decimal(600)  # 3000 × 20 %, not today's 25 %
+    def weighted(moment):
+        return (
+            projects_as_of(pipeline_admin, moment)
+            .open()
+            .with_weighted_value()
+            .aggregate(total=Sum("weighted_value"))["total"]
+        )
+
+    assert weighted(_at(3, 23)) == Decimal(600)  # 3000 × 20 %: the default before day 4
+    assert weighted(_at(4, 12)) == Decimal(750)  # 3000 × 25 %
     # Decision and Qualification swapped orders on day 6: the move of day 3 stays forward.
     move = StageTransition.objects.get(project=history, to_stage__name="Qualification")
     assert move.kind == "moved forward"
@@ -410,6 +416,7 @@ def test_changes_between_lists_each_change_with_before_and_after(history, pipeli
     assert [(change.kind, change.before, change.after) for change in changes] == [
         ("advanced", None, None),
         ("value", Decimal(1000), Decimal(3000)),
+        ("stage_default_probability", 20, 25),
         ("expected_close_date", date(2026, 4, 30), date(2026, 6, 30)),
         ("individual_probability", None, 45),
         ("won", None, None),

@@ -3,7 +3,7 @@
 import pytest
 
 from apps.accounts.factories import AccountFactory
-from apps.pipeline.models import Pipeline, StageTransition, StopReason
+from apps.pipeline.models import Pipeline, ProjectState, StageTransition, StopReason
 from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 
@@ -352,11 +352,33 @@ def test_admin_refuses_to_delete_a_stage_in_use(client, pipeline_admin, rep, acq
     )
     assert acquisition.stages.filter(name="Marketing").exists()
 
-    # Re-weighting a stage is allowed, and never rewrites history.
+    # Re-weighting a stage is allowed, and never rewrites history: its open projects begin a
+    # period with the new default; what was recorded keeps the old.
     response = client.post(url, data | {rows["Marketing"] + "default_probability": 15})
     assert response.status_code == 302
     assert stage_named("Marketing").default_probability == 15
     assert StageTransition.objects.get().effective_probability == 10
+    states = list(ProjectState.objects.order_by("period"))
+    assert [(s.stage_default_probability, s.effective_probability) for s in states] == [
+        (10, 10),
+        (15, 15),
+    ]
+    assert (states[1].changed_by, states[1].transition) == (pipeline_admin, None)
+
+
+def test_admin_changes_that_do_not_touch_a_stages_figures_begin_no_period(
+    client, pipeline_admin, rep, acquisition
+):
+    ProjectFactory(account=AccountFactory(owner=rep), stage=stage_named("Marketing"))
+    client.force_login(pipeline_admin)
+    data, rows = _admin_form(client, acquisition)
+    response = client.post(
+        f"/admin/pipeline/pipeline/{acquisition.pk}/change/",
+        data
+        | {rows["Marketing"] + "name": "Awareness", rows["Decision"] + "default_probability": 65},
+    )
+    assert response.status_code == 302
+    assert ProjectState.objects.count() == 1  # Decision has no project; a rename is no figure
 
 
 def test_admin_reorders_and_renames_stages(client, pipeline_admin, acquisition):

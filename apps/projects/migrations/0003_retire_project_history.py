@@ -15,6 +15,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # The projects' simple-history rows are gone once the ledger holds their story: going
+        # back would bring an empty history table, so this migration does not go back.
+        migrations.RunPython(migrations.RunPython.noop, reverse_code=None),
         migrations.AddField(
             model_name="customerproject",
             name="updated_by",

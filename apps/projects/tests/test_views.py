@@ -147,6 +147,9 @@ def test_edit_records_history_and_a_stale_form_is_refused(client, rep, manager, 
     assert "Nothing was overwritten" in response.content.decode()
     project.refresh_from_db()
     assert project.value == 20000
+    # The form now shows what is stored, at its version, so the change can be redone on it.
+    shown = response.context["form"]
+    assert (shown["value"].value(), shown["version"].value()) == (Decimal("20000.00"), 2)
     response = client.get(f"/projects/{project.pk}/")
     latest = response.context["timeline"][0]
     assert [(c.label, c.before, c.after) for c in latest["changes"]] == [

@@ -1,0 +1,14 @@
+"""Form helpers shared by the apps."""
+
+from django import forms
+
+
+def current_state_form(form_class: type[forms.BaseForm], **kwargs) -> forms.BaseForm:
+    """`form_class` bound to what a fresh page would show (the instance's stored values, the
+    given initial data such as its current version): after a conflict, the user sees the
+    current state and can redo their change on it. Bound, so it can carry the message."""
+    shown = form_class(**kwargs)
+    data = {name: shown[name].value() for name in shown.fields}
+    form = form_class(data, **{key: value for key, value in kwargs.items() if key != "initial"})
+    form.is_valid()
+    return form
