@@ -11,6 +11,7 @@ from apps.pipeline.models import (
     StopReason,
 )
 from apps.pipeline.services import record_stage_changes
+from pipeline_crm.admin import ReadOnlyAdmin
 
 
 class StageForm(forms.ModelForm):
@@ -91,7 +92,7 @@ class StopReasonAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageTransition)
-class StageTransitionAdmin(admin.ModelAdmin):
+class StageTransitionAdmin(ReadOnlyAdmin):
     """History, for reading: nobody adds, changes or deletes a transition."""
 
     list_display = ["created_at", "project", "from_stage", "to_stage", "to_status", "user"]
@@ -99,30 +100,12 @@ class StageTransitionAdmin(admin.ModelAdmin):
     list_select_related = ["project", "from_stage", "to_stage", "user"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ProjectState)
-class ProjectStateAdmin(admin.ModelAdmin):
+class ProjectStateAdmin(ReadOnlyAdmin):
     """The state ledger, for reading: only the lifecycle services write it."""
 
     list_display = ["project", "period", "stage", "status", "value", "effective_probability"]
     list_filter = ["status", "pipeline"]
     list_select_related = ["project", "stage"]
     search_fields = ["project__title"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

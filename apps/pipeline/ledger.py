@@ -16,9 +16,9 @@ from apps.pipeline.models import ProjectState, StageTransition
 from apps.projects.models import CustomerProject
 from apps.users.models import User
 
-# The facts a restatement carries over unchanged (all but the stage's order and default %).
-_CARRIED = [
-    "project_id",
+# A period's facts from the project row (the stage's order and default % come from the
+# stage; the effective % is computed by the database).
+FACTS = [
     "owner_id",
     "pipeline_id",
     "stage_id",
@@ -27,6 +27,8 @@ _CARRIED = [
     "expected_close_date",
     "individual_probability",
 ]
+# What a restatement carries over unchanged: all but the stage's order and default %.
+_CARRIED = ["project_id", *FACTS]
 
 # A period is never empty: a change at (or, with a clock behind, before) the moment the
 # current period began starts the next one this much later.
@@ -70,13 +72,7 @@ def snapshot(project: CustomerProject) -> dict:
     return (
         CustomerProject.objects.with_effective_probability()
         .values(
-            "owner_id",
-            "pipeline_id",
-            "stage_id",
-            "status",
-            "value",
-            "expected_close_date",
-            "individual_probability",
+            *FACTS,
             "effective_probability",
             stage_order=F("stage__order"),
             stage_default_probability=F("stage__default_probability"),

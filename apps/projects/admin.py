@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.projects.models import CustomerProject, ProjectNote
+from pipeline_crm.admin import ReadOnlyAdmin
 
 
 class ProjectNoteInline(admin.TabularInline):
@@ -14,7 +15,7 @@ class ProjectNoteInline(admin.TabularInline):
 
 
 @admin.register(CustomerProject)
-class CustomerProjectAdmin(admin.ModelAdmin):
+class CustomerProjectAdmin(ReadOnlyAdmin):
     """For looking things up: projects change on the board and project pages, where the
     lifecycle rules and conflict checks run, so the admin only shows them."""
 
@@ -35,12 +36,3 @@ class CustomerProjectAdmin(admin.ModelAdmin):
     ]
     autocomplete_fields = ["account", "owner"]
     inlines = [ProjectNoteInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
