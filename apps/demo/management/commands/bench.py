@@ -1,30 +1,150 @@
-"""`make bench`: time every page at the budget's size (DESIGN.md: 100,000 projects and
-1,000,000 transitions answer in well under a second on a 2-core machine).
+"""`make bench`: time every page at the budget's size (DESIGN.md, "Budgets": 100,000 projects
+and 1,000,000 transitions on a 2-core machine), and the forecast as of past dates.
 
-It fills its own database (`make bench` points DATABASE_URL at one) with generated rows in
-SQL, then requests each page through Django's test client as an admin, a manager and a rep,
-and prints the median and worst time and the query count. It prints figures; it asserts
-nothing: the test suite asserts query counts, this shows the speed.
+It fills its own database (`make bench` points DATABASE_URL at one) with two years of
+generated history (apps/demo/bench_data.py): projects, their stage transitions and their
+state ledger, consistent with each other as the lifecycle services would have written them,
+with the ledger's triggers and constraints on. Then it checks that consistency in SQL,
+requests each page through Django's test client as an admin, a manager and a rep, and times
+the "as of" and "what changed" selectors. It prints figures; it asserts nothing: the test
+suite asserts query counts, this shows the speed.
 """
 
+import itertools
+import random
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncMonth
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from apps.accounts.models import Account
-from apps.pipeline.models import Pipeline
+from apps.accounts.models import Account, RelationshipLevel
+from apps.demo import bench_data
+from apps.pipeline.models import Pipeline, PipelineKind, ProjectState, StopReason
+from apps.pipeline.selectors import changes_between, projects_as_of
 from apps.projects.models import CustomerProject
 from apps.users.models import Team, User
 from apps.users.roles import Role
 
 REPS = 40
 ACCOUNTS = 5_000
-TRANSITIONS_PER_PROJECT = 10
+BATCH = 10_000  # projects per transaction: bounds the deferred trigger queue
+LOADERS = 2  # connections loading batches at once: one per core of the budget's machine
+SEED = 1
+# One year ago the admin raised Decision's default from 50 % to today's 60 %.
+REWEIGHTED_STAGE = "Decision"
+REWEIGHTED_FROM = 50
+REWEIGHTED_DAYS_AGO = 365
+AS_OF_DAYS_AGO = (10, 130, 250, 370, 490, 610)
+
+PROJECT_COLUMNS = (
+    "id, account_id, title, owner_id, pipeline_id, stage_id, status, value, "
+    "expected_close_date, individual_probability, present_state, desired_state, "
+    "buying_process, next_step, next_step_date, created_at, updated_at, updated_by_id, "
+    "stage_entered_at, closed_at, version"
+)
+# Everything but the id and effective_probability, which the database generates.
+PERIOD_COLUMNS = (
+    "project_id, period, owner_id, pipeline_id, stage_id, stage_order, "
+    "stage_default_probability, status, value, expected_close_date, individual_probability, "
+    "changed_by_id, transition_id"
+)
+# A transition is the ledger period it begins, compared with the period before it; these
+# are the facts it has that the ledger does not.
+STAGE_TRANSITION_EXTRAS = """
+CREATE TEMP TABLE IF NOT EXISTS bench_transition (
+    id bigint PRIMARY KEY,
+    previous_stage_entered_at timestamptz,
+    ended_by varchar(10) NOT NULL,
+    stop_reason_id bigint,
+    note text NOT NULL
+) ON COMMIT DELETE ROWS
+"""
+# The transitions, derived from the ledger periods they begin: the effective % after and
+# before come from the ledger's generated column, the one SQL rule, never from Python.
+INSERT_TRANSITIONS = """
+INSERT INTO pipeline_stagetransition
+    (id, project_id, from_stage_id, to_stage_id, from_stage_order, to_stage_order,
+     stage_default_probability, from_status, to_status, prior_probability,
+     effective_probability, individual_probability, value, owner_id, expected_close_date,
+     previous_stage_entered_at, ended_by, stop_reason_id, user_id, created_at, note)
+SELECT t.id, began.project_id, before.stage_id, began.stage_id, before.stage_order,
+       began.stage_order, began.stage_default_probability, COALESCE(before.status, ''),
+       began.status, before.effective_probability, began.effective_probability,
+       began.individual_probability, began.value, began.owner_id, began.expected_close_date,
+       t.previous_stage_entered_at, t.ended_by, t.stop_reason_id, began.changed_by_id,
+       lower(began.period), t.note
+FROM bench_transition t
+JOIN pipeline_projectstate began ON began.transition_id = t.id
+LEFT JOIN pipeline_projectstate before
+    ON before.project_id = began.project_id AND upper(before.period) = lower(began.period)
+"""
+# Each check counts the rows that break an invariant: all should be 0.
+CHECKS = {
+    "projects whose current period differs from the row": """
+        SELECT count(*) FROM projects_customerproject p
+        JOIN pipeline_stage s ON s.id = p.stage_id
+        LEFT JOIN pipeline_projectstate x ON x.project_id = p.id AND upper_inf(x.period)
+        WHERE ROW(x.owner_id, x.pipeline_id, x.stage_id, x.stage_order,
+                  x.stage_default_probability, x.status, x.value, x.expected_close_date,
+                  x.individual_probability)
+              IS DISTINCT FROM
+              ROW(p.owner_id, p.pipeline_id, p.stage_id, s."order",
+                  -- A re-weighting restates open projects only (record_stage_changes).
+                  CASE WHEN p.status = 'open' THEN s.default_probability
+                       ELSE x.stage_default_probability END,
+                  p.status, p.value, p.expected_close_date, p.individual_probability)""",
+    "periods that do not touch the next one (gaps)": """
+        SELECT count(*) FROM (
+            SELECT upper(period) AS ended,
+                   lead(lower(period)) OVER (PARTITION BY project_id ORDER BY lower(period))
+                       AS next_began
+            FROM pipeline_projectstate
+        ) x WHERE ended IS DISTINCT FROM next_began""",
+    "transitions without the ledger period they began": """
+        SELECT count(*) FROM pipeline_stagetransition t
+        WHERE NOT EXISTS (SELECT 1 FROM pipeline_projectstate x WHERE x.transition_id = t.id)""",
+    "transitions whose facts differ from their period's": """
+        SELECT count(*) FROM pipeline_stagetransition t
+        JOIN pipeline_projectstate x ON x.transition_id = t.id
+        WHERE ROW(t.project_id, t.to_stage_id, t.to_status, t.value, t.owner_id,
+                  t.expected_close_date, t.individual_probability, t.effective_probability,
+                  t.stage_default_probability, t.created_at)
+              IS DISTINCT FROM
+              ROW(x.project_id, x.stage_id, x.status, x.value, x.owner_id,
+                  x.expected_close_date, x.individual_probability, x.effective_probability,
+                  x.stage_default_probability, lower(x.period))""",
+    "projects whose last transition is not their stage and status": """
+        SELECT count(*) FROM projects_customerproject p
+        JOIN LATERAL (
+            SELECT to_stage_id, to_status FROM pipeline_stagetransition t
+            WHERE t.project_id = p.id ORDER BY t.created_at DESC, t.id DESC LIMIT 1
+        ) last ON true
+        WHERE (last.to_stage_id, last.to_status) IS DISTINCT FROM (p.stage_id, p.status)""",
+    "projects whose stage_entered_at or closed_at disagree with the transitions": """
+        SELECT count(*) FROM projects_customerproject p
+        WHERE p.stage_entered_at IS DISTINCT FROM (
+                SELECT max(created_at) FROM pipeline_stagetransition t
+                WHERE t.project_id = p.id AND t.from_stage_id IS DISTINCT FROM t.to_stage_id)
+           OR p.closed_at IS DISTINCT FROM (
+                SELECT max(created_at) FROM pipeline_stagetransition t
+                WHERE t.project_id = p.id AND p.status <> 'open')""",
+    "periods in the reweighted stage with another default than at their start, or open "
+    "across the reweighting": """
+        SELECT count(*) FROM pipeline_projectstate x
+        JOIN pipeline_stage s ON s.id = x.stage_id AND s.name = %(stage)s
+        WHERE x.stage_default_probability <> CASE WHEN lower(x.period) < %(at)s
+                                                  THEN %(before)s ELSE s.default_probability END
+           OR (x.status = 'open' AND x.period @> %(at)s AND lower(x.period) < %(at)s)""",
+}
 
 
 class Command(BaseCommand):
@@ -33,20 +153,144 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--projects", type=int, default=100_000)
         parser.add_argument("--repeat", type=int, default=5)
+        parser.add_argument(
+            "--refill", action="store_true", help="Fill again even if the data is in place."
+        )
+        parser.add_argument(
+            "--explain",
+            action="store_true",
+            help="Print EXPLAIN (ANALYZE, BUFFERS) of the forecast as of a past date.",
+        )
 
-    def handle(self, *args, projects, repeat, **options):
+    def handle(self, *args, projects, repeat, refill, explain, **options):
         if "bench" not in connection.settings_dict["NAME"]:
             raise CommandError("Run this through `make bench`: it needs its own database.")
-        if CustomerProject.objects.count() < projects:
+        if refill or not self._filled(projects):
+            # The history ends at midnight (UTC): a fill is the same all day.
+            now = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
             started = time.perf_counter()
-            self._fill(projects)
+            self._fill(projects, now, now - timedelta(days=REWEIGHTED_DAYS_AGO))
             self.stdout.write(f"Filled in {time.perf_counter() - started:.0f} s.")
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
+            self.stdout.write(f"VACUUM ANALYZE in {time.perf_counter() - started:.0f} s.")
+        self._check()
         self._report(repeat)
+        self._report_ledger(repeat, explain)
 
-    @transaction.atomic
-    def _fill(self, projects: int) -> None:
+    def _filled(self, projects: int) -> bool:
+        """Whether the database holds the generated history of `projects` projects (not an
+        older bench's rows without a ledger, nor a fill that stopped halfway)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM projects_customerproject p WHERE NOT EXISTS "
+                "(SELECT 1 FROM pipeline_projectstate x WHERE x.project_id = p.id)"
+            )
+            without_ledger = cursor.fetchone()[0]
+        return CustomerProject.objects.count() == projects and without_ledger == 0
+
+    def _fill(self, projects: int, now, reweighted_at) -> None:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # The bench's own database (checked above): start the history from scratch.
+                cursor.execute(
+                    "TRUNCATE projects_customerproject, pipeline_stagetransition, "
+                    "pipeline_projectstate RESTART IDENTITY CASCADE"
+                )
+            admin, reps, accounts = self._people_and_accounts()
+        rng = random.Random(SEED)
+        pipelines = {
+            pipeline.kind: bench_data.BenchPipeline(
+                pk=pipeline.pk,
+                stages=tuple(
+                    bench_data.BenchStage(
+                        stage.pk,
+                        stage.name,
+                        stage.order,
+                        stage.default_probability,
+                        stage.is_won,
+                    )
+                    for stage in pipeline.stages.order_by("order")
+                ),
+            )
+            for pipeline in Pipeline.objects.filter(is_default=True)
+        }
+        bench_accounts = [
+            bench_data.Account(
+                pk,
+                owner,
+                pipelines[
+                    PipelineKind.DEVELOPMENT
+                    if level >= RelationshipLevel.SHOPPER and rng.random() < 0.4
+                    else PipelineKind.ACQUISITION
+                ],
+            )
+            for pk, owner, level in accounts
+        ]
+        reweighting = bench_data.Reweighting(
+            stage_pks=frozenset(
+                stage.pk
+                for pipeline in pipelines.values()
+                for stage in pipeline.stages
+                if stage.name == REWEIGHTED_STAGE
+            ),
+            at=int(reweighted_at.timestamp()),
+            before=REWEIGHTED_FROM,
+        )
+        generator = bench_data.HistoryGenerator(
+            rng,
+            now=int(now.timestamp()),
+            reps=reps,
+            admin=admin,
+            reasons=list(StopReason.objects.values_list("pk", flat=True)),
+            reweighting=reweighting,
+        )
+        totals = {"transitions": 0, "periods": 0, "edits": 0, "splits": 0}
+        python_seconds = 0.0
+        # Generate in this thread, in order (the data depends on the seed and the day), and load
+        # each batch on another connection while the next is generated: the ledger's
+        # exclusion constraint and the deferred checks at commit keep one core busy per load.
+        with ThreadPoolExecutor(LOADERS, thread_name_prefix="bench-load") as loaders:
+            loading = []
+            for first in range(0, projects, BATCH):
+                started = time.perf_counter()
+                count = min(BATCH, projects - first)
+                batch = bench_data.Batch()
+                numbers = itertools.count()  # the batch's transitions, until they get ids
+                for offset, pk in enumerate(self._new_ids("projects_customerproject", count)):
+                    generator.add_project(
+                        batch,
+                        number=first + offset + 1,
+                        pk=pk,
+                        account=rng.choice(bench_accounts),
+                        transition_numbers=numbers,
+                    )
+                transition_ids = self._new_ids("pipeline_stagetransition", len(batch.transitions))
+                python_seconds += time.perf_counter() - started
+                if len(loading) == LOADERS:
+                    loading.pop(0).result()
+                loading.append(loaders.submit(self._load, batch, transition_ids))
+                totals["transitions"] += len(batch.transitions)
+                totals["periods"] += len(batch.periods)
+                totals["edits"] += batch.edits
+                totals["splits"] += batch.splits
+                self.stdout.write(
+                    f"  {first + count:,} projects, {totals['transitions']:,} transitions",
+                    ending="\r",
+                )
+                self.stdout.flush()
+            for done in loading:
+                done.result()
+        self.stdout.write(
+            f"Generated {projects:,} projects, {totals['transitions']:,} transitions "
+            f"({totals['transitions'] / projects:.1f} per project), {totals['periods']:,} "
+            f"ledger periods: {totals['edits']:,} edits and {totals['splits']:,} splits at "
+            f"the reweighting of {REWEIGHTED_STAGE} ({REWEIGHTED_FROM} % to today's default "
+            f"on {reweighted_at:%Y-%m-%d}). Python: {python_seconds:.0f} s."
+        )
+
+    def _people_and_accounts(self) -> tuple[int, list[int], list[tuple[int, int, int]]]:
         admin, _ = User.objects.get_or_create(
             username="bench-admin", defaults={"is_superuser": True}
         )
@@ -59,68 +303,102 @@ class Command(BaseCommand):
             rep.groups.add(Group.objects.get(name=Role.REP))
             reps.append(rep.pk)
         team.members.add(*reps[:8])
-        acquisition = Pipeline.objects.get(kind="acquisition", is_default=True)
-        stages = list(acquisition.stages.order_by("order").values_list("pk", flat=True))
-        won_stage = stages[-1]
-        open_stages = stages[:-1]
         with connection.cursor() as cursor:
             cursor.execute(
                 """
                 INSERT INTO accounts_account
                     (name, website, industry, owner_id, relationship_level, notes,
-                     created_at, updated_at)
+                     created_at, updated_at, version)
                 SELECT 'Bench account ' || g, '', 'other', (%(reps)s::bigint[])[1 + g %% %(n)s],
-                       1 + g %% 7, '', now(), now()
+                       1 + g %% 7, '', now() - interval '800 days', now(), 1
                 FROM generate_series(1, %(accounts)s) g
                 ON CONFLICT DO NOTHING
                 """,
                 {"reps": reps, "n": len(reps), "accounts": ACCOUNTS},
             )
-            # A third open across the stages, a third won, a third stopped.
+        accounts = list(
+            Account.objects.filter(name__startswith="Bench account ")
+            .order_by("pk")
+            .values_list("pk", "owner_id", "relationship_level")
+        )
+        return admin.pk, reps, accounts
+
+    def _new_ids(self, table: str, count: int) -> list[int]:
+        """`count` ids from `table`'s sequence, so rows can name each other before insert."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def _load(self, batch: bench_data.Batch, transition_ids: list[int]) -> None:
+        """Write one batch in one transaction, on this thread's own connection: the projects
+        and their ledger periods by COPY, then the transitions from the periods they began.
+        The deferred checks (a current period for every project, the foreign keys) run at
+        its commit."""
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                raw = cursor.cursor  # psycopg's, for COPY
+                with raw.copy(
+                    f"COPY projects_customerproject ({PROJECT_COLUMNS}) FROM STDIN"
+                ) as copy:
+                    for row in batch.projects:
+                        copy.write_row(row)
+                with raw.copy(f"COPY pipeline_projectstate ({PERIOD_COLUMNS}) FROM STDIN") as copy:
+                    for *row, number in batch.periods:
+                        copy.write_row((*row, None if number is None else transition_ids[number]))
+                cursor.execute(STAGE_TRANSITION_EXTRAS)
+                with raw.copy("COPY bench_transition FROM STDIN") as copy:
+                    for number, *extras in batch.transitions:
+                        copy.write_row((transition_ids[number], *extras))
+                cursor.execute("ANALYZE bench_transition")
+                cursor.execute(INSERT_TRANSITIONS)
+        finally:
+            connection.close()
+
+    def _check(self) -> None:
+        with connection.cursor() as cursor:
+            # When the reweighting was (the fill's clock): the moment the admin's periods
+            # without a transition began most often, as every split began then.
             cursor.execute(
                 """
-                INSERT INTO projects_customerproject
-                    (account_id, title, owner_id, pipeline_id, stage_id, status, value,
-                     expected_close_date, individual_probability, present_state,
-                     desired_state, buying_process, next_step, next_step_date, created_at,
-                     updated_at, stage_entered_at, closed_at, version)
-                SELECT a.id, 'Bench project ' || g, a.owner_id, %(pipeline)s,
-                       CASE g %% 3 WHEN 1 THEN %(won)s
-                            ELSE (%(open)s::bigint[])[1 + g %% %(n_open)s] END,
-                       CASE g %% 3 WHEN 0 THEN 'open' WHEN 1 THEN 'won' ELSE 'stopped' END,
-                       (g %% 500) * 1000, current_date + (g %% 365), NULLIF(g %% 11 * 10, 0),
-                       'x', 'y', 'z', '', NULL, now() - (g %% 700) * interval '1 day', now(),
-                       now() - (g %% 90) * interval '1 day',
-                       CASE g %% 3 WHEN 0 THEN NULL ELSE now() END, %(transitions)s
-                FROM generate_series(1, %(projects)s) g
-                JOIN accounts_account a ON a.name = 'Bench account ' || (1 + g %% %(accounts)s)
-                """,
-                {
-                    "pipeline": acquisition.pk,
-                    "won": won_stage,
-                    "open": open_stages,
-                    "n_open": len(open_stages),
-                    "projects": projects - CustomerProject.objects.count(),
-                    "accounts": ACCOUNTS,
-                    "transitions": TRANSITIONS_PER_PROJECT,
-                },
+                SELECT lower(x.period) FROM pipeline_projectstate x
+                JOIN users_user u ON u.id = x.changed_by_id AND u.username = 'bench-admin'
+                WHERE x.transition_id IS NULL
+                GROUP BY 1 ORDER BY count(*) DESC LIMIT 1
+                """
             )
+            reweighted_at = cursor.fetchone()[0]
+            params = {"stage": REWEIGHTED_STAGE, "at": reweighted_at, "before": REWEIGHTED_FROM}
+            self.stdout.write(
+                f"Invariants (rows breaking each; all should be 0; {REWEIGHTED_STAGE} "
+                f"reweighted on {reweighted_at:%Y-%m-%d %H:%M:%S}):"
+            )
+            for name, sql in CHECKS.items():
+                cursor.execute(sql, params if "%(" in sql else None)
+                self.stdout.write(f"  {cursor.fetchone()[0]:>7,}  {name}")
             cursor.execute(
                 """
-                INSERT INTO pipeline_stagetransition
-                    (project_id, from_stage_id, to_stage_id, from_status, to_status,
-                     effective_probability, individual_probability, value, ended_by,
-                     stop_reason_id, user_id, created_at, note)
-                SELECT p.id, p.stage_id, p.stage_id, 'open', 'open', 20, NULL, p.value, '',
-                       NULL, p.owner_id, p.created_at + k * interval '1 day', ''
-                FROM projects_customerproject p
-                CROSS JOIN generate_series(1, %(per_project)s) k
-                WHERE NOT EXISTS (
-                    SELECT 1 FROM pipeline_stagetransition t WHERE t.project_id = p.id
-                )
-                """,
-                {"per_project": TRANSITIONS_PER_PROJECT},
+                SELECT count(*) FILTER (WHERE status = 'open'),
+                       count(*) FILTER (WHERE status = 'won'),
+                       count(*) FILTER (WHERE status = 'stopped'),
+                       (SELECT count(*) FROM pipeline_projectstate),
+                       (SELECT count(*) FROM pipeline_projectstate WHERE transition_id IS NULL),
+                       (SELECT count(*) FROM pipeline_stagetransition
+                        WHERE from_status = 'stopped'),
+                       (SELECT count(*) FROM pipeline_stagetransition
+                        WHERE from_stage_order > to_stage_order AND to_status = 'open')
+                FROM projects_customerproject
+                """
             )
+            opened, won, stopped, periods, edits, reopened, back = cursor.fetchone()
+        total = opened + won + stopped
+        self.stdout.write(
+            f"Projects: {opened:,} open ({opened / total:.0%}), {won:,} won, {stopped:,} "
+            f"stopped; {periods:,} ledger periods ({edits:,} without a transition: edits and "
+            f"reweighting splits); {reopened:,} reopenings, {back:,} moves back."
+        )
 
     def _report(self, repeat: int) -> None:
         acquisition = Pipeline.objects.get(kind="acquisition", is_default=True)
@@ -178,3 +456,65 @@ class Command(BaseCommand):
             f"CSV export of the manager's projects: {rows:,} lines in "
             f"{(time.perf_counter() - started) * 1000:.0f} ms"
         )
+
+    def _report_ledger(self, repeat: int, explain: bool) -> None:
+        """The weighted forecast by close month as of past dates (budget: 150 ms median), and
+        the changes of the last two weeks (the review meeting's read)."""
+        admin = User.objects.get(username="bench-admin")
+        manager = User.objects.get(username="bench-manager")
+        now = timezone.now()
+
+        def forecast(moment):
+            return (
+                projects_as_of(admin, moment)
+                .open()
+                .with_weighted_value()
+                .annotate(month=TruncMonth("expected_close_date"))
+                .values("month")
+                .annotate(count=Count("pk"), value=Sum("value"), weighted=Sum("weighted_value"))
+                .order_by("month")
+            )
+
+        self.stdout.write(f"Forecast as of a past date (bench-admin), {repeat} runs each:")
+        self.stdout.write(
+            f"{'as of':<12} {'open':>7} {'weighted':>15} {'months':>6} "
+            f"{'median ms':>9} {'max ms':>7} {'queries':>7}"
+        )
+        medians = []
+        for days in AS_OF_DAYS_AGO:
+            moment = now - timedelta(days=days)
+            timings, rows, queries = self._time(repeat, lambda m=moment: list(forecast(m)))
+            medians.append(statistics.median(timings))
+            weighted = sum(row["weighted"] for row in rows)
+            self.stdout.write(
+                f"{moment:%Y-%m-%d}   {sum(row['count'] for row in rows):>7,} "
+                f"{weighted:>15,.0f} {len(rows):>6} {medians[-1]:>9.0f} {max(timings):>7.0f} "
+                f"{queries:>7}"
+            )
+        self.stdout.write(f"Overall median: {statistics.median(medians):.0f} ms (budget 150 ms).")
+        if explain:
+            moment = now - timedelta(days=AS_OF_DAYS_AGO[len(AS_OF_DAYS_AGO) // 2])
+            self.stdout.write(forecast(moment).explain(analyze=True, buffers=True))
+
+        since = now - timedelta(days=14)
+        for user in (manager, admin):
+            timings, changes, queries = self._time(
+                repeat, lambda u=user: changes_between(u, since, now)
+            )
+            self.stdout.write(
+                f"changes_between({user.username}, two weeks ago, now): {len(changes):,} "
+                f"changes, median {statistics.median(timings):.0f} ms, max "
+                f"{max(timings):.0f} ms, {queries} queries"
+            )
+        periods = ProjectState.objects.filter(period__startswith__gte=since).count()
+        self.stdout.write(f"({periods:,} ledger periods began in those two weeks.)")
+
+    def _time(self, repeat: int, read) -> tuple[list[float], object, int]:
+        """Run `read` `repeat` times: the timings in ms, the last result, its query count."""
+        timings = []
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                result = read()
+                timings.append((time.perf_counter() - started) * 1000)
+        return timings, result, len(queries)
