@@ -444,7 +444,8 @@ def test_changes_and_the_timeline_take_constant_queries(rep, django_assert_max_n
     project = _open(rep)
 
     def count():
-        with django_assert_max_num_queries(5) as captured:
+        # Each: the periods, the periods before, stages, stop reasons, people.
+        with django_assert_max_num_queries(10) as captured:
             timeline(project)
             state_changes(ProjectState.objects.filter(project__owner=rep))
         return len(captured)
