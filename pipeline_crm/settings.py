@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.pipeline",
     "apps.projects",
+    "apps.forecasting",
     "apps.demo",
 ]
 

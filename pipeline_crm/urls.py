@@ -6,5 +6,6 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("pipeline/", include("apps.pipeline.urls")),
     path("projects/", include("apps.projects.urls")),
+    path("forecast/", include("apps.forecasting.urls")),
     path("admin/", admin.site.urls),
 ]

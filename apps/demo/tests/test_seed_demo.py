@@ -141,3 +141,26 @@ def test_seed_demo_refuses_with_debug_off(settings, few_projects):
     assert not User.objects.exists()
     call_command("seed_demo", "--force")
     assert User.objects.filter(username="admin").exists()
+
+
+@pytest.mark.django_db
+def test_demo_targets_cover_this_quarter_and_the_next(settings, few_projects):
+    from apps.forecasting.models import Target
+    from apps.forecasting.selectors import period_containing
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    this_quarter = period_containing("quarter", timezone.localdate())
+    quarters = {
+        (target.team.name, target.starts)
+        for target in Target.objects.filter(kind="quarter").select_related("team")
+    }
+    assert quarters == {
+        (team, start)
+        for team in ("Team North", "Team South")
+        for start in (this_quarter.start, this_quarter.end)
+    }
+    assert Target.objects.filter(kind="month", rep__isnull=False).count() == 6
+    assert Target.objects.filter(kind="month", team__isnull=False).count() == 6
+    call_command("seed_demo")
+    assert Target.objects.count() == 16

@@ -418,6 +418,10 @@ class Command(BaseCommand):
             ("bench-rep-0", f"/projects/{project.pk}/"),
             ("bench-admin", "/accounts/"),
             ("bench-admin", "/accounts/?q=account+42&o=-level"),
+            ("bench-admin", "/forecast/"),
+            ("bench-admin", "/forecast/?period=quarter&count=4&group=stage"),
+            ("bench-manager", "/forecast/?group=team"),
+            ("bench-rep-0", "/forecast/"),
             ("bench-rep-0", f"/accounts/{account.pk}/"),
         ]
         counts = (

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from apps.demo import accounts, people, projects
+from apps.demo import accounts, people, projects, targets
 
 
 class Command(BaseCommand):
@@ -31,10 +31,11 @@ class Command(BaseCommand):
             reps = [user for user, role in cast if role == people.Role.REP]
             demo_accounts = accounts.seed(rng, reps)
             project_count = projects.seed(rng, reps)
+            target_count = targets.seed()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data is in place: {len(cast)} users, {len(demo_accounts)} accounts, "
-                f"{project_count} customer projects."
+                f"{project_count} customer projects, {target_count} targets."
             )
         )
         self.stdout.write("Demo logins (local use only):")

@@ -1,0 +1,89 @@
+from django import forms
+from django.utils import timezone
+
+from apps.forecasting.models import PeriodKind
+from apps.forecasting.selectors import GROUP_BY, targetable
+from apps.pipeline.models import Pipeline
+from apps.users.models import User
+from apps.users.roles import visible_teams, visible_users
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+YEARS_AROUND = 20  # how far from today a forecast may start
+
+
+class ForecastForm(forms.Form):
+    """The forecast's choices, from the query string: anything invalid falls back to the
+    default with a message, never an error page."""
+
+    period = forms.ChoiceField(choices=PeriodKind.choices, required=False)
+    start = forms.DateField(required=False, widget=DATE, label="From")
+    count = forms.IntegerField(
+        required=False, min_value=1, max_value=24, label="Periods", widget=forms.NumberInput
+    )
+    group = forms.ChoiceField(
+        choices=[(key, key.capitalize()) for key in GROUP_BY], required=False, label="Group by"
+    )
+    pipeline = forms.ModelChoiceField(
+        queryset=Pipeline.objects.all(), required=False, empty_label="All pipelines"
+    )
+    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams")
+    rep = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Everyone I can see", label="Rep"
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = visible_teams(user)
+        self.fields["rep"].queryset = visible_users(user)
+
+    def clean_start(self):
+        start = self.cleaned_data["start"]
+        if start and abs(start.year - timezone.localdate().year) > YEARS_AROUND:
+            raise forms.ValidationError(f"Choose a date within {YEARS_AROUND} years of today.")
+        return start
+
+    def choices(self) -> dict:
+        """What the forecast is asked for: the valid choices, defaults for the rest."""
+        self.is_valid()  # cleaned_data keeps the fields that were valid
+        valid = {
+            name: value for name, value in self.cleaned_data.items() if name not in self.errors
+        }
+        return {
+            "kind": valid.get("period") or PeriodKind.MONTH,
+            "first": valid.get("start") or timezone.localdate(),
+            "count": valid.get("count") or 6,
+            "group_by": valid.get("group") or "rep",
+            "pipeline": valid.get("pipeline"),
+            "team": valid.get("team"),
+            "rep": valid.get("rep"),
+        }
+
+
+class TargetForm(forms.Form):
+    """A target for a rep or a team the user may set targets for."""
+
+    who = forms.ChoiceField(label="For")
+    kind = forms.ChoiceField(choices=PeriodKind.choices, label="Period")
+    starts = forms.DateField(widget=DATE, label="Month or quarter of", initial=timezone.localdate)
+    amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        reps, teams = targetable(user)
+        self.teams = {str(team.pk): team for team in teams}
+        self.reps = {str(rep.pk): rep for rep in reps}
+        self.fields["who"].choices = [
+            ("Teams", [(f"team:{pk}", str(team)) for pk, team in self.teams.items()]),
+            ("Reps", [(f"rep:{pk}", str(rep)) for pk, rep in self.reps.items()]),
+        ]
+        self.fields["amount"].widget.attrs.update(min=0, step="0.01")
+
+    def clean_starts(self):
+        starts = self.cleaned_data["starts"]
+        if abs(starts.year - timezone.localdate().year) > YEARS_AROUND:
+            raise forms.ValidationError(f"Choose a date within {YEARS_AROUND} years of today.")
+        return starts
+
+    def target_of(self) -> dict:
+        kind, _, pk = self.cleaned_data["who"].partition(":")
+        return {"team": self.teams[pk]} if kind == "team" else {"rep": self.reps[pk]}

@@ -1,0 +1,522 @@
+"""Forecasts and the evidence behind their percentages, read-only over projects and the state
+ledger. Every figure is computed in SQL, or from a bounded set of rows; each definition is
+stated in the docstring of the function that computes it.
+
+Definitions (DOMAIN.md, "Definitions the reports use"):
+- The three sources of a project's probability: the stage's default %, the effective %
+  (the owner's individual % where set, else the default) and the historical win rate of its
+  stage (`stage_win_rates`).
+- A project's weighted value under a source: its value × that probability.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Trunc
+from django.utils import timezone
+
+from apps.forecasting.models import PeriodKind, Target
+from apps.pipeline.models import Pipeline, ProjectState, ProjectStatus, Stage, effective_probability
+from apps.projects.models import CustomerProject
+from apps.projects.selectors import visible_projects
+from apps.users.models import Team, User
+from apps.users.roles import is_admin, is_manager, visible_teams, visible_users
+
+# Historical win rates: the window of closes they rest on, and the blend toward the default.
+WIN_RATE_MONTHS = 12
+BLEND_K = 10  # (won + k·default) / (reached + k): k imaginary projects at the stage default
+THIN_HISTORY = 10  # under this many closed projects the history is too thin to mean much
+
+# The 80 % interval of a period's outcome (`outcome_range`).
+INTERVAL = 0.80
+Z_80 = 1.2815515655446004  # the standard normal's 90th percentile
+NORMAL_FROM = 30  # projects in a period from which the normal approximation is used
+STEPS = 1_000  # below that, the exact distribution, in steps of 1/1000 of the period's value
+
+MONEY = DecimalField(max_digits=20, decimal_places=4)
+PERCENT = DecimalField(max_digits=7, decimal_places=4)
+
+
+# Periods.
+
+
+@dataclass(frozen=True)
+class Period:
+    """A month or a quarter: [start, end)."""
+
+    kind: str
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        if self.kind == PeriodKind.QUARTER:
+            return f"Q{(self.start.month - 1) // 3 + 1} {self.start.year}"
+        return self.start.strftime("%b %Y")
+
+    @property
+    def key(self) -> str:
+        return self.start.isoformat()
+
+
+def period_containing(kind: str, day: date) -> Period:
+    """The month or quarter that `day` falls in."""
+    month = day.month if kind == PeriodKind.MONTH else (day.month - 1) // 3 * 3 + 1
+    start = date(day.year, month, 1)
+    return Period(kind, start, _months_later(start, 1 if kind == PeriodKind.MONTH else 3))
+
+
+def periods_from(kind: str, first: date, count: int) -> list[Period]:
+    """`count` consecutive months or quarters, the first containing `first`."""
+    periods = [period_containing(kind, first)]
+    while len(periods) < count:
+        periods.append(period_containing(kind, periods[-1].end))
+    return periods
+
+
+def _months_later(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+# Historical win rates.
+
+
+@dataclass(frozen=True)
+class WinRate:
+    """A stage's historical win rate: of `reached` projects, `won` were won."""
+
+    stage: Stage
+    reached: int
+    won: int
+
+    @property
+    def raw(self) -> Decimal | None:
+        """won ÷ reached, in percent (None without history)."""
+        if not self.reached:
+            return None
+        return Decimal(100 * self.won) / self.reached
+
+    @property
+    def blended(self) -> Decimal:
+        """(won + k·default) / (reached + k), in percent: thin history stays near the default."""
+        default = Decimal(self.stage.default_probability) / 100
+        return 100 * (self.won + BLEND_K * default) / (self.reached + BLEND_K)
+
+    @property
+    def is_thin(self) -> bool:
+        return self.reached < THIN_HISTORY
+
+
+def stage_win_rates(
+    *, end: datetime | None = None, months: int = WIN_RATE_MONTHS, projects=None
+) -> dict[int, WinRate]:
+    """For each stage of every pipeline (the won stage included): of the projects that
+    *reached* it and closed (won or stopped) in the `months` before `end` (default: now), how
+    many were won. A project reached stage S if it was ever in S or, by the stage order
+    recorded in the ledger at the time, past it (skipping S still counts); a project that was
+    reopened and is open again has not closed. Over all projects by default (a stage's rate
+    is a property of the stage, like its default %), or over `projects`. One query."""
+    end = end or timezone.now()
+    start = _months_before(end, months)
+    stages = list(Stage.objects.select_related("pipeline").order_by("pipeline", "order"))
+    furthest = (
+        ProjectState.objects.filter(project=OuterRef("pk"), pipeline=OuterRef("pipeline"))
+        .order_by()
+        .values("project")
+        .annotate(furthest=Max("stage_order"))
+        .values("furthest")
+    )
+    closed = (projects if projects is not None else CustomerProject.objects.all()).filter(
+        status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
+        closed_at__gte=start,
+        closed_at__lt=end,
+    )
+    counts = closed.annotate(furthest=Subquery(furthest)).aggregate(
+        **{
+            f"reached_{stage.pk}": Count(
+                "pk", filter=Q(pipeline=stage.pipeline_id, furthest__gte=stage.order)
+            )
+            for stage in stages
+        },
+        **{
+            f"won_{stage.pk}": Count(
+                "pk",
+                filter=Q(
+                    pipeline=stage.pipeline_id,
+                    furthest__gte=stage.order,
+                    status=ProjectStatus.WON,
+                ),
+            )
+            for stage in stages
+        },
+    )
+    return {
+        stage.pk: WinRate(stage, counts[f"reached_{stage.pk}"], counts[f"won_{stage.pk}"])
+        for stage in stages
+    }
+
+
+def _months_before(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 - months
+    year, month = index // 12, index % 12 + 1
+    day = min(moment.day, 28)
+    return moment.replace(year=year, month=month, day=day)
+
+
+def historical_probability(rates: dict[int, WinRate]) -> Case:
+    """The blended historical win rate of each project's stage, in percent, as SQL."""
+    return Case(
+        *(
+            When(stage=stage_id, then=Value(round(rate.blended, 4)))
+            for stage_id, rate in rates.items()
+        ),
+        default=F("stage__default_probability"),
+        output_field=PERCENT,
+    )
+
+
+# The forecast.
+
+
+@dataclass
+class Cell:
+    """Open projects in one period (and group): how many, their value, and their weighted
+    value under each source."""
+
+    count: int = 0
+    value: Decimal = Decimal(0)
+    weighted_default: Decimal = Decimal(0)
+    weighted_effective: Decimal = Decimal(0)
+    weighted_historical: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Range:
+    """The `INTERVAL` interval of a period's outcome, and how it was found."""
+
+    expected: Decimal
+    low: Decimal
+    high: Decimal
+    method: str  # "normal" or "exact"
+
+
+@dataclass
+class PeriodForecast:
+    """One column of the forecast: a period (None: the overdue bucket, close dates before
+    the first period), its total, its groups, what was won in it, its target, and ranges."""
+
+    period: Period | None
+    total: Cell = field(default_factory=Cell)
+    groups: list[tuple[str, Cell]] = field(default_factory=list)
+    won: Decimal = Decimal(0)
+    target: Decimal | None = None
+    range_effective: Range | None = None
+    range_historical: Range | None = None
+
+    @property
+    def label(self) -> str:
+        return self.period.label if self.period else "Overdue"
+
+    @property
+    def attainment(self) -> Decimal | None:
+        """Won ÷ target, in percent."""
+        return 100 * self.won / self.target if self.target else None
+
+    @property
+    def gap(self) -> Decimal | None:
+        """What is still to win to reach the target (never below zero)."""
+        return max(self.target - self.won, Decimal(0)) if self.target is not None else None
+
+    @property
+    def coverage(self) -> Decimal | None:
+        """Open weighted value (effective) ÷ the gap: 1 means the pipeline just covers it."""
+        if not self.gap:
+            return None
+        return self.total.weighted_effective / self.gap
+
+    @property
+    def verdict(self) -> str:
+        if self.target is None or self.period is None:
+            return ""
+        if not self.gap:
+            return "Target reached."
+        if not self.total.weighted_effective:
+            return "No weighted pipeline closes in this period to cover the gap."
+        if self.coverage >= 1:
+            return f"Covered: the weighted pipeline is {self.coverage:.1f}× the gap."
+        return f"Needs {1 / self.coverage:.1f}× more weighted pipeline."
+
+
+@dataclass
+class Forecast:
+    periods: list[PeriodForecast]
+    group_by: str
+    rates: dict[int, WinRate]
+    without_close_date: int
+
+
+GROUP_BY = {
+    "rep": ("owner", User),
+    "team": ("owner__teams", Team),
+    "stage": ("stage", Stage),
+    "pipeline": ("pipeline", Pipeline),
+}
+OVERDUE = date(1, 1, 1)
+
+
+def forecast(
+    user: User,
+    *,
+    kind: str = PeriodKind.MONTH,
+    first: date | None = None,
+    count: int = 6,
+    group_by: str = "rep",
+    pipeline: Pipeline | None = None,
+    team: Team | None = None,
+    rep: User | None = None,
+    rates: dict[int, WinRate] | None = None,
+) -> Forecast:
+    """The weighted forecast of the open projects `user` may see (narrowed to a pipeline,
+    a team's members or a rep), by expected close period: `count` months or quarters from
+    the one containing `first` (default: today), with close dates before it as an overdue
+    bucket at the front. Each period has its total and one row per group (rep, team, stage
+    or pipeline; a rep in two teams counts in both team rows, once in the total), what was
+    won in it (projects won with a close time in the period, the configured time zone's
+    midnight), the target (`target_for`) and the ranges of its outcome (`outcome_range`).
+    Projects without an expected close date are counted apart. Constant queries."""
+    today = timezone.localdate()
+    periods = periods_from(kind, first or today, count)
+    rates = stage_win_rates() if rates is None else rates
+    projects = _narrowed(visible_projects(user), pipeline=pipeline, team=team, rep=rep)
+    open_projects = projects.open()
+    in_range = (
+        open_projects.filter(expected_close_date__lt=periods[-1].end)
+        .annotate(
+            bucket=Case(
+                When(expected_close_date__lt=periods[0].start, then=Value(OVERDUE)),
+                # date_trunc answers a timestamp: back to a date, so buckets compare as dates.
+                default=Cast(Trunc("expected_close_date", kind), DateField()),
+                output_field=DateField(),
+            ),
+            p_default=F("stage__default_probability"),
+            p_effective=effective_probability(),
+            p_historical=historical_probability(rates),
+        )
+        .order_by()
+    )
+    columns = [PeriodForecast(None)] + [PeriodForecast(period) for period in periods]
+    by_bucket = {OVERDUE: columns[0]} | {column.period.start: column for column in columns[1:]}
+
+    for row in in_range.values("bucket").annotate(**_sums(), **_moments()):
+        column = by_bucket[row["bucket"]]
+        column.total = _cell(row)
+        column.range_effective = _normal_range(row, "effective")
+        column.range_historical = _normal_range(row, "historical")
+    small = [start for start, column in by_bucket.items() if 0 < column.total.count < NORMAL_FROM]
+    if small:
+        _small_ranges(in_range.filter(bucket__in=small), by_bucket)
+
+    key, model = GROUP_BY[group_by]
+    rows = list(in_range.values("bucket", key).annotate(**_sums()).order_by("bucket"))
+    names = model.objects.in_bulk({row[key] for row in rows} - {None})
+    for row in rows:
+        name = str(names[row[key]]) if row[key] in names else "No team"
+        by_bucket[row["bucket"]].groups.append((name, _cell(row)))
+    for column in columns:
+        column.groups.sort(key=lambda group: (-group[1].weighted_effective, group[0]))
+
+    won = (
+        projects.filter(
+            status=ProjectStatus.WON,
+            closed_at__gte=_midnight(periods[0].start),
+            closed_at__lt=_midnight(periods[-1].end),
+        )
+        .annotate(bucket=Cast(Trunc("closed_at", kind), DateField()))
+        .order_by()
+        .values("bucket")
+        .annotate(won=Sum("value"))
+    )
+    for row in won:
+        by_bucket[row["bucket"]].won = row["won"]
+    targets = target_for(user, kind=kind, periods=periods, team=team, rep=rep)
+    for column in columns[1:]:
+        column.target = targets.get(column.period.start)
+    return Forecast(
+        periods=columns if columns[0].total.count else columns[1:],
+        group_by=group_by,
+        rates=rates,
+        without_close_date=open_projects.filter(expected_close_date__isnull=True).count(),
+    )
+
+
+def _narrowed(projects: QuerySet, *, pipeline=None, team=None, rep=None) -> QuerySet:
+    if pipeline is not None:
+        projects = projects.filter(pipeline=pipeline)
+    if team is not None:
+        projects = projects.filter(owner__in=team.members.values("pk"))
+    if rep is not None:
+        projects = projects.filter(owner=rep)
+    return projects
+
+
+def _weighted(probability: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F("value") * F(probability) / Value(100), output_field=MONEY)
+
+
+def _sums() -> dict:
+    return {
+        "n": Count("pk"),
+        "total_value": Sum("value"),
+        "w_default": Sum(_weighted("p_default")),
+        "w_effective": Sum(_weighted("p_effective")),
+        "w_historical": Sum(_weighted("p_historical")),
+    }
+
+
+def _moments() -> dict:
+    """Σ v²·p·(1−p) for each source: the variance of the period's outcome when each project
+    wins its value with its probability, independently of the others."""
+    return {
+        f"var_{source}": Sum(
+            ExpressionWrapper(
+                F("value")
+                * F("value")
+                * F(f"p_{source}")
+                * (Value(100) - F(f"p_{source}"))
+                / Value(10_000),
+                output_field=MONEY,
+            )
+        )
+        for source in ("effective", "historical")
+    }
+
+
+def _cell(row: dict) -> Cell:
+    return Cell(
+        count=row["n"],
+        value=row["total_value"] or Decimal(0),
+        weighted_default=_money(row["w_default"]),
+        weighted_effective=_money(row["w_effective"]),
+        weighted_historical=_money(row["w_historical"]),
+    )
+
+
+def _money(amount) -> Decimal:
+    return Decimal(amount or 0).quantize(Decimal("0.01"))
+
+
+def _normal_range(row: dict, source: str) -> Range | None:
+    """With `NORMAL_FROM` projects or more: mean ± z·σ, kept within [0, Σ value]."""
+    if row["n"] < NORMAL_FROM:
+        return None
+    mean = Decimal(row[f"w_{source}"] or 0)
+    spread = Decimal(math.sqrt(float(row[f"var_{source}"] or 0)) * Z_80)
+    return Range(
+        expected=_money(mean),
+        low=_money(max(mean - spread, Decimal(0))),
+        high=_money(min(mean + spread, Decimal(row["total_value"] or 0))),
+        method="normal",
+    )
+
+
+def _small_ranges(projects: QuerySet, by_bucket: dict) -> None:
+    """Periods with fewer than `NORMAL_FROM` projects: the 10th and 90th percentiles of the
+    outcome's distribution itself. Reads at most `NORMAL_FROM` rows a period."""
+    rows: dict[date, list] = {}
+    for bucket, *row in projects.values_list("bucket", "value", "p_effective", "p_historical"):
+        rows.setdefault(bucket, []).append(row)
+    for bucket, projects_in in rows.items():
+        column = by_bucket[bucket]
+        for index, source in ((1, "effective"), (2, "historical")):
+            outcomes = [(Decimal(row[0]), Decimal(row[index]) / 100) for row in projects_in]
+            setattr(column, f"range_{source}", _distribution_range(outcomes))
+
+
+def _distribution_range(outcomes: list[tuple[Decimal, Decimal]]) -> Range:
+    """The outcome's exact distribution, with values counted in steps of 1/`STEPS` of the
+    period's total value: one convolution per project, so it stays fast for any few."""
+    total = sum(value for value, _ in outcomes)
+    unit = total / STEPS if total else Decimal(1)
+    distribution = [1.0]
+    for value, chance in outcomes:
+        shift, chance = int((value / unit).to_integral_value()), float(chance)
+        grown = [likelihood * (1 - chance) for likelihood in distribution] + [0.0] * shift
+        for position, likelihood in enumerate(distribution):
+            grown[position + shift] += likelihood * chance
+        distribution = grown
+    tail = (1 - INTERVAL) / 2
+    return Range(
+        expected=_money(sum(value * chance for value, chance in outcomes)),
+        low=_money(unit * _quantile(distribution, tail)),
+        high=_money(unit * _quantile(distribution, 1 - tail)),
+        method="exact",
+    )
+
+
+def _quantile(distribution: list[float], share: float) -> int:
+    """The smallest outcome (in steps) whose cumulative likelihood reaches `share`."""
+    cumulative = 0.0
+    for steps, likelihood in enumerate(distribution):
+        cumulative += likelihood
+        if cumulative >= share - 1e-12:
+            return steps
+    return len(distribution) - 1
+
+
+def _midnight(day: date) -> datetime:
+    """The start of `day` in the configured time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# Targets.
+
+
+def target_for(
+    user: User, *, kind: str, periods: list[Period], team: Team | None = None, rep=None
+) -> dict[date, Decimal]:
+    """The target of each period for what the forecast shows: the rep's if narrowed to a rep,
+    the team's if narrowed to a team, else the sum of the targets of the teams `user` sees
+    (a rep with no team filter: their own). One query."""
+    targets = Target.objects.filter(kind=kind, starts__in=[period.start for period in periods])
+    if rep is not None:
+        targets = targets.filter(rep=rep)
+    elif team is not None:
+        targets = targets.filter(team=team)
+    elif is_admin(user) or is_manager(user):
+        targets = targets.filter(team__in=visible_teams(user))
+    else:
+        targets = targets.filter(rep=user)
+    rows = targets.order_by().values("starts").annotate(total=Sum("amount"))
+    return {row["starts"]: row["total"] for row in rows}
+
+
+def targetable(user: User) -> tuple[QuerySet[User], QuerySet[Team]]:
+    """The reps and teams `user` may set targets for: an admin, all; a manager, the teams
+    they manage and the people in them; anyone else, none."""
+    if is_admin(user):
+        return User.objects.filter(is_active=True), Team.objects.all()
+    if is_manager(user):
+        return (
+            visible_users(user).filter(is_active=True).exclude(pk=user.pk),
+            Team.objects.filter(manager=user),
+        )
+    return User.objects.none(), Team.objects.none()

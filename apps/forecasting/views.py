@@ -1,0 +1,132 @@
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.forecasting import selectors, services
+from apps.forecasting.forms import ForecastForm, TargetForm
+from apps.pipeline.models import Stage
+from apps.users.roles import is_admin
+from pipeline_crm.errors import DomainError
+from pipeline_crm.listing import csv_response
+
+
+def _forecast(request):
+    form = ForecastForm(request.GET, user=request.user)
+    return form, selectors.forecast(request.user, **form.choices())
+
+
+@require_GET
+def forecast(request):
+    form, result = _forecast(request)
+    target_form = TargetForm(user=request.user, initial={"kind": form.choices()["kind"]})
+    chart = {
+        "labels": [column.label for column in result.periods],
+        "default": [float(column.total.weighted_default) for column in result.periods],
+        "effective": [float(column.total.weighted_effective) for column in result.periods],
+        "historical": [float(column.total.weighted_historical) for column in result.periods],
+        "won": [float(column.won) for column in result.periods],
+        "target": [
+            float(column.target) if column.target is not None else None for column in result.periods
+        ],
+    }
+    rates = sorted(
+        result.rates.values(), key=lambda rate: (rate.stage.pipeline_id, rate.stage.order)
+    )
+    return render(
+        request,
+        "forecasting/forecast.html",
+        {
+            "form": form,
+            "forecast": result,
+            "chart": chart,
+            "rates": [rate for rate in rates if not rate.stage.is_won],
+            "target_form": target_form
+            if target_form.fields["who"].choices[0][1] or target_form.fields["who"].choices[1][1]
+            else None,
+            "selectors": selectors,
+        },
+    )
+
+
+@require_GET
+def forecast_summary(request):
+    """The next three months in a few lines, for the home page of managers and admins."""
+    result = selectors.forecast(request.user, count=3)
+    return render(request, "forecasting/summary.html", {"forecast": result})
+
+
+@require_GET
+def forecast_export(request):
+    """The forecast table as CSV: a line per period and group, and per period total."""
+    _, result = _forecast(request)
+    header = ["period", "group", "projects", "value", "weighted_stage_default"]
+    header += ["weighted_effective", "weighted_historical", "won", "target"]
+
+    def rows():
+        for column in result.periods:
+            cells = [("All", column.total), *column.groups]
+            for name, cell in cells:
+                yield [
+                    column.label,
+                    name,
+                    cell.count,
+                    cell.value,
+                    cell.weighted_default,
+                    cell.weighted_effective,
+                    cell.weighted_historical,
+                    column.won if name == "All" else "",
+                    column.target if name == "All" and column.target is not None else "",
+                ]
+
+    return csv_response("forecast", header, rows())
+
+
+@require_POST
+def target_set(request):
+    form = TargetForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            target = services.set_target(
+                user=request.user,
+                kind=form.cleaned_data["kind"],
+                starts=form.cleaned_data["starts"],
+                amount=form.cleaned_data["amount"],
+                **form.target_of(),
+            )
+        except DomainError as error:
+            messages.error(request, error)
+        else:
+            messages.success(
+                request,
+                f"Target for {target.rep or target.team} set to "
+                f"{target.amount:,.0f} for the {target.get_kind_display().lower()} "
+                f"from {target.starts:%d %b %Y}.",
+            )
+    else:
+        problems = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        messages.error(request, f"No target was set: {problems}")
+    next_url = request.POST.get("next", "")
+    forecast_url = reverse("forecasting:forecast")
+    if next_url.startswith(forecast_url) and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}
+    ):
+        return redirect(next_url)
+    return redirect(forecast_url)
+
+
+@require_POST
+def stage_use_historical(request, pk):
+    """An admin's one click: the stage's historical win rate becomes its default %."""
+    if not is_admin(request.user):
+        raise Http404("No such page.")
+    stage = get_object_or_404(Stage, pk=pk)
+    try:
+        stage = services.adopt_historical_rate(stage=stage, user=request.user)
+    except DomainError as error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"{stage}'s default is now {stage.default_probability}%.")
+    return redirect("admin:pipeline_pipeline_change", stage.pipeline_id)
