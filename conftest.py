@@ -3,6 +3,7 @@ and an admin. The roles come from migration 0002, so tests run on the migrated s
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -37,6 +38,12 @@ def put_back_migrated_data(migrated_data, django_db_blocker):
         if not Group.objects.exists():
             call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
             connections[DEFAULT_DB_ALIAS].creation.deserialize_db_from_string(migrated_data)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (the forecast caches its win-rate counts)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

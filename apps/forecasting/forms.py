@@ -32,6 +32,9 @@ class ForecastForm(forms.Form):
     )
 
     def __init__(self, *args, user: User, **kwargs):
+        kwargs.setdefault(
+            "initial", {"period": PeriodKind.MONTH, "start": timezone.localdate(), "count": 6}
+        )
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = visible_teams(user)
         self.fields["rep"].queryset = visible_users(user)
@@ -44,10 +47,12 @@ class ForecastForm(forms.Form):
 
     def choices(self) -> dict:
         """What the forecast is asked for: the valid choices, defaults for the rest."""
-        self.is_valid()  # cleaned_data keeps the fields that were valid
-        valid = {
-            name: value for name, value in self.cleaned_data.items() if name not in self.errors
-        }
+        valid = {}
+        if self.is_bound:
+            self.is_valid()  # cleaned_data keeps the fields that were valid
+            valid = {
+                name: value for name, value in self.cleaned_data.items() if name not in self.errors
+            }
         return {
             "kind": valid.get("period") or PeriodKind.MONTH,
             "first": valid.get("start") or timezone.localdate(),

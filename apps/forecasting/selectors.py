@@ -12,8 +12,9 @@ Definitions (DOMAIN.md, "Definitions the reports use"):
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.cache import cache
 from django.db.models import (
     Case,
     Count,
@@ -23,7 +24,6 @@ from django.db.models import (
     F,
     Max,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -125,19 +125,57 @@ class WinRate:
     def is_thin(self) -> bool:
         return self.reached < THIN_HISTORY
 
+    @property
+    def proposed_default(self) -> int | None:
+        """The default % this history supports: the raw rate, rounded half up (None while
+        the history is thin). The raw rate, not the blend: adopting it leaves the blend
+        where it is, where a blend pulled toward the old default would move again."""
+        if self.is_thin:
+            return None
+        return int(self.raw.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
 
 def stage_win_rates(
     *, end: datetime | None = None, months: int = WIN_RATE_MONTHS, projects=None
 ) -> dict[int, WinRate]:
     """For each stage of every pipeline (the won stage included): of the projects that
-    *reached* it and closed (won or stopped) in the `months` before `end` (default: now), how
-    many were won. A project reached stage S if it was ever in S or, by the stage order
-    recorded in the ledger at the time, past it (skipping S still counts); a project that was
-    reopened and is open again has not closed. Over all projects by default (a stage's rate
-    is a property of the stage, like its default %), or over `projects`. One query."""
-    end = end or timezone.now()
-    start = _months_before(end, months)
+    *reached* it and closed (won or stopped) in the `months` before `end` (default: from
+    today's midnight that many months back, to now), how many were won. A project reached
+    stage S if it was ever in S or, by the stage order recorded in the ledger at the time,
+    past it (skipping S still counts); a project that was reopened and is open again has not
+    closed. Over all projects by default (a stage's rate is a property of the stage, like its
+    default %), or over `projects`.
+
+    The closed projects are counted once per pipeline, outcome and furthest stage order in
+    SQL; that count is cached until the ledger changes (its newest period) or the day does,
+    since reading every closed project's periods takes most of a second at 100,000 projects.
+    """
+    now = timezone.now()
+    end = end or now
+    start = _months_before(_midnight(timezone.localdate(end)), months)
     stages = list(Stage.objects.select_related("pipeline").order_by("pipeline", "order"))
+    if projects is None:
+        latest = ProjectState.objects.aggregate(latest=Max("pk"))["latest"]
+        key = f"forecasting:closed:{start.isoformat()}:{end.isoformat() if end != now else ''}"
+        counts = cache.get_or_set(
+            f"{key}:{latest}", lambda: _closed_by_furthest(CustomerProject.objects, start, end)
+        )
+    else:
+        counts = _closed_by_furthest(projects, start, end)
+    rates = {}
+    for stage in stages:
+        reached = won = 0
+        for pipeline, status, furthest, count in counts:
+            if pipeline == stage.pipeline_id and furthest is not None and furthest >= stage.order:
+                reached += count
+                won += count if status == ProjectStatus.WON else 0
+        rates[stage.pk] = WinRate(stage, reached, won)
+    return rates
+
+
+def _closed_by_furthest(projects, start: datetime, end: datetime) -> list[tuple]:
+    """(pipeline, outcome, furthest stage order recorded, how many) of the projects closed in
+    [start, end)."""
     furthest = (
         ProjectState.objects.filter(project=OuterRef("pk"), pipeline=OuterRef("pipeline"))
         .order_by()
@@ -145,34 +183,17 @@ def stage_win_rates(
         .annotate(furthest=Max("stage_order"))
         .values("furthest")
     )
-    closed = (projects if projects is not None else CustomerProject.objects.all()).filter(
-        status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
-        closed_at__gte=start,
-        closed_at__lt=end,
+    return list(
+        projects.filter(
+            status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
+            closed_at__gte=start,
+            closed_at__lt=end,
+        )
+        .annotate(furthest=Subquery(furthest))
+        .order_by()
+        .values_list("pipeline", "status", "furthest")
+        .annotate(count=Count("pk"))
     )
-    counts = closed.annotate(furthest=Subquery(furthest)).aggregate(
-        **{
-            f"reached_{stage.pk}": Count(
-                "pk", filter=Q(pipeline=stage.pipeline_id, furthest__gte=stage.order)
-            )
-            for stage in stages
-        },
-        **{
-            f"won_{stage.pk}": Count(
-                "pk",
-                filter=Q(
-                    pipeline=stage.pipeline_id,
-                    furthest__gte=stage.order,
-                    status=ProjectStatus.WON,
-                ),
-            )
-            for stage in stages
-        },
-    )
-    return {
-        stage.pk: WinRate(stage, counts[f"reached_{stage.pk}"], counts[f"won_{stage.pk}"])
-        for stage in stages
-    }
 
 
 def _months_before(moment: datetime, months: int) -> datetime:
@@ -326,7 +347,14 @@ def forecast(
     columns = [PeriodForecast(None)] + [PeriodForecast(period) for period in periods]
     by_bucket = {OVERDUE: columns[0]} | {column.period.start: column for column in columns[1:]}
 
-    for row in in_range.values("bucket").annotate(**_sums(), **_moments()):
+    key, model = GROUP_BY[group_by]
+    rows = list(in_range.values("bucket", key).annotate(**_sums(), **_moments()))
+    if group_by == "team":
+        # A rep in two teams is in both teams' rows: the totals are summed apart.
+        totals = in_range.values("bucket").annotate(**_sums(), **_moments())
+    else:
+        totals = _summed_by_bucket(rows)
+    for row in totals:
         column = by_bucket[row["bucket"]]
         column.total = _cell(row)
         column.range_effective = _normal_range(row, "effective")
@@ -335,8 +363,6 @@ def forecast(
     if small:
         _small_ranges(in_range.filter(bucket__in=small), by_bucket)
 
-    key, model = GROUP_BY[group_by]
-    rows = list(in_range.values("bucket", key).annotate(**_sums()).order_by("bucket"))
     names = model.objects.in_bulk({row[key] for row in rows} - {None})
     for row in rows:
         name = str(names[row[key]]) if row[key] in names else "No team"
@@ -366,6 +392,28 @@ def forecast(
         rates=rates,
         without_close_date=open_projects.filter(expected_close_date__isnull=True).count(),
     )
+
+
+def _summed_by_bucket(rows: list[dict]) -> list[dict]:
+    """Per-period totals from group rows that split each period's projects without overlap."""
+    totals: dict = {}
+    for row in rows:
+        total = totals.setdefault(row["bucket"], {"bucket": row["bucket"]})
+        for name, amount in row.items():
+            if name != "bucket" and name in _TOTALLED:
+                total[name] = total.get(name, 0) + (amount or 0)
+    return list(totals.values())
+
+
+_TOTALLED = {
+    "n",
+    "total_value",
+    "w_default",
+    "w_effective",
+    "w_historical",
+    "var_effective",
+    "var_historical",
+}
 
 
 def _narrowed(projects: QuerySet, *, pipeline=None, team=None, rep=None) -> QuerySet:

@@ -8,7 +8,12 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 
 from apps.forecasting.models import PeriodKind, Target
-from apps.forecasting.selectors import period_containing, stage_win_rates, targetable
+from apps.forecasting.selectors import (
+    WIN_RATE_MONTHS,
+    period_containing,
+    stage_win_rates,
+    targetable,
+)
 from apps.pipeline.models import Stage
 from apps.pipeline.services import record_stage_changes
 from apps.users.models import Team, User
@@ -57,9 +62,9 @@ def set_target(
 
 @transaction.atomic
 def adopt_historical_rate(*, stage: Stage, user: User) -> Stage:
-    """Make the stage's blended historical win rate (rounded) its default %: an admin's
-    one-click decision, kept in the admin's history of the pipeline with the figures it
-    rested on, and in the ledger of the stage's open projects from now on."""
+    """Make the stage's historical win rate (`WinRate.proposed_default`) its default %: an
+    admin's one-click decision, kept in the admin's history of the pipeline with the figures
+    it rested on, and in the ledger of the stage's open projects from now on."""
     if not is_admin(user):
         raise ForecastingError("Only a pipeline admin changes a stage's default percentage.")
     stage = Stage.objects.select_for_update().get(pk=stage.pk)
@@ -69,7 +74,7 @@ def adopt_historical_rate(*, stage: Stage, user: User) -> Stage:
             f"{stage}'s history is too thin to mean much ({rate.reached} closed projects); "
             "its default stays as it is."
         )
-    old, new = stage.default_probability, int(rate.blended.quantize(Decimal(1)))
+    old, new = stage.default_probability, rate.proposed_default
     if old == new:
         return stage
     stage.default_probability = new
@@ -80,7 +85,8 @@ def adopt_historical_rate(*, stage: Stage, user: User) -> Stage:
         action_flag=CHANGE,
         change_message=(
             f"{stage}: default % {old} → {new}, its historical win rate "
-            f"({rate.won} won of {rate.reached} that reached it, blended with k=10)."
+            f"({rate.won} won of {rate.reached} that reached it and closed in the last "
+            f"{WIN_RATE_MONTHS} months)."
         ),
         single_object=True,
     )

@@ -14,7 +14,7 @@ from pipeline_crm.listing import csv_response
 
 
 def _forecast(request):
-    form = ForecastForm(request.GET, user=request.user)
+    form = ForecastForm(request.GET or None, user=request.user)
     return form, selectors.forecast(request.user, **form.choices())
 
 

@@ -13,13 +13,13 @@
         { type: "bar", label: "Weighted: stage default", data: data.default, backgroundColor: "#b0bec5" },
         { type: "bar", label: "Weighted: effective", data: data.effective, backgroundColor: "#1976d2" },
         { type: "bar", label: "Weighted: historical", data: data.historical, backgroundColor: "#ffa000" },
-        { type: "line", label: "Won", data: data.won, borderColor: "#2e7d32", backgroundColor: "#2e7d32" },
-        { type: "line", label: "Target", data: data.target, borderColor: "#c62828", backgroundColor: "#c62828", borderDash: [6, 4], spanGaps: true },
+        { type: "line", label: "Won", data: data.won, borderColor: "#2e7d32", backgroundColor: "#2e7d32", pointRadius: 4 },
+        { type: "line", label: "Target", data: data.target, borderColor: "#c62828", backgroundColor: "#c62828", pointStyle: "rectRot", pointRadius: 7, spanGaps: true },
       ],
     },
     options: {
       maintainAspectRatio: false,
-      scales: { y: { beginAtZero: true } },
+      scales: { y: { beginAtZero: true, grace: "10%" } },
       plugins: { legend: { position: "bottom" } },
     },
   });

@@ -1,0 +1,285 @@
+"""The pipeline's admin page shows each stage's historical win rate beside its default %, and
+an admin adopts it as the default in one click, recorded in the admin's history and the
+ledger."""
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.cache import cache
+from django.test import Client
+
+from apps.accounts.factories import AccountFactory
+from apps.pipeline import services
+from apps.pipeline.models import Pipeline, ProjectState, StopReason
+from apps.projects.factories import ProjectFactory, stage_named
+
+LONG_AGO = datetime(2025, 4, 1, 9, 0, tzinfo=UTC)  # more than 12 months before NOW
+THEN = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def acquisition(db):
+    return Pipeline.objects.get(kind="acquisition", is_default=True)
+
+
+def _won(rep, stage="Decision"):
+    project = ProjectFactory(account=AccountFactory(owner=rep), stage=stage_named(stage))
+    services.win_project(project=project, user=rep, seen_version=project.version)
+    return project
+
+
+def _stopped(rep, stage="Decision"):
+    project = ProjectFactory(account=AccountFactory(owner=rep), stage=stage_named(stage))
+    services.stop_project(
+        project=project,
+        user=rep,
+        seen_version=project.version,
+        ended_by="customer",
+        reason=StopReason.objects.get(name="No budget"),
+    )
+    return project
+
+
+def _open_in_decision(rep):
+    return ProjectFactory(account=AccountFactory(owner=rep), stage=stage_named("Decision"))
+
+
+def _closed_history(rep, *, won: int, stopped: int):
+    """`won` projects won and `stopped` stopped, all having reached Decision."""
+    for _ in range(won):
+        _won(rep)
+    for _ in range(stopped):
+        _stopped(rep)
+
+
+@pytest.fixture
+def history(rep, time_machine):
+    """Decision (acquisition, default 60 %): 12 projects reached it and closed in the last
+    12 months, 9 of them won: 8 won from Decision, 1 won after skipping it (Solution design →
+    Negotiation), 3 stopped in it. Not counted: a project won 14 months ago, and 2 stopped in
+    Qualification (they never reached Decision). Two projects are open in Decision."""
+    time_machine.move_to(LONG_AGO, tick=False)
+    _won(rep)
+    time_machine.move_to(THEN, tick=False)
+    _closed_history(rep, won=8, stopped=3)
+    skipper = ProjectFactory(
+        account=AccountFactory(owner=rep), stage=stage_named("Solution design")
+    )
+    services.move_project(
+        project=skipper, to_stage=stage_named("Negotiation"), user=rep, seen_version=1
+    )
+    skipper.refresh_from_db()
+    services.win_project(project=skipper, user=rep, seen_version=skipper.version)
+    _stopped(rep, "Qualification")
+    _stopped(rep, "Qualification")
+    open_projects = [_open_in_decision(rep), _open_in_decision(rep)]
+    time_machine.move_to(NOW, tick=False)
+    return open_projects
+
+
+# By hand, Decision: raw 9 / 12 = 75 %; blended (9 + 10 · 60/100) / (12 + 10) = 15/22
+# = 68.18… %; the one click proposes the raw 75 (adopting it leaves the blend at 75 too).
+# Qualification (default 20 %) was reached by those 12
+# and the 2 stopped in it: raw 9 / 14 = 64.28… %, blended (9 + 10 · 0.2) / 24 = 45.83… %.
+DECISION_FIGURES = "9 of 12 won: 75 %<br>blended 68.2 %"
+QUALIFICATION_FIGURES = "9 of 14 won: 64.3 %<br>blended 45.8 %"
+
+
+def _change_page(client, pipeline):
+    response = client.get(f"/admin/pipeline/pipeline/{pipeline.pk}/change/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _row(page, stage_name):
+    """The inline row of the stage (its name field holds the name)."""
+    rows = [row for row in page.split("<tr") if f'value="{stage_name}"' in row]
+    assert len(rows) == 1
+    return rows[0]
+
+
+def _url(stage):
+    return f"/forecast/stages/{stage.pk}/use-historical-rate/"
+
+
+def _periods(project):
+    return list(
+        ProjectState.objects.filter(project=project)
+        .order_by("period")
+        .values_list("stage_default_probability", flat=True)
+    )
+
+
+def test_admin_page_shows_each_stages_historical_rate_beside_its_default(
+    client, pipeline_admin, history, acquisition
+):
+    client.force_login(pipeline_admin)
+    page = _change_page(client, acquisition)
+    assert "Historical win rate" in page
+
+    decision = _row(page, "Decision")
+    assert 'name="stages-4-default_probability" value="60"' in decision
+    assert DECISION_FIGURES in decision
+    assert (
+        f'<button type="submit" class="button" formmethod="post" formaction="'
+        f'{_url(stage_named("Decision"))}" aria-label="Use 75 % as the default of Decision">'
+        "Use 75 % as the default</button>"
+    ) in decision
+    assert QUALIFICATION_FIGURES in _row(page, "Qualification")
+    # Negotiation was reached only by the 9 won (the stopped stopped before it): blended
+    # (9 + 10 · 0.8) / 19 = 89.47…%, but too little history, so no button.
+    negotiation = _row(page, "Negotiation")
+    assert "9 of 9 won: 100 %<br>blended 89.5 %<br><strong>too little history</strong>" in (
+        negotiation
+    )
+    assert "formaction" not in negotiation
+    # The won stage: every project that reaches it is won; nothing to show.
+    assert '<td class="field-historical_win_rate">' in _row(page, "Agreement")
+    assert " won: " not in _row(page, "Agreement")
+    # Enter in a field still saves: Save is the change form's first submit button.
+    assert page.index('name="_save"') < page.index("formaction=")
+
+    # No project of the development pipeline closed: its stages have no history at all.
+    development = _change_page(client, Pipeline.objects.get(kind="development"))
+    assert (
+        "no projects reached it and closed in the last 12 months<br>blended 60 %<br>"
+        "<strong>too little history</strong>"
+    ) in _row(development, "Decision")
+
+
+def test_admin_adopts_the_historical_rate_in_one_click(
+    client, pipeline_admin, history, acquisition
+):
+    decision = stage_named("Decision")
+    client.force_login(pipeline_admin)
+    response = client.post(_url(decision))
+
+    assert response.status_code == 302
+    assert response.url == f"/admin/pipeline/pipeline/{acquisition.pk}/change/"
+    assert stage_named("Decision").default_probability == 75
+    entry = LogEntry.objects.get()
+    assert (entry.user, entry.object_id, entry.action_flag) == (
+        pipeline_admin,
+        str(acquisition.pk),
+        CHANGE,
+    )
+    assert entry.change_message == (
+        "Decision: default % 60 → 75, its historical win rate "
+        "(9 won of 12 that reached it and closed in the last 12 months)."
+    )
+    # The open projects in Decision report the new default from now on; the past keeps 60.
+    for project in history:
+        assert _periods(project) == [60, 75]
+        current = ProjectState.objects.filter(project=project).current().get()
+        assert (current.period.lower, current.changed_by, current.transition) == (
+            NOW,
+            pipeline_admin,
+            None,
+        )
+
+    page = client.get(response.url).content.decode()
+    assert "Decision&#x27;s default is now 75%." in page
+    # The blend leans toward the default; with the default at the raw rate it stays there:
+    # (9 + 10 · 0.75) / 22 = 75 %, so nothing more is proposed.
+    row = _row(page, "Decision")
+    assert 'name="stages-4-default_probability" value="75"' in row
+    assert "9 of 12 won: 75 %<br>blended 75 %" in row
+    assert "formaction" not in row
+
+
+def test_the_one_click_carries_the_change_forms_csrf_token_and_saves_nothing_else(
+    pipeline_admin, history, acquisition
+):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(pipeline_admin)
+    page = _change_page(client, acquisition)
+    form = page[page.index('<form method="post" id="pipeline_form"') :]
+    form = form[: form.index("</form>")]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    action = re.search(r'formaction="([^"]+)"', _row(form, "Decision")).group(1)
+    assert action == _url(stage_named("Decision"))
+
+    # What the browser sends: the whole change form, an edit the admin did not save included.
+    response = client.post(
+        action, {"csrfmiddlewaretoken": token, "name": "Renamed", "stages-4-default_probability": 5}
+    )
+    assert response.status_code == 302
+    assert stage_named("Decision").default_probability == 75
+    acquisition.refresh_from_db()
+    assert acquisition.name == "Customer acquisition"
+    assert LogEntry.objects.count() == 1
+
+    assert client.post(action).status_code == 403  # Without the token: refused.
+
+
+def test_manager_cannot_adopt_a_historical_rate(client, manager, team, history):
+    decision = stage_named("Decision")
+    client.force_login(manager)
+    assert client.post(_url(decision)).status_code == 404
+    assert stage_named("Decision").default_probability == 60
+    assert not LogEntry.objects.exists()
+    for project in history:
+        assert _periods(project) == [60]
+
+
+def test_the_one_click_is_post_only(client, pipeline_admin, history):
+    client.force_login(pipeline_admin)
+    assert client.get(_url(stage_named("Decision"))).status_code == 405
+    assert stage_named("Decision").default_probability == 60
+
+
+def test_thin_history_is_shown_and_not_adopted(
+    client, pipeline_admin, rep, acquisition, time_machine
+):
+    # 9 closed projects reached Decision (under 10): raw 2 / 9 = 22.2…%, blended
+    # (2 + 10 · 0.6) / 19 = 42.1…%, far from the default, and still not adopted.
+    time_machine.move_to(THEN, tick=False)
+    _closed_history(rep, won=2, stopped=7)
+    waiting = _open_in_decision(rep)
+    time_machine.move_to(NOW, tick=False)
+    client.force_login(pipeline_admin)
+
+    row = _row(_change_page(client, acquisition), "Decision")
+    assert "2 of 9 won: 22.2 %<br>blended 42.1 %<br><strong>too little history</strong>" in row
+    assert "formaction" not in row
+
+    response = client.post(_url(stage_named("Decision")), follow=True)
+    assert response.redirect_chain == [(f"/admin/pipeline/pipeline/{acquisition.pk}/change/", 302)]
+    assert [str(message) for message in response.context["messages"]] == [
+        "Decision's history is too thin to mean much (9 closed projects); "
+        "its default stays as it is."
+    ]
+    assert stage_named("Decision").default_probability == 60
+    assert not LogEntry.objects.exists()
+    assert _periods(waiting) == [60]
+
+
+def _queries(client, pipeline, django_assert_max_num_queries):
+    cache.clear()  # the win-rate counts are cached until the ledger changes
+    with django_assert_max_num_queries(30) as captured:
+        _change_page(client, pipeline)
+    return len(captured)
+
+
+def test_admin_page_queries_do_not_grow_with_projects(
+    client, pipeline_admin, rep, acquisition, time_machine, django_assert_max_num_queries
+):
+    client.force_login(pipeline_admin)
+    time_machine.move_to(THEN, tick=False)
+    _closed_history(rep, won=1, stopped=1)
+    time_machine.move_to(NOW, tick=False)
+    few = _queries(client, acquisition, django_assert_max_num_queries)
+
+    time_machine.move_to(THEN, tick=False)
+    _closed_history(rep, won=15, stopped=15)
+    for _ in range(5):
+        _open_in_decision(rep)
+    time_machine.move_to(NOW, tick=False)
+    many = _queries(client, acquisition, django_assert_max_num_queries)
+    assert few == many
+    # Nor with the stages: the rates are read once for the page (7 stages here, 5 there).
+    development = Pipeline.objects.get(kind="development")
+    assert _queries(client, development, django_assert_max_num_queries) == many
