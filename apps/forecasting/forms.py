@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.utils import timezone
 
@@ -92,3 +94,55 @@ class TargetForm(forms.Form):
     def target_of(self) -> dict:
         kind, _, pk = self.cleaned_data["who"].partition(":")
         return {"team": self.teams[pk]} if kind == "team" else {"rep": self.reps[pk]}
+
+
+class AnalyticsForm(forms.Form):
+    """The analytics page's choices, from the query string; invalid ones fall back to the
+    defaults (the default acquisition pipeline, the last 12 months, everyone visible)."""
+
+    pipeline = forms.ModelChoiceField(queryset=Pipeline.objects.all(), required=False)
+    start = forms.DateField(required=False, widget=DATE, label="From")
+    end = forms.DateField(required=False, widget=DATE, label="Until", help_text="Included.")
+    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams")
+    rep = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Everyone I can see", label="Rep"
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = visible_teams(user)
+        self.fields["rep"].queryset = visible_users(user)
+        self.fields["pipeline"].empty_label = None
+        default = Pipeline.objects.filter(kind="acquisition", is_default=True).first()
+        self.fields["pipeline"].initial = default.pk if default else None
+
+    def clean(self):
+        cleaned_data = super().clean()
+        for name in ("start", "end"):
+            day = cleaned_data.get(name)
+            if day and abs(day.year - timezone.localdate().year) > YEARS_AROUND:
+                self.add_error(name, f"Choose a date within {YEARS_AROUND} years of today.")
+        start, end = cleaned_data.get("start"), cleaned_data.get("end")
+        if start and end and start > end:
+            self.add_error("end", "The end comes after the start.")
+        return cleaned_data
+
+    def choices(self) -> dict:
+        valid = {}
+        if self.is_bound:
+            self.is_valid()
+            valid = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        today = timezone.localdate()
+        pipeline = valid.get("pipeline") or (
+            Pipeline.objects.filter(kind="acquisition", is_default=True).first()
+            or Pipeline.objects.first()
+        )
+        end = valid.get("end") or today
+        start = valid.get("start") or end.replace(year=end.year - 1) + timedelta(days=1)
+        return {
+            "pipeline": pipeline,
+            "start": start,
+            "end": end + timedelta(days=1),
+            "team": valid.get("team"),
+            "rep": valid.get("rep"),
+        }

@@ -16,14 +16,19 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
 from django.db.models import (
+    Aggregate,
+    Avg,
     Case,
     Count,
     DateField,
     DecimalField,
     ExpressionWrapper,
     F,
+    FloatField,
+    Func,
     Max,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -34,7 +39,15 @@ from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind, Target
-from apps.pipeline.models import Pipeline, ProjectState, ProjectStatus, Stage, effective_probability
+from apps.pipeline.models import (
+    Pipeline,
+    ProjectState,
+    ProjectStatus,
+    Stage,
+    StageTransition,
+    effective_probability,
+)
+from apps.pipeline.selectors import projects_as_of
 from apps.projects.models import CustomerProject
 from apps.projects.selectors import visible_projects
 from apps.users.models import Team, User
@@ -568,3 +581,431 @@ def targetable(user: User) -> tuple[QuerySet[User], QuerySet[Team]]:
             Team.objects.filter(manager=user),
         )
     return User.objects.none(), Team.objects.none()
+
+
+# Analytics: what happened to the projects, and how good the percentages were.
+
+EARLY_STOP_SHARE = Decimal(60)  # ideal: at least this share of stops early…
+LATE_STOP_SHARE_IDEAL = Decimal(15)  # …and at most this share late
+LATE_STOP_SHARE_EXPENSIVE = Decimal(40)  # expensive: at least this share late
+FEW_STOPS = 10  # under this many stops the structure is not judged
+ACCURACY_MONTHS = 6
+
+
+class Median(Aggregate):
+    """The median (PostgreSQL's percentile_cont(0.5)) of an expression."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def _days(expression) -> Func:
+    """An interval expression in days, as a number."""
+    return Func(
+        expression,
+        template="EXTRACT(EPOCH FROM %(expressions)s) / 86400.0",
+        output_field=FloatField(),
+    )
+
+
+@dataclass
+class StageFigures:
+    stage: Stage
+    reached: int = 0
+    conversion: Decimal | None = None  # of those that reached it, the share reaching the next
+    median_days: float | None = None  # median days spent in it before leaving it
+    stops: int = 0
+    stop_share: Decimal | None = None
+
+
+@dataclass
+class StopStructure:
+    """Where a set of projects was stopped, and which of the three pipeline structures that
+    resembles (DOMAIN.md)."""
+
+    label: str
+    stops: int
+    early: int
+    late: int
+    late_project_days: float
+
+    @property
+    def early_share(self) -> Decimal | None:
+        return Decimal(100 * self.early) / self.stops if self.stops else None
+
+    @property
+    def late_share(self) -> Decimal | None:
+        return Decimal(100 * self.late) / self.stops if self.stops else None
+
+    @property
+    def verdict(self) -> str:
+        if self.stops < FEW_STOPS:
+            return "too few stops to say"
+        if self.early_share >= EARLY_STOP_SHARE and self.late_share <= LATE_STOP_SHARE_IDEAL:
+            return "ideal"
+        if self.late_share >= LATE_STOP_SHARE_EXPENSIVE:
+            return "expensive"
+        return "normal"
+
+
+@dataclass
+class Calibration:
+    """For projects closed in the period: the probability each carried just before it
+    closed, against the outcome."""
+
+    label: str
+    closed: int
+    with_individual: int
+    brier_individual: float | None  # over the closes that carried an individual %
+    brier_default: float | None  # the stage default's, over the same closes
+
+
+@dataclass
+class Analytics:
+    pipeline: Pipeline
+    start: date
+    end: date
+    stages: list[StageFigures]
+    won: int
+    lost: int
+    median_cycle_days: float | None
+    stop_reasons: list[tuple[str, int]]
+    ended_by: dict[str, int]
+    median_days_before_stop: float | None
+    structures: list[StopStructure]
+    calibration: list[Calibration]
+    reliability: list[dict]
+    accuracy: list[dict]
+
+    @property
+    def win_rate(self) -> Decimal | None:
+        closed = self.won + self.lost
+        return Decimal(100 * self.won) / closed if closed else None
+
+
+def analytics(
+    user: User,
+    *,
+    pipeline: Pipeline,
+    start: date,
+    end: date,
+    team: Team | None = None,
+    rep: User | None = None,
+) -> Analytics:
+    """The pipeline's figures for the projects `user` may see (narrowed to a team's members or
+    a rep, by today's owner), over [start, end) in the configured time zone:
+
+    - funnel: of the projects opened in the period, how many reached each stage (were in it or,
+      by the order recorded at the time, past it), and the share of those that reached the
+      next stage;
+    - effectiveness: of the projects closed in the period (won or stopped, not reopened
+      since), the share won;
+    - efficiency: the median days from opening to winning of the projects won in the period,
+      and per stage the median days a project spent in it before leaving it (moving on, back,
+      being won or stopped) in the period;
+    - stops (stop transitions in the period, a project reopened since included): count and
+      share per stage, median days from opening to the stop, who ended them, the top
+      reasons, and the structure per team and per rep (`StopStructure`): a stop is *early* at
+      or before the pipeline's first stage that requires fields (Qualification), *late* in
+      the last two stages before the won stage, by the orders recorded at the time;
+      *ideal* with at least 60 % early and at most 15 % late, *expensive* with at least 40 %
+      late, *normal* otherwise, not judged under 10 stops; the project-days spent on the
+      projects stopped late is the cost;
+    - calibration (`calibration_of`) and forecast accuracy (`forecast_accuracy`).
+    Constant queries whatever the number of projects."""
+    window = (_midnight(start), _midnight(end))
+    projects = _narrowed(visible_projects(user).filter(pipeline=pipeline), team=team, rep=rep)
+    stages = list(pipeline.stages.order_by("order"))
+    figures = {stage.pk: StageFigures(stage) for stage in stages}
+
+    furthest = (
+        ProjectState.objects.filter(project=OuterRef("pk"), pipeline=pipeline)
+        .order_by()
+        .values("project")
+        .annotate(furthest=Max("stage_order"))
+        .values("furthest")
+    )
+    opened = (
+        projects.filter(created_at__gte=window[0], created_at__lt=window[1])
+        .annotate(furthest=Subquery(furthest))
+        .order_by()
+        .values_list("furthest")
+        .annotate(count=Count("pk"))
+    )
+    for order, count in opened:
+        for figure in figures.values():
+            if order is not None and order >= figure.stage.order:
+                figure.reached += count
+    ordered = [figures[stage.pk] for stage in stages]
+    for figure, following in zip(ordered, ordered[1:], strict=False):
+        if figure.reached:
+            figure.conversion = Decimal(100 * following.reached) / figure.reached
+
+    closed = projects.filter(
+        status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
+        closed_at__gte=window[0],
+        closed_at__lt=window[1],
+    ).aggregate(
+        won=Count("pk", filter=Q(status=ProjectStatus.WON)),
+        lost=Count("pk", filter=Q(status=ProjectStatus.STOPPED)),
+        cycle=Median(_days(F("closed_at") - F("created_at")), filter=Q(status=ProjectStatus.WON)),
+    )
+
+    transitions = StageTransition.objects.filter(
+        project__in=projects.values("pk"), created_at__gte=window[0], created_at__lt=window[1]
+    )
+    left = (
+        transitions.filter(
+            Q(from_stage__isnull=False)
+            & (
+                ~Q(from_stage=F("to_stage"))
+                | Q(to_status__in=[ProjectStatus.WON, ProjectStatus.STOPPED])
+            )
+        )
+        .order_by()
+        .values("from_stage")
+        .annotate(days=Median(_days(F("created_at") - F("previous_stage_entered_at"))))
+    )
+    for row in left:
+        if row["from_stage"] in figures:
+            figures[row["from_stage"]].median_days = row["days"]
+
+    stops = transitions.filter(to_status=ProjectStatus.STOPPED)
+    stop_figures = _stop_figures(stops, stages, user)
+    for stage_id, count in stop_figures["per_stage"].items():
+        if stage_id in figures:
+            figures[stage_id].stops = count
+    for figure in figures.values():
+        if stop_figures["total"]:
+            figure.stop_share = Decimal(100 * figure.stops) / stop_figures["total"]
+    return Analytics(
+        pipeline=pipeline,
+        start=start,
+        end=end,
+        stages=ordered,
+        won=closed["won"],
+        lost=closed["lost"],
+        median_cycle_days=closed["cycle"],
+        stop_reasons=stop_figures["reasons"],
+        ended_by=stop_figures["ended_by"],
+        median_days_before_stop=stop_figures["median_run"],
+        structures=stop_figures["structures"],
+        calibration=calibration_of(projects, window),
+        reliability=reliability_of(projects, window),
+        accuracy=forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep),
+    )
+
+
+def _stop_figures(stops: QuerySet, stages: list[Stage], user: User) -> dict:
+    """Stops per stage, reasons, who ended them, the median run before a stop, and the
+    structure overall, per team and per rep (by the owner recorded at the stop)."""
+    qualification = next(
+        (stage.order for stage in stages if stage.required_fields),
+        stages[0].order if stages else 0,
+    )
+    late_from = min(sorted(stage.order for stage in stages if not stage.is_won)[-2:], default=0)
+    stops = stops.annotate(
+        early=Case(When(to_stage_order__lte=qualification, then=Value(1)), default=Value(0)),
+        late=Case(When(to_stage_order__gte=late_from, then=Value(1)), default=Value(0)),
+        run=_days(F("created_at") - F("project__created_at")),
+    ).order_by()
+    per_owner = list(
+        stops.values("owner").annotate(
+            stops=Count("pk"),
+            early_count=Sum("early"),
+            late_count=Sum("late"),
+            late_days=Sum("run", filter=Q(late=1)),
+        )
+    )
+    overall = stops.aggregate(total=Count("pk"), median_run=Median("run"))
+    people = User.objects.in_bulk([row["owner"] for row in per_owner])
+    teams = list(visible_teams(user).prefetch_related("members"))
+
+    def structure(label, rows):
+        return StopStructure(
+            label=label,
+            stops=sum(row["stops"] for row in rows),
+            early=sum(row["early_count"] or 0 for row in rows),
+            late=sum(row["late_count"] or 0 for row in rows),
+            late_project_days=sum(row["late_days"] or 0 for row in rows),
+        )
+
+    structures = [structure("Everyone shown", per_owner)]
+    for team in teams:
+        members = {member.pk for member in team.members.all()}
+        rows = [row for row in per_owner if row["owner"] in members]
+        if rows:
+            structures.append(structure(team.name, rows))
+    structures += [
+        structure(str(people[row["owner"]]), [row])
+        for row in sorted(per_owner, key=lambda row: str(people[row["owner"]]))
+    ]
+    reasons = (
+        stops.values("stop_reason__name")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "stop_reason__name")
+    )
+    ended_by = stops.values("ended_by").annotate(count=Count("pk"))
+    return {
+        "total": overall["total"],
+        "median_run": overall["median_run"],
+        "per_stage": dict(stops.values_list("to_stage").annotate(count=Count("pk"))),
+        "reasons": [(row["stop_reason__name"], row["count"]) for row in reasons[:5]],
+        "ended_by": {row["ended_by"]: row["count"] for row in ended_by},
+        "structures": structures,
+    }
+
+
+def _closes(projects: QuerySet, window: tuple[datetime, datetime]) -> QuerySet:
+    """The closing transitions of the projects closed in the window (won or stopped, not
+    reopened since), with `p` the effective % just before the close, `p_individual` the
+    individual % then (if any), `p_default` the default % of the stage the project was in
+    then, and `outcome` 1 for a win, 0 for a stop."""
+    before = ProjectState.objects.filter(
+        project=OuterRef("project"), period__endswith=OuterRef("created_at")
+    ).order_by()
+    return (
+        StageTransition.objects.filter(
+            project__in=projects.filter(
+                status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
+                closed_at__gte=window[0],
+                closed_at__lt=window[1],
+            ).values("pk"),
+            to_status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
+            created_at=F("project__closed_at"),
+        )
+        .annotate(
+            p=F("prior_probability"),
+            p_individual=F("individual_probability"),
+            p_default=Case(
+                # A stop stays in its stage; without an individual % the project carried the
+                # default itself; else the period before the win says.
+                When(to_status=ProjectStatus.STOPPED, then=F("stage_default_probability")),
+                When(individual_probability__isnull=True, then=F("prior_probability")),
+                default=Subquery(before.values("stage_default_probability")[:1]),
+            ),
+            outcome=Case(When(to_status=ProjectStatus.WON, then=Value(1.0)), default=Value(0.0)),
+        )
+        .order_by()
+    )
+
+
+def _squared_error(probability: str) -> ExpressionWrapper:
+    return ExpressionWrapper(
+        (F(probability) / Value(100.0) - F("outcome"))
+        * (F(probability) / Value(100.0) - F("outcome")),
+        output_field=FloatField(),
+    )
+
+
+def calibration_of(projects: QuerySet, window: tuple[datetime, datetime]) -> list[Calibration]:
+    """For the projects closed in the window, overall and per rep (the owner at the close):
+    how many closed, how many carried an individual % just before, and over those the Brier
+    score — the mean of (probability − outcome)², outcome 1 won and 0 stopped; 0 is perfect,
+    0.25 is what a constant 50 % scores — of the individual % and of the stage default on the
+    same projects. One query."""
+    with_individual = Q(p_individual__isnull=False)
+    figures = {
+        "closed": Count("pk"),
+        "with_individual": Count("pk", filter=with_individual),
+        "brier_individual": Avg(_squared_error("p_individual"), filter=with_individual),
+        "brier_default": Avg(_squared_error("p_default"), filter=with_individual),
+    }
+    rows = list(_closes(projects, window).values("owner").annotate(**figures))
+    people = User.objects.in_bulk([row["owner"] for row in rows])
+    totals = {
+        "closed": sum(row["closed"] for row in rows),
+        "with_individual": sum(row["with_individual"] for row in rows),
+    }
+    weight = totals["with_individual"]
+    for score in ("brier_individual", "brier_default"):
+        totals[score] = (
+            sum((row[score] or 0) * row["with_individual"] for row in rows) / weight
+            if weight
+            else None
+        )
+    overall = Calibration("Everyone shown", **totals)
+    return [overall] + [
+        Calibration(str(people[row["owner"]]), **{k: row[k] for k in totals})
+        for row in sorted(rows, key=lambda row: str(people[row["owner"]]))
+    ]
+
+
+def reliability_of(projects: QuerySet, window: tuple[datetime, datetime]) -> list[dict]:
+    """The closes of the window by the effective % carried just before (0–10 %, 10–20 %, …,
+    90–100 %, 100 % counting in the last): how many, and the share actually won. One query."""
+    bucket = Func(
+        Func(F("p") / Value(10), function="FLOOR"),
+        Value(9),
+        function="LEAST",
+        output_field=FloatField(),
+    )
+    rows = {
+        int(row["bucket"]): row
+        for row in _closes(projects, window)
+        .filter(p__isnull=False)
+        .annotate(bucket=bucket)
+        .values("bucket")
+        .annotate(count=Count("pk"), won=Count("pk", filter=Q(to_status=ProjectStatus.WON)))
+    }
+    return [
+        {
+            "label": f"{10 * index}–{10 * index + 10} %",
+            "count": rows[index]["count"] if index in rows else 0,
+            "won_share": (
+                Decimal(100 * rows[index]["won"]) / rows[index]["count"] if index in rows else None
+            ),
+        }
+        for index in range(10)
+    ]
+
+
+def forecast_accuracy(
+    user: User, *, pipeline: Pipeline, team: Team | None = None, rep: User | None = None
+) -> list[dict]:
+    """For each of the last `ACCURACY_MONTHS` closed months: what the forecast for the month
+    said on its first day (the open projects expected to close in it, as the ledger held them
+    at midnight of the 1st, weighted by the effective % and by the stage default of that time)
+    against the value won in it. A query a month and one for the wins."""
+    today = timezone.localdate()
+    months = []
+    month = period_containing(PeriodKind.MONTH, today)
+    for _ in range(ACCURACY_MONTHS):
+        month = period_containing(PeriodKind.MONTH, _months_later(month.start, -1))
+        months.insert(0, month)
+    projects = _narrowed(visible_projects(user).filter(pipeline=pipeline), team=team, rep=rep)
+    rows = []
+    for month in months:
+        said = (
+            projects_as_of(user, _midnight(month.start))
+            .filter(project__in=projects.values("pk"))
+            .open()
+            .closing_between(month.start, month.end)
+            .aggregate(
+                effective=Sum(_weighted("effective_probability")),
+                default=Sum(_weighted("stage_default_probability")),
+            )
+        )
+        rows.append(
+            {
+                "month": month,
+                "effective": _money(said["effective"]),
+                "default": _money(said["default"]),
+            }
+        )
+    won = (
+        projects.filter(
+            status=ProjectStatus.WON,
+            closed_at__gte=_midnight(months[0].start),
+            closed_at__lt=_midnight(months[-1].end),
+        )
+        .annotate(bucket=Cast(Trunc("closed_at", PeriodKind.MONTH), DateField()))
+        .order_by()
+        .values("bucket")
+        .annotate(won=Sum("value"))
+    )
+    by_month = {row["bucket"]: row["won"] for row in won}
+    for row in rows:
+        row["won"] = by_month.get(row["month"].start, Decimal(0))
+    return rows

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -6,7 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.forecasting import selectors, services
-from apps.forecasting.forms import ForecastForm, TargetForm
+from apps.forecasting.forms import AnalyticsForm, ForecastForm, TargetForm
 from apps.pipeline.models import Stage
 from apps.users.roles import is_admin
 from pipeline_crm.errors import DomainError
@@ -82,6 +84,48 @@ def forecast_export(request):
                 ]
 
     return csv_response("forecast", header, rows())
+
+
+@require_GET
+def analytics(request):
+    """How the pipeline did and how real its percentages were."""
+    form = AnalyticsForm(request.GET or None, user=request.user)
+    choices = form.choices()
+    if choices["pipeline"] is None:
+        return render(request, "forecasting/analytics.html", {"form": form, "result": None})
+    result = selectors.analytics(request.user, **choices)
+    charts = {
+        "funnel": {
+            "labels": [figure.stage.name for figure in result.stages],
+            "reached": [figure.reached for figure in result.stages],
+            "stops": [figure.stops for figure in result.stages],
+        },
+        "reliability": {
+            "labels": [bucket["label"] for bucket in result.reliability],
+            "won": [
+                float(bucket["won_share"]) if bucket["won_share"] is not None else None
+                for bucket in result.reliability
+            ],
+            "ideal": [10 * index + 5 for index in range(10)],
+        },
+        "accuracy": {
+            "labels": [row["month"].label for row in result.accuracy],
+            "effective": [float(row["effective"]) for row in result.accuracy],
+            "default": [float(row["default"]) for row in result.accuracy],
+            "won": [float(row["won"]) for row in result.accuracy],
+        },
+    }
+    return render(
+        request,
+        "forecasting/analytics.html",
+        {
+            "form": form,
+            "result": result,
+            "charts": charts,
+            "last_day": choices["end"] - timedelta(days=1),
+            "selectors": selectors,
+        },
+    )
 
 
 @require_POST

@@ -141,3 +141,22 @@ def test_manager_sets_a_team_target_and_sees_it_in_the_forecast(
         manager,
     )
     assert console_errors == []
+
+
+def test_analytics_charts_draw_without_console_errors(page, forecast, console_errors):
+    page.get_by_role("link", name="Analytics").click()
+    expect(page.get_by_role("heading", name="Analytics", exact=True)).to_be_visible()
+    for chart in ("funnel-chart", "reliability-chart", "accuracy-chart"):
+        page.wait_for_function(
+            f"() => window.Chart !== undefined"
+            f" && Chart.getChart(document.getElementById('{chart}')) !== undefined"
+        )
+    funnel = page.evaluate(
+        "() => Chart.getChart(document.getElementById('funnel-chart')).data.datasets[0].data"
+    )
+    # Both projects were opened this year and are still open in their stages.
+    assert funnel[:4] == [2, 2, 2, 2]
+    expect(
+        page.get_by_role("row", name="Everyone shown 0 0 0 0 too few stops to say")
+    ).to_be_visible()
+    assert console_errors == []

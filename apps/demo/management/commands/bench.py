@@ -422,6 +422,8 @@ class Command(BaseCommand):
             ("bench-admin", "/forecast/?period=quarter&count=4&group=stage"),
             ("bench-manager", "/forecast/?group=team"),
             ("bench-rep-0", "/forecast/"),
+            ("bench-admin", "/analytics/"),
+            ("bench-manager", "/analytics/"),
             ("bench-rep-0", f"/accounts/{account.pk}/"),
         ]
         counts = (

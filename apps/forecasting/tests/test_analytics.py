@@ -1,0 +1,224 @@
+"""The analytics on a small history built by hand; every figure is worked out in the test."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from apps.accounts.factories import AccountFactory
+from apps.forecasting.selectors import StopStructure, analytics
+from apps.pipeline import services
+from apps.pipeline.models import Pipeline, StopReason
+from apps.projects.factories import ProjectFactory, stage_named
+
+ACQUISITION = "acquisition"
+
+
+def _at(month, day):
+    return datetime(2026, month, day, 12, tzinfo=UTC)
+
+
+def _open(owner, stage, when, close, individual=None):
+    with time_machine.travel(when, tick=False):
+        return ProjectFactory(
+            account=AccountFactory(owner=owner),
+            stage=stage_named(stage),
+            value=Decimal(10_000),
+            expected_close_date=close,
+            individual_probability=individual,
+        )
+
+
+def _then(when, service, project, **arguments):
+    project.refresh_from_db()
+    with time_machine.travel(when, tick=False):
+        service(project=project, user=project.owner, seen_version=project.version, **arguments)
+
+
+@pytest.fixture
+def history(rep, teammate, team):
+    """All 10,000. P1 (rep): Raw lead 1 Jan, Qualification 11 Jan, Decision 31 Jan, won 10
+    Feb; no own %; closes 15 Feb. P2 (rep, own 30 %): Raw lead 1 Feb, Qualification 5 Feb,
+    stopped by us 15 Feb (No budget); closes 28 Feb. P3 (teammate, own 80 %): Raw lead 1 Mar,
+    Decision 11 Mar, Negotiation 21 Mar, stopped by the customer 20 Apr (Price); closes 30
+    Apr. P4 (teammate, own 50 %): Qualification 1 Apr, won 11 Apr; closes 15 Apr."""
+    no_budget, price = (StopReason.objects.get(name=name) for name in ("No budget", "Price"))
+    p1 = _open(rep, "Raw lead", _at(1, 1), date(2026, 2, 15))
+    _then(_at(1, 11), services.move_project, p1, to_stage=stage_named("Qualification"))
+    _then(_at(1, 31), services.move_project, p1, to_stage=stage_named("Decision"))
+    _then(_at(2, 10), services.win_project, p1)
+    p2 = _open(rep, "Raw lead", _at(2, 1), date(2026, 2, 28), individual=30)
+    _then(_at(2, 5), services.move_project, p2, to_stage=stage_named("Qualification"))
+    _then(_at(2, 15), services.stop_project, p2, ended_by="us", reason=no_budget)
+    p3 = _open(teammate, "Raw lead", _at(3, 1), date(2026, 4, 30), individual=80)
+    _then(_at(3, 11), services.move_project, p3, to_stage=stage_named("Decision"))
+    _then(_at(3, 21), services.move_project, p3, to_stage=stage_named("Negotiation"))
+    _then(_at(4, 20), services.stop_project, p3, ended_by="customer", reason=price)
+    p4 = _open(teammate, "Qualification", _at(4, 1), date(2026, 4, 15), individual=50)
+    _then(_at(4, 11), services.win_project, p4)
+
+
+@pytest.fixture
+def result(history, manager):
+    with time_machine.travel(_at(6, 1), tick=False):
+        return analytics(
+            manager,
+            pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
+            start=date(2025, 6, 2),
+            end=date(2026, 6, 2),
+        )
+
+
+def test_funnel_and_conversion(result):
+    # Furthest stage: P1 Agreement (7), P2 Qualification (3), P3 Negotiation (6), P4 7.
+    assert [(f.stage.name, f.reached) for f in result.stages] == [
+        ("Raw lead", 4),
+        ("Marketing", 4),
+        ("Qualification", 4),
+        ("Solution design", 3),
+        ("Decision", 3),
+        ("Negotiation", 3),
+        ("Agreement", 2),
+    ]
+    assert [f.conversion for f in result.stages] == [
+        100,
+        100,
+        75,
+        100,
+        100,
+        Decimal(200) / 3,
+        None,
+    ]
+
+
+def test_win_rate_and_cycle_time(result):
+    assert (result.won, result.lost, result.win_rate) == (2, 2, 50)
+    assert result.median_cycle_days == 25  # P1 40 days, P4 10 days
+
+
+def test_median_days_in_each_stage(result):
+    # Raw lead: P1 10, P2 4, P3 10. Qualification: P1 20, P2 10 (stopped), P4 10 (won).
+    # Decision: P1 10 (won), P3 10. Negotiation: P3 30 (stopped).
+    days = {f.stage.name: f.median_days for f in result.stages}
+    assert days == {
+        "Raw lead": 10,
+        "Marketing": None,
+        "Qualification": 10,
+        "Solution design": None,
+        "Decision": 10,
+        "Negotiation": 30,
+        "Agreement": None,
+    }
+
+
+def test_where_projects_were_stopped(result):
+    stops = {f.stage.name: (f.stops, f.stop_share) for f in result.stages if f.stops}
+    assert stops == {"Qualification": (1, 50), "Negotiation": (1, 50)}
+    assert result.median_days_before_stop == 32  # P2 after 14 days, P3 after 50
+    assert result.ended_by == {"us": 1, "customer": 1}
+    assert result.stop_reasons == [("No budget", 1), ("Price", 1)]
+    structures = {
+        s.label: (s.stops, s.early, s.late, s.late_project_days, s.verdict)
+        for s in result.structures
+    }
+    assert structures == {
+        "Everyone shown": (2, 1, 1, 50, "too few stops to say"),
+        "North": (2, 1, 1, 50, "too few stops to say"),
+        "Rita Rep": (1, 1, 0, 0, "too few stops to say"),
+        "Tom Mate": (1, 0, 1, 50, "too few stops to say"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("stops", "early", "late", "verdict"),
+    [
+        (10, 6, 1, "ideal"),
+        (10, 6, 2, "normal"),  # 20 % late is more than an ideal pipeline's 15 %
+        (10, 5, 1, "normal"),
+        (10, 5, 4, "expensive"),
+        (9, 9, 0, "too few stops to say"),
+    ],
+)
+def test_the_three_pipeline_structures(stops, early, late, verdict):
+    assert StopStructure("x", stops, early, late, 0).verdict == verdict
+
+
+def test_calibration_brier_scores(result):
+    # Carried before the close: P1 60 % (the default, no own %), won; P2 own 30 % (default
+    # 20), stopped; P3 own 80 % (default 80), stopped; P4 own 50 % (default 20), won.
+    # Own %: ((0.3)² + (0.8)² + (0.5 − 1)²) / 3 = 0.98 / 3; defaults on the same projects:
+    # ((0.2)² + (0.8)² + (0.2 − 1)²) / 3 = 1.32 / 3.
+    rows = {
+        row.label: (row.closed, row.with_individual, row.brier_individual, row.brier_default)
+        for row in result.calibration
+    }
+    assert rows["Everyone shown"][:2] == (4, 3)
+    assert rows["Everyone shown"][2] == pytest.approx(0.98 / 3)
+    assert rows["Everyone shown"][3] == pytest.approx(1.32 / 3)
+    assert rows["Rita Rep"] == (2, 1, pytest.approx(0.09), pytest.approx(0.04))
+    assert rows["Tom Mate"] == (2, 2, pytest.approx(0.445), pytest.approx(0.64))
+
+
+def test_reliability_buckets(result):
+    buckets = {b["label"]: (b["count"], b["won_share"]) for b in result.reliability if b["count"]}
+    assert buckets == {
+        "30–40 %": (1, 0),
+        "50–60 %": (1, 100),
+        "60–70 %": (1, 100),
+        "80–90 %": (1, 0),
+    }
+
+
+def test_forecast_accuracy_rebuilds_the_forecast_of_each_first_of_the_month(result):
+    # On 1 February P1 was open in Decision (60 %) closing 15 February; P2 did not exist
+    # yet. On 1 April P3 was in Negotiation at its own 80 %; P4 was opened at noon.
+    rows = {
+        row["month"].label: (row["effective"], row["default"], row["won"])
+        for row in result.accuracy
+    }
+    assert list(rows) == ["Dec 2025", "Jan 2026", "Feb 2026", "Mar 2026", "Apr 2026", "May 2026"]
+    assert rows["Feb 2026"] == (6000, 6000, 10000)
+    assert rows["Apr 2026"] == (8000, 8000, 10000)
+    assert rows["Mar 2026"] == (0, 0, 0)
+
+
+def test_a_rep_sees_only_their_own_figures(history, rep):
+    with time_machine.travel(_at(6, 1), tick=False):
+        mine = analytics(
+            rep,
+            pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
+            start=date(2025, 6, 2),
+            end=date(2026, 6, 2),
+        )
+    assert (mine.won, mine.lost) == (1, 1)
+    assert [row.label for row in mine.calibration] == ["Everyone shown", "Rita Rep"]
+
+
+def test_the_page_answers_and_takes_constant_queries(
+    client, manager, history, rep, django_assert_max_num_queries
+):
+    client.force_login(manager)
+
+    def count():
+        with django_assert_max_num_queries(40) as captured:
+            response = client.get("/analytics/?start=2025-06-02&end=2026-06-01")
+            assert response.status_code == 200
+        return len(captured)
+
+    few = count()
+    reason = StopReason.objects.get(name="No budget")
+    for day in range(2, 12):
+        project = _open(rep, "Raw lead", _at(5, day), date(2026, 5, 30), individual=day)
+        _then(_at(5, day + 1), services.stop_project, project, ended_by="us", reason=reason)
+    assert count() == few
+
+
+@pytest.mark.parametrize(
+    "query", ["start=2026-13-01", "end=99999-01-01", "start=2026-05-01&end=2026-01-01", "team=x"]
+)
+def test_odd_choices_fall_back_to_the_defaults(client, manager, query):
+    client.force_login(manager)
+    response = client.get(f"/analytics/?{query}")
+    assert response.status_code == 200
+    assert response.context["form"].errors
