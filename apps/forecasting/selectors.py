@@ -17,7 +17,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.cache import cache
 from django.db.models import (
     Aggregate,
-    Avg,
     Case,
     Count,
     DateField,
@@ -47,11 +46,10 @@ from apps.pipeline.models import (
     StageTransition,
     effective_probability,
 )
-from apps.pipeline.selectors import projects_as_of
 from apps.projects.models import CustomerProject
 from apps.projects.selectors import visible_projects
 from apps.users.models import Team, User
-from apps.users.roles import is_admin, is_manager, visible_teams, visible_users
+from apps.users.roles import is_admin, is_manager, visible_teams, visible_to, visible_users
 
 # Historical win rates: the window of closes they rest on, and the blend toward the default.
 WIN_RATE_MONTHS = 12
@@ -779,6 +777,7 @@ def analytics(
     for figure in figures.values():
         if stop_figures["total"]:
             figure.stop_share = Decimal(100 * figure.stops) / stop_figures["total"]
+    closes = close_groups(projects, window)
     return Analytics(
         pipeline=pipeline,
         start=start,
@@ -791,8 +790,8 @@ def analytics(
         ended_by=stop_figures["ended_by"],
         median_days_before_stop=stop_figures["median_run"],
         structures=stop_figures["structures"],
-        calibration=calibration_of(projects, window),
-        reliability=reliability_of(projects, window),
+        calibration=calibration_of(closes),
+        reliability=reliability_of(closes),
         accuracy=forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep),
     )
 
@@ -810,14 +809,32 @@ def _stop_figures(stops: QuerySet, stages: list[Stage], user: User) -> dict:
         late=Case(When(to_stage_order__gte=late_from, then=Value(1)), default=Value(0)),
         run=_days(F("created_at") - F("project__created_at")),
     ).order_by()
-    per_owner = list(
-        stops.values("owner").annotate(
+    # One pass over the stops, grouped finely enough for every figure but the median; the
+    # rows are bounded by stages × owners × reasons × who ended them, whatever the stops.
+    groups = list(
+        stops.values("owner", "to_stage", "ended_by", "stop_reason__name").annotate(
             stops=Count("pk"),
             early_count=Sum("early"),
             late_count=Sum("late"),
             late_days=Sum("run", filter=Q(late=1)),
         )
     )
+    owners: dict[int, dict] = {}
+    per_stage: dict[int, int] = {}
+    reasons: dict[str, int] = {}
+    ended_by: dict[str, int] = {}
+    for row in groups:
+        owner = owners.setdefault(
+            row["owner"],
+            {"owner": row["owner"], "stops": 0, "early_count": 0, "late_count": 0, "late_days": 0},
+        )
+        for name in ("stops", "early_count", "late_count", "late_days"):
+            owner[name] += row[name] or 0
+        per_stage[row["to_stage"]] = per_stage.get(row["to_stage"], 0) + row["stops"]
+        reason = row["stop_reason__name"]
+        reasons[reason] = reasons.get(reason, 0) + row["stops"]
+        ended_by[row["ended_by"]] = ended_by.get(row["ended_by"], 0) + row["stops"]
+    per_owner = list(owners.values())
     overall = stops.aggregate(total=Count("pk"), median_run=Median("run"))
     people = User.objects.in_bulk([row["owner"] for row in per_owner])
     teams = list(visible_teams(user).prefetch_related("members"))
@@ -841,18 +858,12 @@ def _stop_figures(stops: QuerySet, stages: list[Stage], user: User) -> dict:
         structure(str(people[row["owner"]]), [row])
         for row in sorted(per_owner, key=lambda row: str(people[row["owner"]]))
     ]
-    reasons = (
-        stops.values("stop_reason__name")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "stop_reason__name")
-    )
-    ended_by = stops.values("ended_by").annotate(count=Count("pk"))
     return {
         "total": overall["total"],
         "median_run": overall["median_run"],
-        "per_stage": dict(stops.values_list("to_stage").annotate(count=Count("pk"))),
-        "reasons": [(row["stop_reason__name"], row["count"]) for row in reasons[:5]],
-        "ended_by": {row["ended_by"]: row["count"] for row in ended_by},
+        "per_stage": per_stage,
+        "reasons": sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:5],
+        "ended_by": ended_by,
         "structures": structures,
     }
 
@@ -891,6 +902,12 @@ def _closes(projects: QuerySet, window: tuple[datetime, datetime]) -> QuerySet:
     )
 
 
+def projects_as_of_any(user: User) -> QuerySet[ProjectState]:
+    """The ledger periods of the projects `user` may see, at any moment (narrow them with
+    `.at()` or period lookups)."""
+    return visible_to(user, ProjectState.objects.all(), owner="project__owner")
+
+
 def _squared_error(probability: str) -> ExpressionWrapper:
     return ExpressionWrapper(
         (F(probability) / Value(100.0) - F("outcome"))
@@ -899,62 +916,77 @@ def _squared_error(probability: str) -> ExpressionWrapper:
     )
 
 
-def calibration_of(projects: QuerySet, window: tuple[datetime, datetime]) -> list[Calibration]:
-    """For the projects closed in the window, overall and per rep (the owner at the close):
-    how many closed, how many carried an individual % just before, and over those the Brier
-    score — the mean of (probability − outcome)², outcome 1 won and 0 stopped; 0 is perfect,
-    0.25 is what a constant 50 % scores — of the individual % and of the stage default on the
-    same projects. One query."""
+def close_groups(projects: QuerySet, window: tuple[datetime, datetime]) -> list[dict]:
+    """The closes of the window (`_closes`) in one query, grouped by the owner at the close
+    and the bucket of the effective % carried (0–10 %, …, 90–100 %; 100 % in the last):
+    how many, how many won, how many carried an individual %, and over those the sums of
+    squared errors of the individual % and of the stage default. Bounded by owners × 10."""
     with_individual = Q(p_individual__isnull=False)
-    figures = {
-        "closed": Count("pk"),
-        "with_individual": Count("pk", filter=with_individual),
-        "brier_individual": Avg(_squared_error("p_individual"), filter=with_individual),
-        "brier_default": Avg(_squared_error("p_default"), filter=with_individual),
-    }
-    rows = list(_closes(projects, window).values("owner").annotate(**figures))
-    people = User.objects.in_bulk([row["owner"] for row in rows])
-    totals = {
-        "closed": sum(row["closed"] for row in rows),
-        "with_individual": sum(row["with_individual"] for row in rows),
-    }
-    weight = totals["with_individual"]
-    for score in ("brier_individual", "brier_default"):
-        totals[score] = (
-            sum((row[score] or 0) * row["with_individual"] for row in rows) / weight
-            if weight
-            else None
-        )
-    overall = Calibration("Everyone shown", **totals)
-    return [overall] + [
-        Calibration(str(people[row["owner"]]), **{k: row[k] for k in totals})
-        for row in sorted(rows, key=lambda row: str(people[row["owner"]]))
-    ]
-
-
-def reliability_of(projects: QuerySet, window: tuple[datetime, datetime]) -> list[dict]:
-    """The closes of the window by the effective % carried just before (0–10 %, 10–20 %, …,
-    90–100 %, 100 % counting in the last): how many, and the share actually won. One query."""
     bucket = Func(
         Func(F("p") / Value(10), function="FLOOR"),
         Value(9),
         function="LEAST",
         output_field=FloatField(),
     )
-    rows = {
-        int(row["bucket"]): row
-        for row in _closes(projects, window)
-        .filter(p__isnull=False)
+    return list(
+        _closes(projects, window)
         .annotate(bucket=bucket)
-        .values("bucket")
-        .annotate(count=Count("pk"), won=Count("pk", filter=Q(to_status=ProjectStatus.WON)))
-    }
+        .values("owner", "bucket")
+        .annotate(
+            closed=Count("pk"),
+            won=Count("pk", filter=Q(to_status=ProjectStatus.WON)),
+            with_individual=Count("pk", filter=with_individual),
+            error_individual=Sum(_squared_error("p_individual"), filter=with_individual),
+            error_default=Sum(_squared_error("p_default"), filter=with_individual),
+        )
+    )
+
+
+def calibration_of(groups: list[dict]) -> list[Calibration]:
+    """Overall and per rep (the owner at the close): how many closed, how many carried an
+    individual % just before, and over those the Brier score — the mean of (probability −
+    outcome)², outcome 1 won and 0 stopped; 0 is perfect, 0.25 is what a constant 50 %
+    scores — of the individual % and of the stage default on the same projects."""
+    people = User.objects.in_bulk({row["owner"] for row in groups})
+
+    def calibration(label, rows):
+        weight = sum(row["with_individual"] for row in rows)
+        return Calibration(
+            label,
+            closed=sum(row["closed"] for row in rows),
+            with_individual=weight,
+            brier_individual=(
+                sum(row["error_individual"] or 0 for row in rows) / weight if weight else None
+            ),
+            brier_default=(
+                sum(row["error_default"] or 0 for row in rows) / weight if weight else None
+            ),
+        )
+
+    by_owner: dict[int, list] = {}
+    for row in groups:
+        by_owner.setdefault(row["owner"], []).append(row)
+    return [calibration("Everyone shown", groups)] + [
+        calibration(str(people[owner]), rows)
+        for owner, rows in sorted(by_owner.items(), key=lambda item: str(people[item[0]]))
+    ]
+
+
+def reliability_of(groups: list[dict]) -> list[dict]:
+    """The closes by the effective % carried just before, 10 points a bucket: how many, and
+    the share actually won."""
+    buckets: dict[int, list[int]] = {}
+    for row in groups:
+        if row["bucket"] is not None:
+            counts = buckets.setdefault(int(row["bucket"]), [0, 0])
+            counts[0] += row["closed"]
+            counts[1] += row["won"]
     return [
         {
             "label": f"{10 * index}–{10 * index + 10} %",
-            "count": rows[index]["count"] if index in rows else 0,
+            "count": buckets.get(index, [0, 0])[0],
             "won_share": (
-                Decimal(100 * rows[index]["won"]) / rows[index]["count"] if index in rows else None
+                Decimal(100 * buckets[index][1]) / buckets[index][0] if index in buckets else None
             ),
         }
         for index in range(10)
@@ -975,25 +1007,36 @@ def forecast_accuracy(
         month = period_containing(PeriodKind.MONTH, _months_later(month.start, -1))
         months.insert(0, month)
     projects = _narrowed(visible_projects(user).filter(pipeline=pipeline), team=team, rep=rep)
-    rows = []
+    # One query: each month's open periods at its first midnight, among those that closed in it.
+    said_in = Q()
     for month in months:
-        said = (
-            projects_as_of(user, _midnight(month.start))
-            .filter(project__in=projects.values("pk"))
-            .open()
-            .closing_between(month.start, month.end)
-            .aggregate(
-                effective=Sum(_weighted("effective_probability")),
-                default=Sum(_weighted("stage_default_probability")),
-            )
+        said_in |= Q(
+            period__contains=_midnight(month.start),
+            expected_close_date__gte=month.start,
+            expected_close_date__lt=month.end,
         )
-        rows.append(
-            {
-                "month": month,
-                "effective": _money(said["effective"]),
-                "default": _money(said["default"]),
-            }
+    states = projects_as_of_any(user).filter(said_in, pipeline=pipeline)
+    if team is not None or rep is not None:
+        states = states.filter(project__in=projects.values("pk"))
+    said = {
+        row["month"]: row
+        for row in states.open()
+        .annotate(month=Cast(Trunc("expected_close_date", PeriodKind.MONTH), DateField()))
+        .order_by()
+        .values("month")
+        .annotate(
+            effective=Sum(_weighted("effective_probability")),
+            default=Sum(_weighted("stage_default_probability")),
         )
+    }
+    rows = [
+        {
+            "month": month,
+            "effective": _money(said.get(month.start, {}).get("effective")),
+            "default": _money(said.get(month.start, {}).get("default")),
+        }
+        for month in months
+    ]
     won = (
         projects.filter(
             status=ProjectStatus.WON,

@@ -222,3 +222,21 @@ def test_odd_choices_fall_back_to_the_defaults(client, manager, query):
     response = client.get(f"/analytics/?{query}")
     assert response.status_code == 200
     assert response.context["form"].errors
+
+
+def test_a_stage_reweighted_since_keeps_the_past_forecast(history, manager, pipeline_admin):
+    # On 1 May an admin raises Decision from 60 % to 75 %: February's forecast said 6,000.
+    with time_machine.travel(_at(5, 1), tick=False):
+        decision = stage_named("Decision")
+        decision.default_probability = 75
+        decision.save()
+        services.record_stage_changes(stages=[decision], user=pipeline_admin)
+    with time_machine.travel(_at(6, 1), tick=False):
+        result = analytics(
+            manager,
+            pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
+            start=date(2025, 6, 2),
+            end=date(2026, 6, 2),
+        )
+    february = next(row for row in result.accuracy if row["month"].label == "Feb 2026")
+    assert (february["effective"], february["default"]) == (6000, 6000)
