@@ -1,13 +1,24 @@
 """Demo customer projects with two years of stage history.
 
 Team North works the ideal pipeline (projects without real value are stopped early, at
-Qualification); Team South the expensive one (they are stopped late, at Decision or
-Negotiation). Every project is opened, moved, edited, won, stopped and reopened through the
-product's own services, backdated (`ledger.backdated`, for demo data only), so its
-transitions, its state ledger and its row can never disagree with what the product writes.
+Qualification) and its reps' percentages are well calibrated; Team South works the expensive
+one (projects are stopped late, at Decision or Negotiation) and its reps are optimistic. Every
+project is opened, moved, edited, won, stopped and reopened through the product's own
+services, backdated (`ledger.backdated`, for demo data only), so its transitions, its state
+ledger and its row can never disagree with what the product writes.
+
+A project's fate is decided first: its real chance of being won, then, drawn with that
+chance, whether it is won or stopped, and if stopped where (early or late by the team's
+style). The rep's individual % is a read of that real chance, sharper as the project nears
+its end: a North rep states it (give or take a little), a South rep 25 to 35 points higher
+(at most 95), and most reps set one in the stage where the project ends. So the % a project
+carried just before it closed is calibrated for North and well above the win share for
+South, which the calibration report shows. Team North's wins are pulled along by their
+customers and move faster, so its closed projects are not mostly its quick early stops.
 """
 
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -39,30 +50,51 @@ PRODUCTS = [
     "Analytics pilot",
     "Managed services",
 ]
-# Chance that a project is stopped in a stage, by stage name, for each style of team.
+# Where a project that will not be won is stopped, for each style of team: the chance that
+# it is stopped in a stage, by stage name, if it gets there (in the last stage before the
+# won stage, if not before).
 STOP_CHANCE = {
     "early": {
         "Raw lead": 0.15,
         "Marketing": 0.15,
-        "Qualification": 0.45,
-        "Solution design": 0.1,
-        "Decision": 0.05,
-        "Negotiation": 0.03,
+        "Qualification": 0.85,
+        "Solution design": 0.6,
+        "Decision": 0.4,
     },
     "late": {
         "Raw lead": 0.05,
         "Marketing": 0.05,
         "Qualification": 0.05,
         "Solution design": 0.1,
-        "Decision": 0.35,
-        "Negotiation": 0.3,
+        "Decision": 0.55,
     },
 }
+# A project's real chance of being won, drawn from a beta distribution (alpha, beta) for
+# each style: spread out, so the calibration chart has something in most buckets, and for
+# Team North, whose reps know early whether a project has real value, more decided.
+REAL_CHANCE = {"early": (0.6, 0.9), "late": (0.8, 1.5)}
+# How much of the real chance the rep sees: when opening, halfway, and in the stage where
+# the project ends (the % it carries when it is won or stopped).
+FIRST_GUESS, HALFWAY, LAST_READ = 0.2, 0.6, 1.0
+# The share of projects whose rep sets a % when opening them, and in their last stage.
+FIRST_GUESS_SHARE, LAST_READ_SHARE = 0.25, 0.6
+# Of the acquisition projects that will be stopped, the share never qualified (stopped
+# before Qualification, which needs the qualification fields).
+UNQUALIFIED_SHARE = 0.15
+# How far a team's wins may run ahead of (or behind) the sum of its projects' chances before
+# a fate evens them out: keeps the calibration story clear at any seed.
+LUCK_LIMIT = 2
 QUALIFICATION = {
     "present_state": "Runs on spreadsheets and a legacy system; reporting takes days.",
     "desired_state": "One system with live figures for every site.",
     "buying_process": "IT lead evaluates, CFO signs above budget; decision at quarterly board.",
 }
+
+
+@dataclass
+class Fate:
+    chance: float  # the real chance of winning, 0..1
+    stop_at: int | None  # the index of the stage where it is stopped; None: it is won
 
 
 def seed(rng: random.Random, reps) -> int:
@@ -82,15 +114,17 @@ def seed(rng: random.Random, reps) -> int:
         for member in team.members.all()
     }
     now = timezone.now()
+    luck = dict.fromkeys(STOP_CHANCE, 0.0)
     for rep in reps:
         accounts = list(Account.objects.filter(owner=rep).order_by("name"))
         for _ in range(PROJECTS_PER_REP):
             account = rng.choice(accounts)
-            _create(rng, rep, account, pipelines, reasons, styles.get(rep.pk, "early"), now)
+            style = styles.get(rep.pk, "early")
+            _create(rng, rep, account, pipelines, reasons, style, now, luck)
     return existing.count()
 
 
-def _create(rng, rep, account, pipelines, reasons, style, now):
+def _create(rng, rep, account, pipelines, reasons, style, now, luck):
     kind = (
         PipelineKind.DEVELOPMENT
         if account.relationship_level >= RelationshipLevel.SHOPPER
@@ -100,14 +134,24 @@ def _create(rng, rep, account, pipelines, reasons, style, now):
     # A third started recently, so the board has a living pipeline beside two years of history.
     days_ago = rng.randint(1, 150) if rng.random() < 0.35 else rng.randint(1, HISTORY_DAYS)
     at = now - timedelta(days=days_ago, hours=rng.randint(0, 23))
-    # Development projects start at Qualification, so they are always qualified.
-    qualified = kind == PipelineKind.DEVELOPMENT or rng.random() < 0.9
+    fate = _fate(rng, stages, style, 0, luck)
+    # Development projects start at Qualification, so they are always qualified; some
+    # acquisition projects that will be stopped never are.
+    qualified = (
+        kind == PipelineKind.DEVELOPMENT
+        or fate.stop_at is None
+        or rng.random() >= UNQUALIFIED_SHARE
+    )
+    if not qualified:
+        fate.stop_at = min(fate.stop_at, _last_unqualified(stages))
     facts = ProjectFacts(
         account=account,
         title=f"{rng.choice(PRODUCTS)} for {account.name}",
         owner=rep,
         value=Decimal(rng.randrange(5_000, 250_000, 500)),
-        individual_probability=rng.choice([None, None, None, 10, 20, 30, 40, 50, 60, 70, 80, 90]),
+        individual_probability=(
+            _read(rng, fate, style, FIRST_GUESS) if rng.random() < FIRST_GUESS_SHARE else None
+        ),
         expected_close_date=(at + timedelta(days=rng.randint(60, 240))).date(),
         next_step=rng.choice(["Call the CFO", "Send proposal", "Workshop on site", "Demo"]),
         next_step_date=(now + timedelta(days=rng.randint(1, 30))).date(),
@@ -116,31 +160,50 @@ def _create(rng, rep, account, pipelines, reasons, style, now):
     with backdated(at):
         project = lifecycle.open_project(facts=facts, user=rep).project
     index, moved_back, reopened = 0, False, False
+    last_read = rng.random() < LAST_READ_SHARE
     while project.status != ProjectStatus.WON:
         stage = stages[index]
-        stay = timedelta(
-            days=rng.randint(3, (stage.normal_days or 30) + 25), hours=rng.randint(0, 23)
-        )
+        # Team North's customers who will buy pull their projects along: they stay less long
+        # in a stage (which also lets North's wins close about as often as its early stops).
+        pulled = style == "early" and fate.stop_at is None
+        longest = max(3, (stage.normal_days or 30) + (-10 if pulled else 25))
+        stay = timedelta(days=rng.randint(3, longest), hours=rng.randint(0, 23))
+        if project.status == ProjectStatus.OPEN:
+            if rng.random() < 0.25 and at + stay / 2 < now:
+                # Halfway through the stay, the rep revises a fact.
+                with backdated(at + stay / 2):
+                    project = _edit(rng, project, rep, _read(rng, fate, style, HALFWAY))
+            ending = index == fate.stop_at if fate.stop_at is not None else index == len(stages) - 2
+            when = at + stay * rng.uniform(0.6, 0.9)
+            if ending and last_read and when < now:
+                # In the stage where the project ends, the rep has seen how it stands.
+                with backdated(when):
+                    project = _update(
+                        project, rep, individual_probability=_read(rng, fate, style, LAST_READ)
+                    )
+                last_read = False
         if at + stay > now:
             break  # Still in this stage today.
-        if project.status == ProjectStatus.OPEN and rng.random() < 0.25:
-            # Halfway through the stay, the rep revises a fact.
-            with backdated(at + stay / 2):
-                project = _edit(rng, project, rep)
         at += stay
         with backdated(at):
             if project.status == ProjectStatus.STOPPED:
-                if reopened or rng.random() > 0.08:
+                if reopened or not qualified or rng.random() > 0.08:
                     break
-                # Now and then the customer comes back.
+                # Now and then the customer comes back, with a fate of its own.
                 project = _do(lifecycle.reopen_project, project, rep)
                 reopened = True
+                fate = _fate(rng, stages, style, index, luck)
+                last_read = rng.random() < LAST_READ_SHARE
                 continue
             next_index = index + (
-                2 if qualified and index + 2 < len(stages) - 1 and rng.random() < 0.1 else 1
+                2
+                if qualified
+                and index + 2 < len(stages) - 1
+                and (fate.stop_at is None or index + 2 <= fate.stop_at)
+                and rng.random() < 0.1
+                else 1
             )
-            unqualified_ahead = not qualified and stages[next_index].required_fields
-            if unqualified_ahead or rng.random() < STOP_CHANCE[style].get(stage.name, 0.1):
+            if fate.stop_at is not None and index >= fate.stop_at:
                 project = _do(
                     lifecycle.stop_project,
                     project,
@@ -161,11 +224,52 @@ def _create(rng, rep, account, pipelines, reasons, style, now):
                 project = _do(lifecycle.move_project, project, rep, to_stage=stages[index])
 
 
+def _fate(rng, stages, style, start, luck):
+    """Decide a project's fate from stage `start` on: its real chance, whether it is won
+    (drawn with that chance) and, if not, the stage where it is stopped (by the style).
+    `luck` holds, for each style, how many more wins than the chances add up to there have
+    been so far; beyond LUCK_LIMIT the next fate evens it out, so a team's win share stays
+    close to its chances at any seed while each fate is still drawn with its chance."""
+    chance = rng.betavariate(*REAL_CHANCE[style])
+    won = rng.random() < chance
+    if abs(luck[style]) > LUCK_LIMIT:
+        won = luck[style] < 0
+    luck[style] += won - chance
+    if won:
+        return Fate(chance, None)
+    weights, reach = [], 1.0
+    for stage in stages[start:-1]:
+        stop = 1 if stage == stages[-2] else STOP_CHANCE[style].get(stage.name, 0.1)
+        weights.append(reach * stop)
+        reach *= 1 - stop
+    return Fate(chance, start + rng.choices(range(len(weights)), weights=weights)[0])
+
+
+def _last_unqualified(stages):
+    """The index of the last stage a project without qualification fields can be in."""
+    return next(i for i, stage in enumerate(stages) if stage.required_fields) - 1
+
+
+def _read(rng, fate, style, insight):
+    """The % a rep states, seeing `insight` (0..1) of the project's real chance (the rest is
+    the team's usual chance): North's reps state it give or take a little, South's 25 to 35
+    points higher."""
+    alpha, beta = REAL_CHANCE[style]
+    usual = alpha / (alpha + beta)
+    seen = 100 * (usual + insight * (fate.chance - usual))
+    stated = seen + (rng.gauss(0, 4) if style == "early" else rng.uniform(25, 35))
+    return int(min(95, max(5, 5 * round(stated / 5))))
+
+
 def _do(service, project, rep, **arguments):
     return service(project=project, user=rep, seen_version=project.version, **arguments).project
 
 
-def _edit(rng, project, rep):
+def _update(project, rep, **data):
+    return update_project(project=project, user=rep, seen_version=project.version, data=data)
+
+
+def _edit(rng, project, rep, probability):
     """The rep revises the value, the close date or their percentage, as reps do."""
     change = rng.choice(["value", "expected_close_date", "individual_probability"])
     data = {
@@ -174,11 +278,9 @@ def _edit(rng, project, rep):
         ),
         "expected_close_date": (project.expected_close_date or timezone.now().date())
         + timedelta(days=rng.choice([14, 30, 45, 60])),
-        "individual_probability": rng.choice([10, 25, 40, 55, 70, 85]),
+        "individual_probability": probability,
     }
-    return update_project(
-        project=project, user=rep, seen_version=project.version, data={change: data[change]}
-    )
+    return _update(project, rep, **{change: data[change]})
 
 
 def _backdate_level_raise(account, at):

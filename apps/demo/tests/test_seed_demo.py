@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -7,6 +8,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.demo.people import DEMO_PASSWORD
+from apps.forecasting.selectors import stage_win_rates
 from apps.pipeline.models import ProjectState, StageTransition
 from apps.pipeline.selectors import state_changes
 from apps.projects.models import CustomerProject
@@ -119,6 +121,59 @@ def test_demo_projects_tell_two_pipeline_stories(settings):
     assert ProjectState.objects.filter(
         period__startswith__lt=timezone.now() - timedelta(days=600)
     ).exists()
+    # Team North's reps are well calibrated, Team South's optimistic: for each closed
+    # project, the % it carried just before it was won or stopped against whether it was won.
+    north, south = _calibration("Team North"), _calibration("Team South")
+    print(f"\nCalibration: North {north}\n             South {south}")
+    assert north.closes >= 50 and south.closes >= 50
+    assert north.brier < south.brier - 0.05
+    assert abs(north.mean_p - north.win_share) < 10
+    assert south.mean_p - south.win_share > 15
+    for team in (north, south):
+        # Most closes carried the rep's own %, some the stage default.
+        assert 0.55 <= team.individual_share <= 0.9
+    # One stage's default is far from its history: Raw lead says 5 %, history far more.
+    raw_lead = next(
+        rate
+        for rate in stage_win_rates(projects=CustomerProject.objects.all()).values()
+        if rate.stage.name == "Raw lead"
+    )
+    print(f"Raw lead: default {raw_lead.stage.default_probability} %, won {raw_lead.raw:.0f} %")
+    assert not raw_lead.is_thin and raw_lead.raw >= 20
+
+
+@dataclass
+class _Calibration:
+    closes: int
+    brier: float
+    mean_p: float  # in points
+    win_share: float  # in points
+    individual_share: float
+
+    def __str__(self):
+        return (
+            f"{self.closes} closes, Brier {self.brier:.3f}, mean p {self.mean_p:.1f} vs won "
+            f"{self.win_share:.1f}, {self.individual_share:.0%} with an individual %"
+        )
+
+
+def _calibration(team: str) -> _Calibration:
+    """Over the team's closed projects, the closing transition's prior % against the outcome."""
+    closing = [
+        list(project.transitions.all())[-1]
+        for project in CustomerProject.objects.filter(
+            owner__teams__name=team, status__in=["won", "stopped"]
+        ).prefetch_related("transitions")
+    ]
+    assert all(t.to_status in ("won", "stopped") for t in closing)
+    pairs = [(t.prior_probability / 100, t.to_status == "won") for t in closing]
+    return _Calibration(
+        closes=len(pairs),
+        brier=sum((p - won) ** 2 for p, won in pairs) / len(pairs),
+        mean_p=100 * sum(p for p, _ in pairs) / len(pairs),
+        win_share=100 * sum(won for _, won in pairs) / len(pairs),
+        individual_share=sum(t.individual_probability is not None for t in closing) / len(pairs),
+    )
 
 
 @pytest.mark.django_db
