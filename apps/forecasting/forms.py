@@ -138,7 +138,7 @@ class AnalyticsForm(forms.Form):
             or Pipeline.objects.first()
         )
         end = valid.get("end") or today
-        start = valid.get("start") or end.replace(year=end.year - 1) + timedelta(days=1)
+        start = valid.get("start") or end - timedelta(days=364)  # a year, the end included
         return {
             "pipeline": pipeline,
             "start": start,

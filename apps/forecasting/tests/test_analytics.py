@@ -240,3 +240,10 @@ def test_a_stage_reweighted_since_keeps_the_past_forecast(history, manager, pipe
         )
     february = next(row for row in result.accuracy if row["month"].label == "Feb 2026")
     assert (february["effective"], february["default"]) == (6000, 6000)
+
+
+def test_a_year_back_from_a_leap_day(client, manager):
+    client.force_login(manager)
+    response = client.get("/analytics/?end=2028-02-29")
+    assert response.status_code == 200
+    assert response.context["result"].start == date(2027, 3, 2)
