@@ -115,6 +115,9 @@ class AnalyticsForm(forms.Form):
         self.fields["pipeline"].empty_label = None
         default = Pipeline.objects.filter(kind="acquisition", is_default=True).first()
         self.fields["pipeline"].initial = default.pk if default else None
+        today = timezone.localdate()
+        self.fields["start"].initial = today - timedelta(days=364)
+        self.fields["end"].initial = today
 
     def clean(self):
         cleaned_data = super().clean()
