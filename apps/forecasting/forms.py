@@ -7,7 +7,7 @@ from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import GROUP_BY, targetable
 from apps.pipeline.models import Pipeline
 from apps.users.models import User
-from apps.users.roles import visible_teams, visible_users
+from apps.users.roles import visible_users
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 YEARS_AROUND = 20  # how far from today a forecast may start
@@ -38,7 +38,8 @@ class ForecastForm(forms.Form):
             "initial", {"period": PeriodKind.MONTH, "start": timezone.localdate(), "count": 6}
         )
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = visible_teams(user)
+        # The teams whose whole work the user sees (a rep sees only their own part of theirs).
+        self.fields["team"].queryset = targetable(user)[1]
         self.fields["rep"].queryset = visible_users(user)
 
     def clean_start(self):
@@ -110,7 +111,8 @@ class AnalyticsForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = visible_teams(user)
+        # The teams whose whole work the user sees (a rep sees only their own part of theirs).
+        self.fields["team"].queryset = targetable(user)[1]
         self.fields["rep"].queryset = visible_users(user)
         self.fields["pipeline"].empty_label = None
         default = Pipeline.objects.filter(kind="acquisition", is_default=True).first()

@@ -9,6 +9,7 @@ Definitions (DOMAIN.md, "Definitions the reports use"):
 - A project's weighted value under a source: its value × that probability.
 """
 
+import calendar
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -55,6 +56,7 @@ from apps.users.roles import is_admin, is_manager, visible_teams, visible_to, vi
 WIN_RATE_MONTHS = 12
 BLEND_K = 10  # (won + k·default) / (reached + k): k imaginary projects at the stage default
 THIN_HISTORY = 10  # under this many closed projects the history is too thin to mean much
+CACHE_SECONDS = 300
 
 # The 80 % interval of a period's outcome (`outcome_range`).
 INTERVAL = 0.80
@@ -168,8 +170,11 @@ def stage_win_rates(
     if projects is None:
         latest = ProjectState.objects.aggregate(latest=Max("pk"))["latest"]
         key = f"forecasting:closed:{start.isoformat()}:{end.isoformat() if end != now else ''}"
+        # Five minutes at most: a close committed after a newer one would not change the key.
         counts = cache.get_or_set(
-            f"{key}:{latest}", lambda: _closed_by_furthest(CustomerProject.objects, start, end)
+            f"{key}:{latest}",
+            lambda: _closed_by_furthest(CustomerProject.objects, start, end),
+            timeout=CACHE_SECONDS,
         )
     else:
         counts = _closed_by_furthest(projects, start, end)
@@ -210,7 +215,7 @@ def _closed_by_furthest(projects, start: datetime, end: datetime) -> list[tuple]
 def _months_before(moment: datetime, months: int) -> datetime:
     index = moment.year * 12 + moment.month - 1 - months
     year, month = index // 12, index % 12 + 1
-    day = min(moment.day, 28)
+    day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
 
 
@@ -702,8 +707,8 @@ def analytics(
     - efficiency: the median days from opening to winning of the projects won in the period,
       and per stage the median days a project spent in it before leaving it (moving on, back,
       being won or stopped) in the period;
-    - stops (stop transitions in the period, a project reopened since included): count and
-      share per stage, median days from opening to the stop, who ended them, the top
+    - stops (the projects stopped in the period and still stopped, each at its last stop):
+      count and share per stage, median days from opening to the stop, who ended them, the top
       reasons, and the structure per team and per rep (`StopStructure`): a stop is *early* at
       or before the pipeline's first stage that requires fields (Qualification), *late* in
       the last two stages before the won stage, by the orders recorded at the time;
@@ -769,7 +774,12 @@ def analytics(
         if row["from_stage"] in figures:
             figures[row["from_stage"]].median_days = row["days"]
 
-    stops = transitions.filter(to_status=ProjectStatus.STOPPED)
+    # The projects stopped in the period and still stopped: each once, at its (last) stop.
+    stops = transitions.filter(
+        to_status=ProjectStatus.STOPPED,
+        project__status=ProjectStatus.STOPPED,
+        created_at=F("project__closed_at"),
+    )
     stop_figures = _stop_figures(stops, stages, user)
     for stage_id, count in stop_figures["per_stage"].items():
         if stage_id in figures:

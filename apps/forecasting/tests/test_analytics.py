@@ -247,3 +247,33 @@ def test_a_year_back_from_a_leap_day(client, manager):
     response = client.get("/analytics/?end=2028-02-29")
     assert response.status_code == 200
     assert response.context["result"].start == date(2027, 3, 2)
+
+
+def test_a_project_stopped_reopened_and_won_is_no_stop(rep, manager, team):
+    reason = StopReason.objects.get(name="No budget")
+    project = _open(rep, "Decision", _at(3, 1), date(2026, 5, 1))
+    _then(_at(3, 5), services.stop_project, project, ended_by="us", reason=reason)
+    _then(_at(3, 6), services.reopen_project, project)
+    _then(_at(3, 9), services.stop_project, project, ended_by="us", reason=reason)
+    _then(_at(3, 10), services.reopen_project, project)
+    _then(_at(3, 20), services.win_project, project)
+    twice = _open(rep, "Decision", _at(3, 1), date(2026, 5, 1))
+    _then(_at(3, 5), services.stop_project, twice, ended_by="us", reason=reason)
+    _then(_at(3, 6), services.reopen_project, twice)
+    _then(_at(3, 9), services.stop_project, twice, ended_by="customer", reason=reason)
+    with time_machine.travel(_at(6, 1), tick=False):
+        result = analytics(
+            manager,
+            pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
+            start=date(2025, 6, 2),
+            end=date(2026, 6, 2),
+        )
+    assert (result.won, result.lost) == (1, 1)
+    assert [(f.stage.name, f.stops) for f in result.stages if f.stops] == [("Decision", 1)]
+    assert result.ended_by == {"customer": 1}
+
+
+def test_a_rep_cannot_narrow_to_a_team_they_see_only_a_part_of(client, rep, team):
+    client.force_login(rep)
+    for url in (f"/forecast/?team={team.pk}", f"/analytics/?team={team.pk}"):
+        assert "team" in client.get(url).context["form"].errors

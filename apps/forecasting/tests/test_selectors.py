@@ -285,3 +285,15 @@ def test_the_forecast_takes_constant_queries(manager, team, rep, django_assert_m
             individual_probability=index * 5,
         )
     assert count() == few
+
+
+@pytest.mark.parametrize(
+    ("moment", "year_before"),
+    [
+        (datetime(2026, 5, 31, 9, tzinfo=UTC), datetime(2025, 5, 31, 9, tzinfo=UTC)),
+        (datetime(2028, 2, 29, 9, tzinfo=UTC), datetime(2027, 2, 28, 9, tzinfo=UTC)),
+        (datetime(2026, 3, 31, 9, tzinfo=UTC), datetime(2025, 3, 31, 9, tzinfo=UTC)),
+    ],
+)
+def test_the_win_rate_window_is_twelve_months_to_the_day(moment, year_before):
+    assert selectors._months_before(moment, 12) == year_before
