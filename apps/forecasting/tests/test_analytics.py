@@ -59,15 +59,20 @@ def history(rep, teammate, team):
     _then(_at(4, 11), services.win_project, p4)
 
 
-@pytest.fixture
-def result(history, manager):
+def _year_to_june(*, user):
+    """The acquisition pipeline's analytics for the year to 1 June 2026, seen on 1 June."""
     with time_machine.travel(_at(6, 1), tick=False):
         return analytics(
-            manager,
+            user,
             pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
             start=date(2025, 6, 2),
             end=date(2026, 6, 2),
         )
+
+
+@pytest.fixture
+def result(history, manager):
+    return _year_to_june(user=manager)
 
 
 def test_funnel_and_conversion(result):
@@ -184,13 +189,7 @@ def test_forecast_accuracy_rebuilds_the_forecast_of_each_first_of_the_month(resu
 
 
 def test_a_rep_sees_only_their_own_figures(history, rep):
-    with time_machine.travel(_at(6, 1), tick=False):
-        mine = analytics(
-            rep,
-            pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
-            start=date(2025, 6, 2),
-            end=date(2026, 6, 2),
-        )
+    mine = _year_to_june(user=rep)
     assert (mine.won, mine.lost) == (1, 1)
     assert [row.label for row in mine.calibration] == ["Everyone shown", "Rita Rep"]
 
@@ -231,13 +230,7 @@ def test_a_stage_reweighted_since_keeps_the_past_forecast(history, manager, pipe
         decision.default_probability = 75
         decision.save()
         services.record_stage_changes(stages=[decision], user=pipeline_admin)
-    with time_machine.travel(_at(6, 1), tick=False):
-        result = analytics(
-            manager,
-            pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
-            start=date(2025, 6, 2),
-            end=date(2026, 6, 2),
-        )
+    result = _year_to_june(user=manager)
     february = next(row for row in result.accuracy if row["month"].label == "Feb 2026")
     assert (february["effective"], february["default"]) == (6000, 6000)
 
@@ -261,13 +254,7 @@ def test_a_project_stopped_reopened_and_won_is_no_stop(rep, manager, team):
     _then(_at(3, 5), services.stop_project, twice, ended_by="us", reason=reason)
     _then(_at(3, 6), services.reopen_project, twice)
     _then(_at(3, 9), services.stop_project, twice, ended_by="customer", reason=reason)
-    with time_machine.travel(_at(6, 1), tick=False):
-        result = analytics(
-            manager,
-            pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
-            start=date(2025, 6, 2),
-            end=date(2026, 6, 2),
-        )
+    result = _year_to_june(user=manager)
     assert (result.won, result.lost) == (1, 1)
     assert [(f.stage.name, f.stops) for f in result.stages if f.stops] == [("Decision", 1)]
     assert result.ended_by == {"customer": 1}
