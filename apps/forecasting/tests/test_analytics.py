@@ -264,3 +264,11 @@ def test_a_rep_cannot_narrow_to_a_team_they_see_only_a_part_of(client, rep, team
     client.force_login(rep)
     for url in (f"/forecast/?team={team.pk}", f"/analytics/?team={team.pk}"):
         assert "team" in client.get(url).context["form"].errors
+
+
+def test_without_any_pipeline_the_page_says_so(client, pipeline_admin):
+    Pipeline.objects.all().delete()
+    client.force_login(pipeline_admin)
+    response = client.get("/analytics/")
+    assert response.status_code == 200
+    assert "There is no pipeline yet" in response.content.decode()
