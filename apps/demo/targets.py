@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind, Target
-from apps.forecasting.selectors import period_containing
+from apps.forecasting.selectors import periods_from
 from apps.forecasting.services import set_target
 from apps.users.models import Team
 
@@ -19,38 +19,19 @@ MONTH_TARGET = Decimal(120_000)
 def seed() -> int:
     """Set the demo targets that are not set yet; return how many targets there are."""
     today = timezone.localdate()
-    this_quarter = period_containing(PeriodKind.QUARTER, today)
-    quarters = [this_quarter, period_containing(PeriodKind.QUARTER, this_quarter.end)]
-    month = period_containing(PeriodKind.MONTH, today)
+    quarters = periods_from(PeriodKind.QUARTER, today, 2)
+    months = periods_from(PeriodKind.MONTH, today, 3)
     for team in Team.objects.select_related("manager").prefetch_related("members"):
         amount = QUARTER_TARGETS.get(team.name)
         if amount is None or Target.objects.filter(team=team).exists():
             continue
-        for quarter in quarters:
+        targets = [({"team": team}, period, amount) for period in quarters]
+        targets += [
+            ({"team": team}, period, (amount / 3).quantize(Decimal(1))) for period in months
+        ]
+        targets += [({"rep": rep}, months[0], MONTH_TARGET) for rep in team.members.all()]
+        for whose, period, target in targets:
             set_target(
-                user=team.manager,
-                team=team,
-                kind=PeriodKind.QUARTER,
-                starts=quarter.start,
-                amount=amount,
-            )
-        months = [period_containing(PeriodKind.MONTH, today)]
-        while len(months) < 3:
-            months.append(period_containing(PeriodKind.MONTH, months[-1].end))
-        for month_ahead in months:
-            set_target(
-                user=team.manager,
-                team=team,
-                kind=PeriodKind.MONTH,
-                starts=month_ahead.start,
-                amount=(amount / 3).quantize(Decimal(1)),
-            )
-        for rep in team.members.all():
-            set_target(
-                user=team.manager,
-                rep=rep,
-                kind=PeriodKind.MONTH,
-                starts=month.start,
-                amount=MONTH_TARGET,
+                user=team.manager, kind=period.kind, starts=period.start, amount=target, **whose
             )
     return Target.objects.count()

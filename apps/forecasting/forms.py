@@ -10,15 +10,47 @@ from apps.users.models import User
 from apps.users.roles import visible_users
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-YEARS_AROUND = 20  # how far from today a forecast may start
+YEARS_AROUND = 20  # how far from today a date may be
 
 
-class ForecastForm(forms.Form):
-    """The forecast's choices, from the query string: anything invalid falls back to the
-    default with a message, never an error page."""
+class NearDateField(forms.DateField):
+    """A date within `YEARS_AROUND` years of today: further is a typing slip, and periods
+    counted from it must stay within the calendar."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value and abs(value.year - timezone.localdate().year) > YEARS_AROUND:
+            raise forms.ValidationError(f"Choose a date within {YEARS_AROUND} years of today.")
+
+
+class ChoicesForm(forms.Form):
+    """A report's choices from the query string, narrowed to the teams whose whole work the
+    user sees (a rep sees only their own part of theirs) and the people whose work they see.
+    Anything invalid falls back to the default with a message, never an error page."""
+
+    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams")
+    rep = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Everyone I can see", label="Rep"
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = targetable(user)[1]
+        self.fields["rep"].queryset = visible_users(user)
+
+    def valid_choices(self) -> dict:
+        """The choices that were valid (none for an unbound form)."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()  # cleaned_data keeps the fields that were valid
+        return {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
+
+
+class ForecastForm(ChoicesForm):
+    """The forecast's choices."""
 
     period = forms.ChoiceField(choices=PeriodKind.choices, required=False)
-    start = forms.DateField(required=False, widget=DATE, label="From")
+    start = NearDateField(required=False, widget=DATE, label="From")
     count = forms.IntegerField(
         required=False, min_value=1, max_value=24, label="Periods", widget=forms.NumberInput
     )
@@ -28,34 +60,17 @@ class ForecastForm(forms.Form):
     pipeline = forms.ModelChoiceField(
         queryset=Pipeline.objects.all(), required=False, empty_label="All pipelines"
     )
-    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams")
-    rep = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="Everyone I can see", label="Rep"
-    )
+    field_order = ["period", "start", "count", "group", "pipeline", "team", "rep"]
 
     def __init__(self, *args, user: User, **kwargs):
         kwargs.setdefault(
             "initial", {"period": PeriodKind.MONTH, "start": timezone.localdate(), "count": 6}
         )
-        super().__init__(*args, **kwargs)
-        # The teams whose whole work the user sees (a rep sees only their own part of theirs).
-        self.fields["team"].queryset = targetable(user)[1]
-        self.fields["rep"].queryset = visible_users(user)
-
-    def clean_start(self):
-        start = self.cleaned_data["start"]
-        if start and abs(start.year - timezone.localdate().year) > YEARS_AROUND:
-            raise forms.ValidationError(f"Choose a date within {YEARS_AROUND} years of today.")
-        return start
+        super().__init__(*args, user=user, **kwargs)
 
     def choices(self) -> dict:
         """What the forecast is asked for: the valid choices, defaults for the rest."""
-        valid = {}
-        if self.is_bound:
-            self.is_valid()  # cleaned_data keeps the fields that were valid
-            valid = {
-                name: value for name, value in self.cleaned_data.items() if name not in self.errors
-            }
+        valid = self.valid_choices()
         return {
             "kind": valid.get("period") or PeriodKind.MONTH,
             "first": valid.get("start") or timezone.localdate(),
@@ -72,7 +87,7 @@ class TargetForm(forms.Form):
 
     who = forms.ChoiceField(label="For")
     kind = forms.ChoiceField(choices=PeriodKind.choices, label="Period")
-    starts = forms.DateField(widget=DATE, label="Month or quarter of", initial=timezone.localdate)
+    starts = NearDateField(widget=DATE, label="Month or quarter of", initial=timezone.localdate)
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
 
     def __init__(self, *args, user: User, **kwargs):
@@ -86,34 +101,22 @@ class TargetForm(forms.Form):
         ]
         self.fields["amount"].widget.attrs.update(min=0, step="0.01")
 
-    def clean_starts(self):
-        starts = self.cleaned_data["starts"]
-        if abs(starts.year - timezone.localdate().year) > YEARS_AROUND:
-            raise forms.ValidationError(f"Choose a date within {YEARS_AROUND} years of today.")
-        return starts
-
     def target_of(self) -> dict:
         kind, _, pk = self.cleaned_data["who"].partition(":")
         return {"team": self.teams[pk]} if kind == "team" else {"rep": self.reps[pk]}
 
 
-class AnalyticsForm(forms.Form):
-    """The analytics page's choices, from the query string; invalid ones fall back to the
-    defaults (the default acquisition pipeline, the last 12 months, everyone visible)."""
+class AnalyticsForm(ChoicesForm):
+    """The analytics page's choices; the defaults: the default acquisition pipeline, the
+    last 12 months, everyone visible."""
 
     pipeline = forms.ModelChoiceField(queryset=Pipeline.objects.all(), required=False)
-    start = forms.DateField(required=False, widget=DATE, label="From")
-    end = forms.DateField(required=False, widget=DATE, label="Until", help_text="Included.")
-    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams")
-    rep = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="Everyone I can see", label="Rep"
-    )
+    start = NearDateField(required=False, widget=DATE, label="From")
+    end = NearDateField(required=False, widget=DATE, label="Until", help_text="Included.")
+    field_order = ["pipeline", "start", "end", "team", "rep"]
 
     def __init__(self, *args, user: User, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The teams whose whole work the user sees (a rep sees only their own part of theirs).
-        self.fields["team"].queryset = targetable(user)[1]
-        self.fields["rep"].queryset = visible_users(user)
+        super().__init__(*args, user=user, **kwargs)
         self.fields["pipeline"].empty_label = None
         default = Pipeline.objects.filter(kind="acquisition", is_default=True).first()
         self.fields["pipeline"].initial = default.pk if default else None
@@ -123,20 +126,13 @@ class AnalyticsForm(forms.Form):
 
     def clean(self):
         cleaned_data = super().clean()
-        for name in ("start", "end"):
-            day = cleaned_data.get(name)
-            if day and abs(day.year - timezone.localdate().year) > YEARS_AROUND:
-                self.add_error(name, f"Choose a date within {YEARS_AROUND} years of today.")
         start, end = cleaned_data.get("start"), cleaned_data.get("end")
         if start and end and start > end:
             self.add_error("end", "The end comes after the start.")
         return cleaned_data
 
     def choices(self) -> dict:
-        valid = {}
-        if self.is_bound:
-            self.is_valid()
-            valid = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        valid = self.valid_choices()
         today = timezone.localdate()
         pipeline = valid.get("pipeline") or (
             Pipeline.objects.filter(kind="acquisition", is_default=True).first()

@@ -47,10 +47,11 @@ from apps.pipeline.models import (
     StageTransition,
     effective_probability,
 )
+from apps.pipeline.selectors import visible_states
 from apps.projects.models import CustomerProject
 from apps.projects.selectors import visible_projects
 from apps.users.models import Team, User
-from apps.users.roles import is_admin, is_manager, visible_teams, visible_to, visible_users
+from apps.users.roles import is_admin, is_manager, visible_teams, visible_users
 
 # Historical win rates: the window of closes they rest on, and the blend toward the default.
 WIN_RATE_MONTHS = 12
@@ -912,12 +913,6 @@ def _closes(projects: QuerySet, window: tuple[datetime, datetime]) -> QuerySet:
     )
 
 
-def projects_as_of_any(user: User) -> QuerySet[ProjectState]:
-    """The ledger periods of the projects `user` may see, at any moment (narrow them with
-    `.at()` or period lookups)."""
-    return visible_to(user, ProjectState.objects.all(), owner="project__owner")
-
-
 def _squared_error(probability: str) -> ExpressionWrapper:
     return ExpressionWrapper(
         (F(probability) / Value(100.0) - F("outcome"))
@@ -1025,7 +1020,7 @@ def forecast_accuracy(
             expected_close_date__gte=month.start,
             expected_close_date__lt=month.end,
         )
-    states = projects_as_of_any(user).filter(said_in, pipeline=pipeline)
+    states = visible_states(user).filter(said_in, pipeline=pipeline)
     if team is not None or rep is not None:
         states = states.filter(project__in=projects.values("pk"))
     said = {

@@ -160,7 +160,24 @@ class EndedBy(models.TextChoices):
     CUSTOMER = "customer", "The customer chose otherwise"
 
 
-class StageTransition(models.Model):
+class History(models.Model):
+    """A row of history: written once, never changed or deleted through the model (the
+    database's triggers refuse it too; for the ledger, closing the current period is the one
+    update, made by apps/pipeline/ledger.py in SQL)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError(f"A {self._meta.verbose_name} is history: it is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"A {self._meta.verbose_name} is history: it is never deleted.")
+
+
+class StageTransition(History):
     """One change of a project's stage or status. Written once by services.py; never edited
     or deleted (a database trigger refuses both). It records what reports need as it was at
     that moment: the stages' orders and the stage's default %, the probability the project
@@ -236,14 +253,6 @@ class StageTransition(models.Model):
     def __str__(self):
         return f"{self.project_id}: {self.from_stage} → {self.to_stage} ({self.to_status})"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("A stage transition is history: it is never changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("A stage transition is history: it is never deleted.")
-
     @property
     def kind(self) -> str:
         """What happened, in words: opened, moved forward/back, won, stopped, reopened.
@@ -290,7 +299,7 @@ class ProjectStateQuerySet(models.QuerySet):
         return self.annotate(weighted_value=F("value") * F("effective_probability") / Value(100))
 
 
-class ProjectState(models.Model):
+class ProjectState(History):
     """The project state ledger: one row per period in which a project's reportable facts
     were constant, `period` = [began, ended), the current period open-ended. Written only by
     the lifecycle services (apps/pipeline/services.py), in the transaction of the change that
@@ -387,11 +396,3 @@ class ProjectState(models.Model):
 
     def __str__(self):
         return f"{self.project_id}: {self.stage} {self.status} {self.period}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("A project state is history: only the services close it.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("A project state is history: it is never deleted.")

@@ -88,6 +88,12 @@ def board_columns(
 # The state ledger: as of a moment, and what changed.
 
 
+def visible_states(user: User) -> QuerySet[ProjectState]:
+    """The ledger periods of the projects `user` may see (by today's owner, the rule of every
+    page), at any moment."""
+    return visible_to(user, ProjectState.objects.all(), owner="project__owner")
+
+
 def projects_as_of(user: User, moment: datetime) -> QuerySet[ProjectState]:
     """The facts of the projects `user` may see (by today's owner, the rule of every page) as
     they stood at `moment`: one ProjectState per project that existed then, with its owner,
@@ -95,7 +101,7 @@ def projects_as_of(user: User, moment: datetime) -> QuerySet[ProjectState]:
     expected close date, individual % and effective % as they were. A queryset, so callers
     filter (`.open()`, `.owned_by()`, `.in_teams()`, `.closing_between()`, by pipeline or
     stage) and aggregate (`.with_weighted_value()`) in SQL."""
-    return visible_to(user, ProjectState.objects.at(moment), owner="project__owner")
+    return visible_states(user).at(moment)
 
 
 # What a change was, by the transition that began the period; edits have none.
@@ -153,9 +159,7 @@ class Change:
 def changes_between(user: User, start: datetime, end: datetime) -> list[Change]:
     """Every reportable change of the projects `user` may see that happened in
     [`start`, `end`), oldest first, each with the facts before and after (see Change)."""
-    states = visible_to(user, ProjectState.objects.all(), owner="project__owner").filter(
-        period__startswith__gte=start, period__startswith__lt=end
-    )
+    states = visible_states(user).filter(period__startswith__gte=start, period__startswith__lt=end)
     return state_changes(states)
 
 
