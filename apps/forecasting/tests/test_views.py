@@ -207,3 +207,59 @@ def test_forecast_pages_answer_get_only_where_they_read(client, manager):
     client.force_login(manager)
     assert client.post("/forecast/").status_code == 405
     assert client.get("/forecast/targets/").status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("put_back_migrated_data")
+def test_two_managers_setting_one_target_at_once_leave_one_target(manager, team, pipeline_admin):
+    """Two connections create the same target at the same moment: one row, no error."""
+    import threading
+
+    from django.db import connections
+
+    from apps.forecasting import services
+
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def set_it(user, amount):
+        try:
+            barrier.wait(timeout=10)
+            services.set_target(
+                user=user, team=team, kind="month", starts=date(2026, 3, 10), amount=amount
+            )
+            outcomes.append(amount)
+        except Exception as error:  # handed back to the assertion below
+            outcomes.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=set_it, args=(manager, Decimal(1000))),
+        threading.Thread(target=set_it, args=(pipeline_admin, Decimal(2000))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == [1000, 2000]
+    [target] = Target.objects.all()
+    assert (target.starts, target.amount in (1000, 2000)) == (date(2026, 3, 1), True)
+
+
+@pytest.mark.parametrize(
+    "value", ["\x00", "²", "1e-16384", "-1e200000", "9" * 400, "٣", "NaN", "<script>"]
+)
+def test_anything_typed_is_a_message_never_an_error(client, manager, team, value):
+    client.force_login(manager)
+    for field in ("period", "start", "count", "group", "pipeline", "team", "rep"):
+        assert client.get("/forecast/", {field: value}).status_code == 200
+        assert client.get("/forecast/export.csv", {field: value}).status_code == 200
+    for field in ("pipeline", "start", "end", "team", "rep"):
+        assert client.get("/analytics/", {field: value}).status_code == 200
+    for field in ("who", "kind", "starts", "amount"):
+        data = {"who": f"team:{team.pk}", "kind": "month", "starts": "2026-03-01", "amount": "5"}
+        response = client.post("/forecast/targets/", data | {field: value, "next": value})
+        assert response.status_code == 302 and response["Location"] == "/forecast/"
+    # Python reads an Arabic-Indic ٣ as the digit 3: a target of 3, which is what was typed.
+    assert list(Target.objects.values_list("amount", flat=True)) == ([3] if value == "٣" else [])
