@@ -311,6 +311,11 @@ class Forecast:
     rates: dict[int, WinRate]
     without_close_date: int
 
+    @property
+    def is_empty(self) -> bool:
+        """Nothing open closes in the range and nothing was won in it."""
+        return not any(column.total.count or column.won for column in self.periods)
+
 
 GROUP_BY = {
     "rep": ("owner", User),
@@ -681,6 +686,17 @@ class Analytics:
     calibration: list[Calibration]
     reliability: list[dict]
     accuracy: list[dict]
+
+    @property
+    def is_empty(self) -> bool:
+        """No project was opened, closed or stopped in the period, and no month's forecast
+        said anything."""
+        return not (
+            any(figure.reached or figure.stops for figure in self.stages)
+            or self.won
+            or self.lost
+            or any(row["effective"] or row["default"] or row["won"] for row in self.accuracy)
+        )
 
     @property
     def win_rate(self) -> Decimal | None:

@@ -272,3 +272,10 @@ def test_without_any_pipeline_the_page_says_so(client, pipeline_admin):
     response = client.get("/analytics/")
     assert response.status_code == 200
     assert "There is no pipeline yet" in response.content.decode()
+
+
+def test_with_nothing_in_the_period_the_page_says_so(client, manager, team):
+    client.force_login(manager)
+    response = client.get("/analytics/")
+    assert response.context["result"].is_empty
+    assert "was opened, closed or stopped in this period" in response.content.decode()
