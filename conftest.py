@@ -27,6 +27,20 @@ def migrated_data(django_db_setup, django_db_blocker):
         return connections[DEFAULT_DB_ALIAS].creation.serialize_db_to_string()
 
 
+def _put_back(migrated_data, django_db_blocker):
+    with django_db_blocker.unblock():
+        if not Group.objects.exists():
+            call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+            connections[DEFAULT_DB_ALIAS].creation.deserialize_db_from_string(migrated_data)
+
+
+@pytest.fixture
+def migrated_rows(migrated_data, django_db_blocker):
+    """For a transactional test after another in its module: the rows data migrations wrote,
+    put back first if the earlier test's flush emptied them."""
+    _put_back(migrated_data, django_db_blocker)
+
+
 @pytest.fixture(scope="module")
 def put_back_migrated_data(migrated_data, django_db_blocker):
     """For a module with transactional tests (`django_db(transaction=True)`): each ends by
@@ -34,10 +48,7 @@ def put_back_migrated_data(migrated_data, django_db_blocker):
     Put them back once the module's tests are done, for the tests that run later. Module
     scope, so this runs after the last flush."""
     yield
-    with django_db_blocker.unblock():
-        if not Group.objects.exists():
-            call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
-            connections[DEFAULT_DB_ALIAS].creation.deserialize_db_from_string(migrated_data)
+    _put_back(migrated_data, django_db_blocker)
 
 
 @pytest.fixture(autouse=True)

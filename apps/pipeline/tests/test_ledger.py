@@ -1,12 +1,14 @@
 """The project state ledger: written by every service, guarded by the database, and read as
 "as of a moment" and "what changed between two"."""
 
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
@@ -492,3 +494,69 @@ def test_the_admin_reads_the_ledger_and_cannot_write_it(client, rep, pipeline_ad
     deleted = client.post(f"/admin/pipeline/projectstate/{state.pk}/delete/", {"post": "yes"})
     assert (posted.status_code, deleted.status_code) == (403, 403)
     assert ProjectState.objects.get(pk=state.pk).value == Decimal(1000)
+
+
+# Two people at once: an admin re-weights a stage while a rep moves a project in it.
+
+
+def _wait_until_someone_waits_for_a_lock():
+    with connection.cursor() as cursor:
+        for _ in range(200):
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the other connection never waited for a lock")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migrated_rows", "put_back_migrated_data")
+@pytest.mark.parametrize("first", ["reweight", "move"])
+def test_a_reweighting_and_a_move_at_once_keep_the_ledger_whole(rep, pipeline_admin, first):
+    project = _open(rep)  # in Decision
+    decision = stage_named("Decision")
+    holds_lock = threading.Event()
+    errors = []
+
+    def reweight():
+        with transaction.atomic():
+            Stage.objects.filter(pk=decision.pk).update(default_probability=70)
+            services.record_stage_changes(stages=[decision], user=pipeline_admin)
+            if first == "reweight":
+                holds_lock.set()
+                _wait_until_someone_waits_for_a_lock()
+
+    def move():
+        with transaction.atomic():
+            services.move_project(
+                project=project, to_stage=stage_named("Negotiation"), user=rep, seen_version=1
+            )
+            if first == "move":
+                holds_lock.set()
+                _wait_until_someone_waits_for_a_lock()
+
+    def run(function, waits):
+        try:
+            if waits:
+                assert holds_lock.wait(timeout=10)
+            function()
+        except Exception as error:  # handed to the assertion below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=run, args=(reweight, first != "reweight")),
+        threading.Thread(target=run, args=(move, first != "move")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert_ledger_consistent(project)
+    states = list(ProjectState.objects.filter(project=project).order_by("period"))
+    # Re-weighted first: the project's Decision period was restated at 70 before the move.
+    # Moved first: it had left Decision, so nothing was restated.
+    expected = [(5, 60), (5, 70), (6, 80)] if first == "reweight" else [(5, 60), (6, 80)]
+    assert [(s.stage_order, s.stage_default_probability) for s in states] == expected
