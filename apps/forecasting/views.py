@@ -93,7 +93,7 @@ def analytics(request):
     choices = form.choices()
     if choices["pipeline"] is None:
         return render(request, "forecasting/analytics.html", {"form": form, "result": None})
-    result = selectors.analytics(request.user, **choices)
+    result, computed_at = selectors.recent_analytics(request.user, **choices)
     charts = {
         "funnel": {
             "labels": [figure.stage.name for figure in result.stages],
@@ -121,6 +121,8 @@ def analytics(request):
         {
             "form": form,
             "result": result,
+            "computed_at": computed_at,
+            "fresh_minutes": selectors.CACHE_SECONDS // 60,
             "charts": charts,
             "last_day": choices["end"] - timedelta(days=1),
             "selectors": selectors,

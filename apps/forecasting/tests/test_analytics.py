@@ -1,10 +1,11 @@
 """The analytics on a small history built by hand; every figure is worked out in the test."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.cache import cache
 
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors import StopStructure, analytics
@@ -200,6 +201,7 @@ def test_the_page_answers_and_takes_constant_queries(
     client.force_login(manager)
 
     def count():
+        cache.clear()  # the figures computed afresh, not the ones kept from the last view
         with django_assert_max_num_queries(40) as captured:
             response = client.get("/analytics/?start=2025-06-02&end=2026-06-01")
             assert response.status_code == 200
@@ -279,3 +281,33 @@ def test_with_nothing_in_the_period_the_page_says_so(client, manager, team):
     response = client.get("/analytics/")
     assert response.context["result"].is_empty
     assert "was opened, closed or stopped in this period" in response.content.decode()
+
+
+def test_figures_are_kept_for_five_minutes_then_recomputed(client, manager, rep, team):
+    url = "/analytics/?start=2026-01-01&end=2026-06-30"
+    client.force_login(manager)
+    with time_machine.travel(_at(6, 30), tick=False):
+        assert client.get(url).context["result"].is_empty
+    _open(rep, "Raw lead", _at(6, 30) + timedelta(minutes=1), date(2026, 7, 31))
+    with time_machine.travel(_at(6, 30) + timedelta(minutes=4), tick=False):
+        response = client.get(url)
+        assert response.context["result"].is_empty
+        assert "Figures as of 12:00" in response.content.decode()
+    with time_machine.travel(_at(6, 30) + timedelta(minutes=6), tick=False):
+        response = client.get(url)
+        assert response.context["result"].stages[0].reached == 1
+        assert "Figures as of 12:06" in response.content.decode()
+
+
+def test_kept_figures_are_never_shown_to_someone_who_sees_other_projects(
+    client, manager, rep, teammate, team
+):
+    _open(rep, "Raw lead", _at(3, 1), date(2026, 7, 31))
+    _open(teammate, "Raw lead", _at(3, 1), date(2026, 7, 31))
+    url = "/analytics/?start=2026-01-01&end=2026-06-30"
+    reached = {}
+    with time_machine.travel(_at(6, 30), tick=False):
+        for user in (manager, rep, teammate):
+            client.force_login(user)
+            reached[user.username] = client.get(url).context["result"].stages[0].reached
+    assert reached == {manager.username: 2, rep.username: 1, teammate.username: 1}
