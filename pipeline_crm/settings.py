@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.pipeline",
     "apps.projects",
     "apps.forecasting",
+    "apps.reviews",
     "apps.demo",
 ]
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("projects/", include("apps.projects.urls")),
     path("forecast/", include("apps.forecasting.urls")),
     path("analytics/", forecasting_views.analytics, name="analytics"),
+    path("reviews/", include("apps.reviews.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -852,14 +852,22 @@ def recent_analytics(user: User, **choices) -> tuple[Analytics, datetime]:
     )
 
 
-def _stop_figures(stops: QuerySet, stages: list[Stage], user: User) -> dict:
-    """Stops per stage, reasons, who ended them, the median run before a stop, and the
-    structure overall, per team and per rep (by the owner recorded at the stop)."""
+def stop_bounds(stages: list[Stage]) -> tuple[int, int]:
+    """A pipeline's early and late stops (DOMAIN.md), by stage order: a stop at or before the
+    first order is early (the first stage that requires fields, Qualification; else the
+    first stage), at or after the second late (the last two stages before the won stage)."""
     qualification = next(
         (stage.order for stage in stages if stage.required_fields),
         stages[0].order if stages else 0,
     )
     late_from = min(sorted(stage.order for stage in stages if not stage.is_won)[-2:], default=0)
+    return qualification, late_from
+
+
+def _stop_figures(stops: QuerySet, stages: list[Stage], user: User) -> dict:
+    """Stops per stage, reasons, who ended them, the median run before a stop, and the
+    structure overall, per team and per rep (by the owner recorded at the stop)."""
+    qualification, late_from = stop_bounds(stages)
     stops = stops.annotate(
         early=Case(When(to_stage_order__lte=qualification, then=Value(1)), default=Value(0)),
         late=Case(When(to_stage_order__gte=late_from, then=Value(1)), default=Value(0)),

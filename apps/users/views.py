@@ -11,9 +11,14 @@ from apps.users.roles import Role, role_of, visible_users
 
 @require_GET
 def home(request):
-    """Where each role starts: a rep on the board; a manager (until the review page exists)
-    and an admin here, with the teams and people whose work they see."""
-    if role_of(request.user) == Role.REP:
+    """Where each role starts: a rep on the board, unless a review gave them actions still
+    open (then here, with those first); a manager and an admin here, with the teams and
+    people whose work they see."""
+    # Through the reverse relation: reviews builds on users, not the other way round.
+    actions = request.user.review_actions.filter(done_at__isnull=True).select_related(
+        "project", "meeting__team", "meeting__rep"
+    )[:20]
+    if role_of(request.user) == Role.REP and not actions:
         return redirect("pipeline:index")
     teams = Team.objects.filter(manager=request.user).prefetch_related("members")
     return render(
@@ -23,6 +28,7 @@ def home(request):
             "managed_teams": teams,
             "my_teams": request.user.teams.select_related("manager"),
             "visible_user_count": visible_users(request.user).count(),
+            "my_actions": actions,
         },
     )
 

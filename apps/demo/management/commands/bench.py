@@ -408,6 +408,16 @@ class Command(BaseCommand):
         project = CustomerProject.objects.filter(owner=rep).order_by("pk").first()
         account = Account.objects.filter(owner=rep).order_by("pk").first()
         board = f"/pipeline/{acquisition.pk}/board/"
+        # The review budget's team: 30 reps, with their manager (made here, so an existing
+        # bench database needs no refill).
+        big_manager, _ = User.objects.get_or_create(username="bench-manager-30")
+        big_manager.groups.add(Group.objects.get(name=Role.MANAGER))
+        big_team, _ = Team.objects.get_or_create(
+            name="Bench team of 30", defaults={"manager": big_manager}
+        )
+        big_team.members.add(
+            *User.objects.filter(username__startswith="bench-rep-").order_by("pk")[:30]
+        )
         pages = [
             ("bench-admin", board),
             ("bench-admin", f"{board}?value_min=100000&close_before=2099-01-01"),
@@ -430,6 +440,7 @@ class Command(BaseCommand):
             ("bench-admin", "/analytics/", AFRESH),
             ("bench-manager", "/analytics/", AFRESH),
             ("bench-rep-0", f"/accounts/{account.pk}/"),
+            ("bench-manager-30", f"/reviews/prepare/?team={big_team.pk}"),
         ]
         counts = (
             f"{CustomerProject.objects.count():,} projects, "

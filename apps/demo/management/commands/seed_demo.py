@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from apps.demo import accounts, people, projects, targets
+from apps.demo import accounts, people, projects, reviews, targets
 
 
 class Command(BaseCommand):
@@ -32,10 +32,12 @@ class Command(BaseCommand):
             demo_accounts = accounts.seed(rng, reps)
             project_count = projects.seed(rng, reps)
             target_count = targets.seed()
+            meeting_count = reviews.seed()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data is in place: {len(cast)} users, {len(demo_accounts)} accounts, "
-                f"{project_count} customer projects, {target_count} targets."
+                f"{project_count} customer projects, {target_count} targets, "
+                f"{meeting_count} review meetings."
             )
         )
         self.stdout.write("Demo logins (local use only):")

@@ -1,0 +1,581 @@
+"""What a review meeting puts on the screen, read from the state ledger: the changes of a
+team's or a rep's projects between two moments, the weighted forecast then and now with a
+waterfall that adds up exactly, stuck projects and open actions. Constant queries whatever
+the number of projects or changes; lists are capped at `LISTED` rows with their full count.
+
+A project is in the scope when its owner today is the rep or a member of the team, the rule
+of every page (`visible_to`), so the forecast then and now are over the same projects.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, Window
+from django.db.models.functions import Round
+from django.utils import timezone
+
+from apps.forecasting.models import PeriodKind
+from apps.forecasting.selectors import Period, periods_from, stop_bounds
+from apps.pipeline.models import ProjectState, Stage, StageTransition
+from apps.projects.models import CustomerProject, ProjectNote
+from apps.projects.selectors import visible_projects, with_list_columns
+from apps.reviews.models import ActionItem, ReviewMeeting
+from apps.users.models import Team, User
+from apps.users.roles import is_admin, is_manager, visible_users
+
+SINCE_DAYS = 14  # without an earlier meeting of the scope, a review covers this many days
+QUIET_DAYS = 14  # stuck: no transition and no note for this many days (the default)
+LISTED = 25  # rows a section lists; its count is complete
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whom a review is about: a team (its members today) or one rep."""
+
+    team: Team | None = None
+    rep: User | None = None
+
+    def __str__(self):
+        return str(self.team or self.rep)
+
+    @property
+    def query(self) -> dict:
+        return {"team": self.team.pk} if self.team else {"rep": self.rep.pk}
+
+    def member_ids(self) -> list[int]:
+        if self.team is not None:
+            return list(self.team.members.values_list("pk", flat=True))
+        return [self.rep.pk]
+
+    def meetings(self) -> QuerySet[ReviewMeeting]:
+        return ReviewMeeting.objects.filter(
+            **({"team": self.team} if self.team else {"rep": self.rep})
+        )
+
+
+def reviewable(user: User) -> tuple[QuerySet[Team], QuerySet[User]]:
+    """The teams and reps `user` may review: an admin, every team and everyone; a manager,
+    the teams they manage and the reps in them; anyone else, none."""
+    if is_admin(user):
+        return Team.objects.all(), User.objects.filter(is_active=True)
+    if is_manager(user):
+        return (
+            Team.objects.filter(manager=user),
+            visible_users(user).filter(is_active=True).exclude(pk=user.pk),
+        )
+    return Team.objects.none(), User.objects.none()
+
+
+def visible_meetings(user: User) -> QuerySet[ReviewMeeting]:
+    """The meetings `user` may open: an admin, all; a manager, those they held and those of
+    the teams and reps they may review; a rep, those that covered them (their one-to-ones and
+    their teams' meetings)."""
+    meetings = ReviewMeeting.objects.select_related("manager", "team", "rep")
+    if is_admin(user):
+        return meetings
+    teams, reps = reviewable(user)
+    return meetings.filter(
+        Q(manager=user)
+        | Q(team__in=teams)
+        | Q(rep__in=reps)
+        | Q(rep=user)
+        | Q(team__in=user.teams.all())
+    )
+
+
+def default_since(scope: Scope, until: datetime) -> datetime:
+    """When the last meeting of the scope held before `until` was held; without one,
+    `SINCE_DAYS` days before `until`."""
+    last = scope.meetings().filter(held_at__lt=until).order_by("-held_at").first()
+    return last.held_at if last else until - timedelta(days=SINCE_DAYS)
+
+
+# The changes: one step per ledger period that began in (since, until], against the period
+# before it (none for a new project). A step begun by a transition has the transition's kind,
+# read from the two periods as StageTransition.kind reads the transition (the orders recorded
+# at the time); the ledger alone answers it, so no transition is read.
+STEPS = """
+SELECT n.project_id, lower(n.period) AS at, n.pipeline_id, n.transition_id,
+       CASE WHEN o.id IS NULL THEN 'new'
+            WHEN n.transition_id IS NULL THEN NULL
+            WHEN n.status = 'won' THEN 'won'
+            WHEN n.status = 'stopped' THEN 'stopped'
+            WHEN o.status = 'stopped' THEN 'reopened'
+            WHEN o.stage_order > n.stage_order THEN 'moved back'
+            ELSE 'advanced' END AS kind,
+       n.stage_id, n.stage_order,
+       o.status AS s0, o.value AS v0, o.expected_close_date AS d0,
+       o.effective_probability AS p0, o.individual_probability AS i0,
+       n.status AS s1, n.value AS v1, n.expected_close_date AS d1,
+       n.effective_probability AS p1, n.individual_probability AS i1
+FROM pipeline_projectstate n
+JOIN projects_customerproject p ON p.id = n.project_id
+LEFT JOIN pipeline_projectstate o
+       ON o.project_id = n.project_id AND upper(o.period) = lower(n.period)
+WHERE lower(n.period) > %(since)s AND lower(n.period) <= %(until)s
+  AND p.owner_id = ANY(%(members)s)
+"""
+
+
+def _weighted(status: str, value: str, close: str, probability: str) -> str:
+    """A project's contribution to a period's weighted forecast, to the cent."""
+    return (
+        f"(CASE WHEN {status} = 'open' AND {close} >= starts AND {close} < ends "
+        f"THEN round({value} * {probability} / 100.0, 2) ELSE 0 END)"
+    )
+
+
+# Each step's change of a period's forecast, in three parts applied in turn so they add up
+# to it exactly: the close date (pulled into or pushed out of the period), then the value,
+# then the rest — the transition's kind when the step is one, else a percentage change (the
+# individual % or a re-weighted stage default).
+PARTS = f"""
+periods (position, starts, ends) AS (
+    VALUES (0, %(start0)s::date, %(end0)s::date), (1, %(start1)s::date, %(end1)s::date)
+),
+parts AS (
+    SELECT position, project_id, kind,
+           {_weighted("s0", "v0", "d1", "p0")} - {_weighted("s0", "v0", "d0", "p0")} AS by_close,
+           {_weighted("s0", "v1", "d1", "p0")} - {_weighted("s0", "v0", "d1", "p0")} AS by_value,
+           {_weighted("s1", "v1", "d1", "p1")} - {_weighted("s0", "v1", "d1", "p0")} AS by_change
+    FROM steps CROSS JOIN periods
+),
+bars AS (
+    SELECT position, project_id,
+           CASE WHEN by_close > 0 THEN 'pulled in' ELSE 'pushed out' END AS bar,
+           by_close AS amount
+    FROM parts WHERE by_close <> 0
+    UNION ALL
+    SELECT position, project_id, 'value', by_value FROM parts WHERE by_value <> 0
+    UNION ALL
+    SELECT position, project_id, COALESCE(kind, 'percentage'), by_change
+    FROM parts WHERE by_change <> 0
+)
+"""
+
+# The listed changes: every step that is a transition, a later close date, a new value or a
+# new individual %, with before and after; counted in distinct projects, the newest
+# `LISTED` of each section kept.
+ENTRIES = """
+entries AS (
+    SELECT kind AS section, project_id, at, pipeline_id, stage_id, stage_order,
+           NULL::text AS before, NULL::text AS after
+    FROM steps WHERE kind IS NOT NULL
+    UNION ALL
+    SELECT 'slipped', project_id, at, pipeline_id, NULL, NULL, d0::text, d1::text
+    FROM steps WHERE d1 > d0
+    UNION ALL
+    SELECT 'value', project_id, at, pipeline_id, NULL, NULL, v0::text, v1::text
+    FROM steps WHERE v1 <> v0
+    UNION ALL
+    SELECT 'individual', project_id, at, pipeline_id, NULL, NULL, i0::text, i1::text
+    FROM steps WHERE s0 IS NOT NULL AND i1 IS DISTINCT FROM i0
+),
+counted AS (
+    SELECT section, count(DISTINCT project_id) AS projects FROM entries GROUP BY section
+),
+ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY section ORDER BY at DESC, project_id) AS rank
+    FROM entries
+)
+"""
+
+# One pass over the steps for the waterfall's bars and the listed changes.
+REVIEW = f"""
+WITH steps AS MATERIALIZED ({STEPS}), {PARTS}, {ENTRIES}
+SELECT 'bar', bar, count(DISTINCT project_id), position, sum(amount),
+       NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::int, NULL, NULL
+FROM bars GROUP BY position, bar
+UNION ALL
+SELECT 'entry', ranked.section, counted.projects, NULL, NULL,
+       project_id, at, pipeline_id, stage_id, stage_order, before, after
+FROM ranked JOIN counted USING (section)
+WHERE rank <= %(listed)s
+"""
+
+BARS = [
+    ("new", "New"),
+    ("advanced", "Advanced"),
+    ("moved back", "Moved back"),
+    ("won", "Won (leaves the forecast)"),
+    ("stopped", "Stopped"),
+    ("reopened", "Reopened"),
+    ("value", "Value changes"),
+    ("percentage", "Percentage changes"),
+    ("pulled in", "Close dates pulled in"),
+    ("pushed out", "Close dates pushed out"),
+]
+BAR_NAMES = dict(BARS)
+
+
+@dataclass
+class Bar:
+    key: str
+    label: str
+    amount: Decimal = Decimal(0)
+    projects: int = 0
+
+
+@dataclass
+class Waterfall:
+    """A period's weighted forecast (effective %, to the cent) at `since` and now, and the
+    bars between them: start + Σ bars = now, exactly."""
+
+    position: int
+    period: Period
+    start: Decimal
+    now: Decimal
+    bars: list[Bar]
+
+    @property
+    def change(self) -> Decimal:
+        return self.now - self.start
+
+    @property
+    def explained(self) -> Decimal:
+        return sum((bar.amount for bar in self.bars), Decimal(0))
+
+
+@dataclass
+class Entry:
+    project: CustomerProject
+    at: datetime | None = None
+    before: object = None
+    after: object = None
+    note: str = ""
+    push_count: int | None = None
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    help: str
+    count: int = 0
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.entries)
+
+
+SECTIONS = [
+    ("new", "New projects", "Opened in the period."),
+    ("advanced", "Advanced", "Moved to a later stage."),
+    ("moved back", "Moved back", "Moved to an earlier stage."),
+    ("won", "Won", ""),
+    ("stopped", "Stopped", "At which stage, and whether that was early or late."),
+    ("reopened", "Reopened", ""),
+    ("slipped", "Close dates pushed later", "With how often each close date has been pushed."),
+    ("overdue", "Close dates passed while open", "Expected to close before today."),
+    ("value", "Value changes", ""),
+    ("individual", "Individual percentage changes", ""),
+    ("stuck", "Stuck", ""),
+]
+
+
+@dataclass
+class Review:
+    scope: Scope
+    since: datetime
+    until: datetime
+    quiet_days: int
+    sections: list[Section]
+    waterfalls: list[Waterfall]
+    actions: list[ActionItem]
+
+    @property
+    def is_quiet(self) -> bool:
+        return not any(section.count for section in self.sections)
+
+
+def review(
+    scope: Scope,
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    kind: str = PeriodKind.MONTH,
+    quiet_days: int = QUIET_DAYS,
+) -> Review:
+    """The review of `scope`'s projects for the changes in (`since`, `until`] (default: now),
+    with the weighted forecast of the month or quarter of `until` and the next. The caller
+    has checked that the user may review the scope (`reviewable`)."""
+    until = until or timezone.now()
+    members = scope.member_ids()
+    periods = periods_from(kind, timezone.localdate(until), 2)
+    sections = {key: Section(key, title, help) for key, title, help in SECTIONS}
+    params = {"members": members, "since": since, "until": until, "listed": LISTED}
+    for index, period in enumerate(periods):
+        params |= {f"start{index}": period.start, f"end{index}": period.end}
+    with connection.cursor() as cursor:
+        cursor.execute(REVIEW, params)
+        rows = cursor.fetchall()
+    sums = {(row[3], row[1]): (row[4], row[2]) for row in rows if row[0] == "bar"}
+    entries = _entries([row[1:3] + row[5:] for row in rows if row[0] == "entry"], sections)
+    entries += _overdue(members, until, sections["overdue"])
+    entries += _stuck(members, until, quiet_days, sections["stuck"])
+    _load_projects(entries)
+    _push_counts([e for key in ("slipped", "overdue") for e in sections[key].entries])
+    then, now = forecast_at(members, [since, until], periods)
+    waterfalls = [
+        Waterfall(
+            position,
+            period,
+            start=then[position],
+            now=now[position],
+            bars=[
+                Bar(key, label, *sums.get((position, key), (Decimal(0), 0))) for key, label in BARS
+            ],
+        )
+        for position, period in enumerate(periods)
+    ]
+    return Review(
+        scope=scope,
+        since=since,
+        until=until,
+        quiet_days=quiet_days,
+        sections=list(sections.values()),
+        waterfalls=waterfalls,
+        actions=open_actions(scope, until),
+    )
+
+
+def _entries(rows: list[tuple], sections: dict[str, Section]) -> list[Entry]:
+    """The listed changes as entries of their sections, newest first, with before and
+    after; a stop says at which stage and whether that was early or late."""
+    stages = Stage.objects.in_bulk()
+    by_pipeline: dict[int, list[Stage]] = {}
+    for stage in sorted(stages.values(), key=lambda stage: stage.order):
+        by_pipeline.setdefault(stage.pipeline_id, []).append(stage)
+    bounds = {pipeline: stop_bounds(listed) for pipeline, listed in by_pipeline.items()}
+    entries = []
+    rows = sorted(rows, key=lambda row: (row[0], -row[3].timestamp(), row[2]))
+    for key, count, project_id, at, pipeline_id, stage_id, order, before, after in rows:
+        section = sections[key]
+        section.count = count
+        entry = Entry(CustomerProject(pk=project_id), at=at)
+        if key == "stopped":
+            early, late = bounds.get(pipeline_id, (0, 0))
+            timing = "early" if order <= early else "late" if order >= late else "midway"
+            entry.note = f"at {stages[stage_id]}, {timing}"
+        elif key in ("new", "advanced", "moved back", "reopened"):
+            entry.note = f"to {stages[stage_id]}"
+        elif key == "slipped":
+            entry.before, entry.after = date.fromisoformat(before), date.fromisoformat(after)
+        elif key == "value":
+            entry.before, entry.after = Decimal(before), Decimal(after)
+        elif key == "individual":
+            entry.before = int(before) if before is not None else None
+            entry.after = int(after) if after is not None else None
+        section.entries.append(entry)
+        entries.append(entry)
+    return entries
+
+
+def _open_in_scope(members: list[int]) -> QuerySet[CustomerProject]:
+    return CustomerProject.objects.open().filter(owner__in=members)
+
+
+def _overdue(members: list[int], until: datetime, section: Section) -> list[Entry]:
+    """Open projects whose expected close date is before the day of `until`, oldest first."""
+    overdue = _open_in_scope(members).filter(expected_close_date__lt=timezone.localdate(until))
+    rows = (
+        overdue.annotate(total=Window(Count("pk")))
+        .order_by("expected_close_date", "pk")
+        .values_list("pk", "expected_close_date", "total")[:LISTED]
+    )
+    for pk, close, total in rows:
+        section.count = total
+        section.entries.append(Entry(CustomerProject(pk=pk), before=close))
+    return section.entries
+
+
+def stuck_projects(members: list[int], now: datetime, quiet_days: int) -> QuerySet:
+    """Open projects of `members` that are stuck: longer in their stage than its normal
+    days, or no transition and no note for `quiet_days` days (opened before then), or
+    without a next step. Annotated with `days_in_stage`, `is_stuck`, `is_quiet`."""
+    cutoff = now - timedelta(days=quiet_days)
+    moved = StageTransition.objects.filter(project=OuterRef("pk"), created_at__gte=cutoff)
+    noted = ProjectNote.objects.filter(project=OuterRef("pk"), created_at__gte=cutoff)
+    return (
+        _open_in_scope(members)
+        .with_days_in_stage(now)
+        .annotate(
+            # Entering a stage is a transition: a project in its stage since the cutoff moved.
+            is_quiet=Q(created_at__lt=cutoff, stage_entered_at__lt=cutoff)
+            & ~Exists(moved)
+            & ~Exists(noted),
+        )
+        .filter(Q(is_stuck=True) | Q(is_quiet=True) | Q(next_step=""))
+    )
+
+
+def _stuck(members: list[int], now: datetime, quiet_days: int, section: Section) -> list[Entry]:
+    section.help = (
+        f"Longer in their stage than it normally takes, no move and no note for "
+        f"{quiet_days} days, or no next step."
+    )
+    rows = (
+        stuck_projects(members, now, quiet_days)
+        .annotate(total=Window(Count("pk")))
+        .order_by("-days_in_stage", "pk")
+        .values_list(
+            "pk",
+            "days_in_stage",
+            "is_stuck",
+            "is_quiet",
+            "next_step",
+            "stage__normal_days",
+            "total",
+        )[:LISTED]
+    )
+    for pk, days, is_stuck, is_quiet, next_step, normal, total in rows:
+        section.count = total
+        reasons = []
+        if is_stuck:
+            reasons.append(f"{days} days in stage (normally {normal})")
+        if is_quiet:
+            reasons.append(f"no move or note for {quiet_days}+ days")
+        if not next_step:
+            reasons.append("no next step")
+        section.entries.append(Entry(CustomerProject(pk=pk), note="; ".join(reasons)))
+    return section.entries
+
+
+def _load_projects(entries: list[Entry]) -> None:
+    """Swap each entry's placeholder for the project as lists show it: one query."""
+    projects = with_list_columns(CustomerProject.objects.all()).in_bulk(
+        {entry.project.pk for entry in entries}
+    )
+    for entry in entries:
+        entry.project = projects[entry.project.pk]
+
+
+def _push_counts(entries: list[Entry]) -> None:
+    """How many times, in all its history, each entry's project had its close date moved
+    later (from one date to a later one). One query over the listed projects' periods."""
+    ids = list({entry.project.pk for entry in entries})
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT n.project_id,
+                   count(*) FILTER (WHERE n.expected_close_date > o.expected_close_date)
+            FROM pipeline_projectstate n
+            JOIN pipeline_projectstate o
+              ON o.project_id = n.project_id AND upper(o.period) = lower(n.period)
+            WHERE n.project_id = ANY(%s)
+            GROUP BY n.project_id
+            """,
+            [ids],
+        )
+        counts = dict(cursor.fetchall())
+    for entry in entries:
+        entry.push_count = counts.get(entry.project.pk, 0)
+
+
+def push_count(project: CustomerProject) -> int:
+    """How many times the project's close date has been moved later."""
+    entry = Entry(project)
+    _push_counts([entry])
+    return entry.push_count
+
+
+# The forecast then and now, and the waterfall between.
+
+
+def forecast_at(
+    members: list[int], moments: list[datetime], periods: list[Period]
+) -> list[list[Decimal]]:
+    """For each moment, the weighted forecast (effective %, each project to the cent) of
+    each period: the open projects of `members` (owners today) as they stood then (the
+    ledger's `at`, as `projects_as_of` reads it; the caller has checked the user may see
+    them). One query."""
+    weighted = Round(F("value") * F("effective_probability") / Value(100), 2)
+    held = Q()
+    for moment in moments:
+        held |= Q(period__contains=moment)
+    sums = (
+        ProjectState.objects.filter(held, project__owner__in=members)
+        .open()
+        .aggregate(
+            **{
+                f"m{at}p{index}": Sum(
+                    weighted,
+                    filter=Q(
+                        period__contains=moment,
+                        expected_close_date__gte=period.start,
+                        expected_close_date__lt=period.end,
+                    ),
+                    default=Decimal(0),
+                )
+                for at, moment in enumerate(moments)
+                for index, period in enumerate(periods)
+            }
+        )
+    )
+    return [[sums[f"m{at}p{index}"] for index in range(len(periods))] for at in range(len(moments))]
+
+
+def bar_projects(
+    members: list[int],
+    since: datetime,
+    until: datetime,
+    period: Period,
+    bar: str,
+    limit: int = 200,
+) -> tuple[list[tuple[CustomerProject, Decimal]], int]:
+    """The projects behind one bar of a period's waterfall, biggest effect first: each with
+    its part of the bar, at most `limit`; and how many there are."""
+    params = {"members": members, "since": since, "until": until, "bar": bar, "limit": limit}
+    params |= {"start0": period.start, "end0": period.end}
+    params |= {"start1": period.start, "end1": period.end}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH steps AS ({STEPS}), {PARTS} "
+            "SELECT project_id, sum(amount), count(*) OVER () FROM bars "
+            "WHERE position = 0 AND bar = %(bar)s GROUP BY project_id "
+            "ORDER BY abs(sum(amount)) DESC, project_id LIMIT %(limit)s",
+            params,
+        )
+        rows = cursor.fetchall()
+    projects = with_list_columns(CustomerProject.objects.all()).in_bulk([row[0] for row in rows])
+    return [(projects[pk], amount) for pk, amount, _ in rows], rows[0][2] if rows else 0
+
+
+def open_actions(scope: Scope, until: datetime | None = None) -> list[ActionItem]:
+    """Open actions agreed in earlier meetings of the scope, or owned by its people from
+    their other meetings (a rep's from the team's, a team's members' from one-to-ones),
+    overdue first (by due date)."""
+    members = scope.member_ids()
+    if scope.team is not None:
+        meetings = Q(meeting__team=scope.team) | Q(meeting__rep__in=members)
+    else:
+        meetings = Q(meeting__rep=scope.rep) | Q(owner=scope.rep)
+    actions = ActionItem.objects.filter(meetings, done_at__isnull=True)
+    if until is not None:
+        actions = actions.filter(meeting__held_at__lt=until)
+    return list(
+        actions.select_related("owner", "project", "meeting").order_by("due_date", "pk")[:100]
+    )
+
+
+def actions_for(user: User) -> QuerySet[ActionItem]:
+    """A person's own actions from reviews, open first and by due date."""
+    return (
+        ActionItem.objects.filter(owner=user)
+        .select_related("project", "meeting", "meeting__team", "meeting__rep")
+        .order_by(F("done_at").desc(nulls_first=True), "due_date", "pk")
+    )
+
+
+def visible_actions(user: User) -> QuerySet[ActionItem]:
+    """The actions `user` may see: their own, and those of the meetings they may open."""
+    return ActionItem.objects.filter(Q(owner=user) | Q(meeting__in=visible_meetings(user)))
+
+
+def scope_projects(user: User, scope: Scope) -> QuerySet[CustomerProject]:
+    return visible_projects(user).filter(owner__in=scope.member_ids())

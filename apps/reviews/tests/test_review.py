@@ -1,0 +1,229 @@
+"""The review on a small history built by hand; every figure is worked out in the test.
+
+Defaults: Raw lead 5 %, Qualification 20 %, Decision 60 %, Negotiation 80 %. Every project is
+worth 10,000 and owned by `rep` (in `team`) unless said. Since = 10 Nov 2026 12:00, until =
+20 Nov 12:00, so the periods are November and December.
+
+At since, November: A Raw 500, B Decision 6,000, C Qualification 2,000, E Negotiation 8,000,
+F Qualification 2,000, K Raw 500, L Raw 500 = 19,500 (D is stopped). December: G Decision
+6,000, I Decision 6,000 = 12,000.
+After since: B re-valued to 20,000 (+6,000 value) then advanced to Negotiation (+4,000);
+C's close date pushed from 26 Nov to 15 Dec (−2,000 Nov, +2,000 Dec); D reopened at Decision
+(+6,000); E won (−8,000); F stopped at Qualification (−2,000, early); G's own % set to 90
+(+3,000 Dec); H new at Raw lead closing 5 Dec (+500 Dec); I moved back to Qualification
+(−4,000 Dec); M new, closing in January (no bar). Now: November 23,500, December 13,500.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+
+from apps.accounts.factories import AccountFactory
+from apps.pipeline import services
+from apps.pipeline.models import ProjectState, StopReason
+from apps.pipeline.selectors import TRANSITION_KINDS
+from apps.projects import services as project_services
+from apps.projects.factories import ProjectFactory, stage_named
+from apps.reviews import selectors
+from apps.reviews.models import ActionItem, ReviewMeeting
+from apps.reviews.selectors import STEPS, Scope, default_since, review
+
+SINCE = datetime(2026, 11, 10, 12, tzinfo=UTC)
+UNTIL = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def _at(day, hour=12):
+    return datetime(2026, 11, day, hour, tzinfo=UTC)
+
+
+def _open(owner, title, stage, when, close, next_step="Call the customer"):
+    with time_machine.travel(when, tick=False):
+        return ProjectFactory(
+            account=AccountFactory(owner=owner),
+            title=title,
+            stage=stage_named(stage),
+            expected_close_date=close,
+            next_step=next_step,
+        )
+
+
+def _then(when, service, project, **arguments):
+    project.refresh_from_db()
+    with time_machine.travel(when, tick=False):
+        return service(
+            project=project, user=project.owner, seen_version=project.version, **arguments
+        )
+
+
+def _edit(when, project, **data):
+    return _then(when, project_services.update_project, project, data=data)
+
+
+@pytest.fixture
+def history(rep, other_rep, team, other_team):
+    reason = StopReason.objects.get(name="No budget")
+    nov1 = _at(1)
+    p = {}
+    p["A"] = _open(rep, "A", "Raw lead", nov1, date(2026, 11, 25))
+    p["B"] = _open(rep, "B", "Decision", nov1, date(2026, 11, 28))
+    p["C"] = _open(rep, "C", "Qualification", nov1, date(2026, 11, 26))
+    p["D"] = _open(rep, "D", "Decision", nov1, date(2026, 11, 27))
+    _then(_at(5), services.stop_project, p["D"], ended_by="us", reason=reason)
+    p["E"] = _open(rep, "E", "Negotiation", nov1, date(2026, 11, 29))
+    p["F"] = _open(rep, "F", "Qualification", nov1, date(2026, 11, 30))
+    p["G"] = _open(rep, "G", "Decision", nov1, date(2026, 12, 10))
+    p["I"] = _open(rep, "I", "Decision", nov1, date(2026, 12, 20))
+    p["K"] = _open(rep, "K", "Raw lead", nov1, date(2026, 11, 5))
+    p["L"] = _open(rep, "L", "Raw lead", nov1, date(2026, 11, 3))
+    _edit(_at(2), p["L"], expected_close_date=date(2026, 11, 4))
+    _edit(_at(3), p["L"], expected_close_date=date(2026, 11, 6))
+    p["J"] = _open(other_rep, "J", "Decision", nov1, date(2026, 11, 20))
+    # After since.
+    _edit(_at(11), p["B"], value=Decimal(20_000))
+    _then(_at(12), services.move_project, p["B"], to_stage=stage_named("Negotiation"))
+    _edit(_at(12), p["C"], expected_close_date=date(2026, 12, 15))
+    _then(_at(12), services.reopen_project, p["D"])
+    p["H"] = _open(rep, "H", "Raw lead", _at(12), date(2026, 12, 5))
+    _then(_at(13), services.move_project, p["I"], to_stage=stage_named("Qualification"))
+    _then(_at(14), services.win_project, p["E"])
+    _then(_at(15), services.stop_project, p["F"], ended_by="customer", reason=reason)
+    _edit(_at(16), p["G"], individual_probability=90)
+    with time_machine.travel(_at(15), tick=False):
+        project_services.add_note(project=p["G"], user=rep, text="Met the CFO.")
+    p["M"] = _open(rep, "M", "Raw lead", _at(18), date(2027, 1, 15), next_step="")
+    _then(_at(16), services.move_project, p["J"], to_stage=stage_named("Negotiation"))
+    return p
+
+
+def _review(team):
+    with time_machine.travel(UNTIL, tick=False):
+        return review(Scope(team=team), since=SINCE, until=UNTIL)
+
+
+def _titles(result, key):
+    section = next(section for section in result.sections if section.key == key)
+    return sorted(entry.project.title for entry in section.entries)
+
+
+def test_each_section_lists_exactly_the_expected_projects(history, team):
+    result = _review(team)
+    assert {section.key: _titles(result, section.key) for section in result.sections} == {
+        "new": ["H", "M"],
+        "advanced": ["B"],
+        "moved back": ["I"],
+        "won": ["E"],
+        "stopped": ["F"],
+        "reopened": ["D"],
+        "slipped": ["C"],
+        "overdue": ["K", "L"],
+        "value": ["B"],
+        "individual": ["G"],
+        "stuck": ["A", "C", "K", "L", "M"],
+    }
+    sections = {section.key: section for section in result.sections}
+    assert sections["stopped"].entries[0].note == "at Qualification, early"
+    value = sections["value"].entries[0]
+    assert (value.before, value.after) == (Decimal(10_000), Decimal(20_000))
+    individual = sections["individual"].entries[0]
+    assert (individual.before, individual.after) == (None, 90)
+    slipped = sections["slipped"].entries[0]
+    assert (slipped.before, slipped.after) == (date(2026, 11, 26), date(2026, 12, 15))
+    stuck = {entry.project.title: entry.note for entry in sections["stuck"].entries}
+    assert stuck["M"] == "no next step"
+    assert stuck["A"] == "no move or note for 14+ days"
+
+
+def test_the_waterfall_adds_up_to_the_cent(history, team):
+    november, december = _review(team).waterfalls
+    assert (november.start, november.now) == (Decimal("19500.00"), Decimal("23500.00"))
+    assert {bar.key: bar.amount for bar in november.bars if bar.amount} == {
+        "value": 6000,
+        "advanced": 4000,
+        "pushed out": -2000,
+        "reopened": 6000,
+        "won": -8000,
+        "stopped": -2000,
+    }
+    assert (december.start, december.now) == (Decimal("12000.00"), Decimal("13500.00"))
+    assert {bar.key: bar.amount for bar in december.bars if bar.amount} == {
+        "pulled in": 2000,
+        "percentage": 3000,
+        "new": 500,
+        "moved back": -4000,
+    }
+    for waterfall in (november, december):
+        assert waterfall.start + waterfall.explained == waterfall.now
+
+
+def test_odd_amounts_still_add_up_exactly(history, team):
+    # A third of a cent here and there: each project's weighted value is kept to the cent.
+    _edit(_at(17), history["A"], value=Decimal("3333.33"), individual_probability=33)
+    _edit(_at(17, 13), history["H"], value=Decimal("1234.57"))
+    for waterfall in _review(team).waterfalls:
+        assert waterfall.start + waterfall.explained == waterfall.now
+
+
+def test_the_sql_reads_a_transition_as_its_kind(history):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT transition_id, kind FROM ({STEPS}) steps WHERE transition_id IS NOT NULL",
+            {"members": [p.owner_id for p in history.values()], "since": _at(1, 0), "until": UNTIL},
+        )
+        rows = cursor.fetchall()
+    states = ProjectState.objects.filter(transition__in=[row[0] for row in rows])
+    kinds = {state.transition_id: TRANSITION_KINDS[state.transition.kind] for state in states}
+    assert len(rows) > 10
+    assert all(kinds[transition] == kind for transition, kind in rows)
+
+
+def test_push_counts_count_every_later_close_date(history):
+    assert selectors.push_count(history["L"]) == 2
+    assert selectors.push_count(history["C"]) == 1
+    assert selectors.push_count(history["A"]) == 0
+    _edit(_at(17), history["C"], expected_close_date=date(2026, 12, 1))  # earlier: no push
+    _edit(_at(18), history["C"], expected_close_date=date(2027, 1, 1))
+    assert selectors.push_count(history["C"]) == 2
+
+
+def test_since_defaults_to_the_last_meeting_of_the_scope_else_14_days(team, manager, rep):
+    now = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    assert default_since(Scope(team=team), now) == now - timedelta(days=14)
+    held = now - timedelta(days=6)
+    ReviewMeeting.objects.create(
+        manager=manager, team=team, held_at=held, since=held - timedelta(1)
+    )
+    ReviewMeeting.objects.create(  # another scope's meeting, later: not this one's
+        manager=manager, rep=rep, held_at=now - timedelta(days=1), since=held
+    )
+    assert default_since(Scope(team=team), now) == held
+    assert default_since(Scope(rep=rep), now) == now - timedelta(days=1)
+
+
+def test_open_actions_come_overdue_first(team, manager, rep, teammate):
+    meeting = ReviewMeeting.objects.create(
+        manager=manager, team=team, held_at=SINCE, since=SINCE - timedelta(days=14)
+    )
+    for text, due in (("later", date(2026, 12, 1)), ("overdue", date(2026, 11, 1))):
+        ActionItem.objects.create(
+            meeting=meeting, owner=rep, text=text, due_date=due, created_by=manager
+        )
+    ActionItem.objects.create(
+        meeting=meeting,
+        owner=teammate,
+        text="done",
+        due_date=date(2026, 11, 2),
+        created_by=manager,
+        done_at=SINCE,
+        done_by=teammate,
+    )
+    assert [a.text for a in selectors.open_actions(Scope(team=team), UNTIL)] == [
+        "overdue",
+        "later",
+    ]
+    assert [a.text for a in selectors.open_actions(Scope(rep=rep), UNTIL)] == [
+        "overdue",
+        "later",
+    ]

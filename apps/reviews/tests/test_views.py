@@ -1,0 +1,174 @@
+"""Who may prepare, hold and read reviews, by URL and by forged POST; what the pages take."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.accounts.factories import AccountFactory
+from apps.projects.factories import ProjectFactory
+from apps.reviews.models import ActionItem, ReviewMeeting
+
+
+@pytest.fixture
+def meeting(manager, team):
+    held = timezone.now() - timedelta(days=1)
+    return ReviewMeeting.objects.create(
+        manager=manager, team=team, held_at=held, since=held - timedelta(days=14)
+    )
+
+
+@pytest.fixture
+def action(meeting, manager, rep):
+    return ActionItem.objects.create(
+        meeting=meeting, owner=rep, text="Call the CFO", due_date=date.today(), created_by=manager
+    )
+
+
+def test_a_manager_prepares_their_teams_and_reps_reviews(client, manager, team, rep):
+    client.force_login(manager)
+    assert client.get(f"/reviews/prepare/?team={team.pk}").status_code == 200
+    response = client.get(f"/reviews/prepare/?rep={rep.pk}")
+    assert response.status_code == 200
+    assert response.context["review"].scope.rep == rep
+
+
+@pytest.mark.parametrize("query", ["team", "rep"])
+def test_another_manager_cannot_prepare_them(client, other_manager, other_team, team, rep, query):
+    client.force_login(other_manager)
+    pk = team.pk if query == "team" else rep.pk
+    response = client.get(f"/reviews/prepare/?{query}={pk}")
+    assert response.status_code == 404 or response.context["review"] is None
+    assert client.post("/reviews/hold/", {query: pk}).status_code == 404
+    assert not ReviewMeeting.objects.exists()
+
+
+def test_a_rep_prepares_no_review(client, rep, team):
+    client.force_login(rep)
+    assert client.get(f"/reviews/prepare/?team={team.pk}").status_code == 404
+    assert client.post("/reviews/hold/", {"team": team.pk}).status_code == 404
+
+
+@pytest.mark.parametrize("query", ["team=x", "rep=99999", "since=2026-13-40", "quiet=0", "quiet=²"])
+def test_odd_choices_are_a_message_not_an_error(client, manager, team, query):
+    client.force_login(manager)
+    response = client.get(f"/reviews/prepare/?team={team.pk}&{query}")
+    assert response.status_code == 200
+    assert response.context["form"].errors
+
+
+def test_holding_a_meeting_keeps_the_scope_and_since(client, manager, team):
+    client.force_login(manager)
+    response = client.post("/reviews/hold/", {"team": team.pk, "since": "2026-01-05"})
+    meeting = ReviewMeeting.objects.get()
+    assert response.url == f"/reviews/{meeting.pk}/"
+    assert (meeting.team, meeting.manager) == (team, manager)
+    assert timezone.localdate(meeting.since) == date(2026, 1, 5)
+
+
+def test_who_may_open_a_meeting(client, meeting, manager, rep, other_rep, other_manager):
+    for user, status in ((manager, 200), (rep, 200), (other_rep, 404), (other_manager, 404)):
+        client.force_login(user)
+        assert client.get(f"/reviews/{meeting.pk}/").status_code == status, user
+
+
+def test_only_the_manager_writes_notes_and_actions(client, meeting, rep, other_manager):
+    for user, status in ((rep, 302), (other_manager, 404)):
+        client.force_login(user)
+        notes = client.post(f"/reviews/{meeting.pk}/notes/", {"notes": "x", "version": 1})
+        added = client.post(
+            f"/reviews/{meeting.pk}/actions/",
+            {"owner": rep.pk, "text": "x", "due_date": date.today().isoformat()},
+        )
+        assert (notes.status_code, added.status_code) == (status, status)
+    meeting.refresh_from_db()
+    assert meeting.notes == ""
+    assert not meeting.actions.exists()
+
+
+def test_notes_saved_twice_from_one_page_keep_the_first(client, meeting, manager):
+    client.force_login(manager)
+    client.post(f"/reviews/{meeting.pk}/notes/", {"notes": "first", "version": 1})
+    response = client.post(
+        f"/reviews/{meeting.pk}/notes/", {"notes": "second", "version": 1}, HTTP_HX_REQUEST="true"
+    )
+    assert "saved elsewhere" in response.content.decode()
+    assert "second" in response.content.decode()  # what was typed is still in the box
+    meeting.refresh_from_db()
+    assert (meeting.notes, meeting.version) == ("first", 2)
+
+
+def test_an_action_is_for_someone_in_the_review(client, meeting, manager, rep, other_rep):
+    client.force_login(manager)
+    today = date.today().isoformat()
+    response = client.post(
+        f"/reviews/{meeting.pk}/actions/",
+        {"owner": other_rep.pk, "text": "x", "due_date": today},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "No action was added" in response.content.decode()
+    other_project = ProjectFactory(account=AccountFactory(owner=other_rep))
+    client.post(
+        f"/reviews/{meeting.pk}/actions/",
+        {"owner": rep.pk, "text": "x", "due_date": today, "project": other_project.pk},
+    )
+    assert not meeting.actions.exists()
+    client.post(
+        f"/reviews/{meeting.pk}/actions/", {"owner": rep.pk, "text": "Call", "due_date": today}
+    )
+    assert meeting.actions.get().owner == rep
+
+
+def test_the_owner_marks_an_action_done_and_nobody_else_outside(
+    client, action, rep, other_rep, teammate
+):
+    for user in (other_rep,):
+        client.force_login(user)
+        assert client.post(f"/reviews/actions/{action.pk}/done/").status_code == 404
+    client.force_login(teammate)  # sees the team's meeting, but it is not their action
+    client.post(f"/reviews/actions/{action.pk}/done/")
+    action.refresh_from_db()
+    assert action.done_at is None
+    client.force_login(rep)
+    client.post(f"/reviews/actions/{action.pk}/done/", {"next": "https://evil.example/"})
+    action.refresh_from_db()
+    assert action.done_by == rep
+
+
+def test_a_rep_with_open_actions_sees_them_at_home(client, action, rep):
+    client.force_login(rep)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Call the CFO" in response.content.decode()
+
+
+def test_the_preparation_takes_constant_queries(
+    client, manager, team, rep, django_assert_max_num_queries
+):
+    client.force_login(manager)
+
+    def count():
+        with django_assert_max_num_queries(30) as captured:
+            assert client.get(f"/reviews/prepare/?team={team.pk}").status_code == 200
+        return len(captured)
+
+    ProjectFactory(account=AccountFactory(owner=rep))
+    few = count()
+    for _ in range(8):
+        project = ProjectFactory(account=AccountFactory(owner=rep), next_step="")
+        project.refresh_from_db()
+    assert count() == few
+
+
+def test_the_meeting_list_takes_constant_queries(
+    client, manager, meeting, action, django_assert_max_num_queries
+):
+    client.force_login(manager)
+    with django_assert_max_num_queries(20) as few:
+        client.get("/reviews/")
+    for _ in range(5):
+        ActionItem.objects.create(
+            meeting=meeting, owner=manager, text="x", due_date=date.today(), created_by=manager
+        )
+    with django_assert_max_num_queries(len(few)):
+        client.get("/reviews/")

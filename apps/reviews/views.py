@@ -1,0 +1,238 @@
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.forecasting.models import PeriodKind
+from apps.forecasting.selectors import periods_from
+from apps.reviews import selectors, services
+from apps.reviews.forms import ActionForm, NotesForm, PrepareForm
+from apps.reviews.selectors import BAR_NAMES, QUIET_DAYS, Scope
+from apps.users.roles import is_admin, is_manager
+from pipeline_crm.errors import DomainError
+
+
+def _prepared(request, form: PrepareForm):
+    """The scope, since and review the form asks for; 404 for a scope the user may not
+    review (whatever the URL says)."""
+    scope = form.scope()
+    if scope is None:
+        return None, None
+    if not services.may_review(request.user, scope):
+        raise Http404("No such review.")
+    now = timezone.now()
+    since = form.since_moment() or selectors.default_since(scope, now)
+    valid = form.valid_choices()
+    return scope, selectors.review(
+        scope,
+        since=since,
+        until=now,
+        kind=valid.get("period") or PeriodKind.MONTH,
+        quiet_days=valid.get("quiet") or QUIET_DAYS,
+    )
+
+
+@require_GET
+def meeting_list(request):
+    """Past meetings the user may open, with their notes and actions, and for a manager the
+    way to prepare the next."""
+    meetings = selectors.visible_meetings(request.user).prefetch_related(
+        "actions__owner", "actions__project"
+    )[:50]
+    return render(
+        request,
+        "reviews/meeting_list.html",
+        {
+            "meetings": meetings,
+            "form": PrepareForm(user=request.user)
+            if is_manager(request.user) or is_admin(request.user)
+            else None,
+            "my_actions": selectors.actions_for(request.user)[:50],
+        },
+    )
+
+
+@require_GET
+def prepare(request):
+    """What changed for a team or a rep since their last meeting: the page a manager opens
+    before and in the meeting."""
+    if not (is_manager(request.user) or is_admin(request.user)):
+        raise Http404("No such page.")
+    form = PrepareForm(request.GET or None, user=request.user)
+    scope, review = _prepared(request, form)
+    return render(
+        request,
+        "reviews/prepare.html",
+        {"form": form, "scope": scope, "review": review, "meeting": None},
+    )
+
+
+@require_GET
+def bar(request):
+    """The projects behind one bar of a waterfall."""
+    if not (is_manager(request.user) or is_admin(request.user)):
+        raise Http404("No such page.")
+    form = PrepareForm(request.GET or None, user=request.user)
+    scope = form.scope()
+    key = request.GET.get("bar", "")
+    if scope is None or key not in BAR_NAMES or not services.may_review(request.user, scope):
+        raise Http404("No such bar.")
+    now = timezone.now()
+    since = form.since_moment() or selectors.default_since(scope, now)
+    kind = form.valid_choices().get("period") or PeriodKind.MONTH
+    position = 1 if request.GET.get("position") == "1" else 0
+    period = periods_from(kind, timezone.localdate(now), 2)[position]
+    projects, count = selectors.bar_projects(scope.member_ids(), since, now, period, key)
+    return render(
+        request,
+        "reviews/bar.html",
+        {
+            "scope": scope,
+            "label": BAR_NAMES[key],
+            "period": period,
+            "since": since,
+            "projects": projects,
+            "count": count,
+            "back": f"{reverse('reviews:prepare')}?{request.GET.urlencode()}",
+        },
+    )
+
+
+@require_POST
+def hold(request):
+    """Start the meeting for the prepared review: it keeps the scope and 'since'."""
+    form = PrepareForm(request.POST, user=request.user)
+    scope = form.scope()
+    if scope is None or not services.may_review(request.user, scope):
+        raise Http404("No such review.")
+    since = form.since_moment() or selectors.default_since(scope, timezone.now())
+    try:
+        meeting = services.hold_meeting(user=request.user, scope=scope, since=since)
+    except DomainError as error:
+        messages.error(request, error)
+        return redirect(f"{reverse('reviews:prepare')}?{request.POST.urlencode()}")
+    return redirect(meeting)
+
+
+def _meeting_or_404(request, pk):
+    return get_object_or_404(selectors.visible_meetings(request.user), pk=pk)
+
+
+@require_GET
+def meeting(request, pk):
+    """A meeting: the review of what changed up to when it was held, its notes and actions;
+    `?present` shows it for a projector, one section at a time."""
+    meeting = _meeting_or_404(request, pk)
+    scope = Scope(team=meeting.team, rep=meeting.rep)
+    may_hold = services.may_hold(request.user, meeting)
+    review = selectors.review(scope, since=meeting.since, until=meeting.held_at)
+    listed = {entry.project for section in review.sections for entry in section.entries}
+    return render(
+        request,
+        "reviews/meeting.html",
+        {
+            "meeting": meeting,
+            "scope": scope,
+            "review": review,
+            "may_hold": may_hold,
+            "actions": meeting.actions.select_related("owner", "project", "done_by"),
+            "notes_form": NotesForm(initial={"notes": meeting.notes, "version": meeting.version})
+            if may_hold
+            else None,
+            "action_form": ActionForm(meeting=meeting, listed=listed) if may_hold else None,
+            "present": "present" in request.GET,
+        },
+    )
+
+
+@require_POST
+def notes(request, pk):
+    meeting = _meeting_or_404(request, pk)
+    form = NotesForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            meeting = services.save_notes(
+                user=request.user,
+                meeting=meeting,
+                notes=form.cleaned_data["notes"],
+                seen_version=form.cleaned_data["version"],
+            )
+        except DomainError as refused:
+            error = str(refused)
+    else:
+        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    if request.htmx:
+        return render(
+            request,
+            "reviews/meeting.html#notes",
+            {
+                "meeting": meeting,
+                "may_hold": True,
+                "notes_form": NotesForm(
+                    initial={"notes": request.POST.get("notes", ""), "version": meeting.version}
+                )
+                if error
+                else NotesForm(initial={"notes": meeting.notes, "version": meeting.version}),
+                "notes_error": error,
+                "notes_saved": not error,
+            },
+        )
+    if error:
+        messages.error(request, f"The notes were not saved: {error}")
+    else:
+        messages.success(request, "Notes saved.")
+    return redirect(meeting)
+
+
+@require_POST
+def action_add(request, pk):
+    meeting = _meeting_or_404(request, pk)
+    form = ActionForm(request.POST, meeting=meeting)
+    error = None
+    if form.is_valid():
+        try:
+            services.add_action(user=request.user, meeting=meeting, **form.cleaned_data)
+        except DomainError as refused:
+            error = str(refused)
+    else:
+        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    if request.htmx:
+        return render(
+            request,
+            "reviews/meeting.html#actions",
+            {
+                "meeting": meeting,
+                "may_hold": True,
+                "actions": meeting.actions.select_related("owner", "project", "done_by"),
+                "action_form": form if error else ActionForm(meeting=meeting),
+                "action_error": error,
+            },
+        )
+    if error:
+        messages.error(request, f"No action was added: {error}")
+    else:
+        messages.success(request, "Action added.")
+    return redirect(meeting)
+
+
+@require_POST
+def action_done(request, pk):
+    action = get_object_or_404(selectors.visible_actions(request.user).distinct(), pk=pk)
+    try:
+        action = services.mark_done(
+            user=request.user, action=action, done=request.POST.get("done", "1") != "0"
+        )
+    except DomainError as error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"“{action}” marked {'done' if action.is_done else 'not done'}.")
+    next_url = request.POST.get("next", "")
+    if next_url.startswith("/") and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}
+    ):
+        return redirect(next_url)
+    return redirect("reviews:list")
