@@ -172,3 +172,14 @@ def test_the_meeting_list_takes_constant_queries(
         )
     with django_assert_max_num_queries(len(few)):
         client.get("/reviews/")
+
+
+def test_holding_the_prepared_review_keeps_its_exact_since(client, manager, team, meeting):
+    client.force_login(manager)
+    page = client.get(f"/reviews/prepare/?team={team.pk}")
+    since = page.context["review"].since
+    assert since == meeting.held_at  # the last meeting, to the microsecond
+    assert f'name="since_at" value="{since.isoformat()}"' in page.content.decode()
+    day = timezone.localdate(since).isoformat()
+    client.post("/reviews/hold/", {"team": team.pk, "since": day, "since_at": since.isoformat()})
+    assert ReviewMeeting.objects.latest().since == since
