@@ -3,7 +3,7 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from apps.forecasting.forms import DATE, NearDateField
+from apps.forecasting.forms import DATE, YEARS_AROUND, ChoicesForm, NearDateField
 from apps.forecasting.models import PeriodKind
 from apps.projects.models import CustomerProject
 from apps.reviews.models import ActionItem
@@ -11,9 +11,10 @@ from apps.reviews.selectors import QUIET_DAYS, Scope, reviewable
 from apps.users.models import User
 
 
-class PrepareForm(forms.Form):
-    """Whose review, since when, and the stuck rule's quiet days; anything invalid falls
-    back to the default with a message."""
+class PrepareForm(ChoicesForm):
+    """Whose review, since when (a day typed, or the exact moment a prepared page covered),
+    and the stuck rule's quiet days; anything invalid falls back to the default with a
+    message."""
 
     team = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
     rep = forms.ModelChoiceField(queryset=None, required=False, empty_label="—", label="Or a rep")
@@ -30,9 +31,11 @@ class PrepareForm(forms.Form):
         help_text=f"Stuck when no move and no note for this many days (default {QUIET_DAYS}).",
     )
     period = forms.ChoiceField(choices=PeriodKind.choices, required=False, label="Forecast by")
+    since_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+    field_order = ["team", "rep", "since", "quiet", "period"]
 
     def __init__(self, *args, user: User, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, user=user, **kwargs)
         teams, reps = reviewable(user)
         self.fields["team"].queryset = teams
         self.fields["rep"].queryset = reps
@@ -44,13 +47,12 @@ class PrepareForm(forms.Form):
         since = cleaned_data.get("since")
         if since and since > timezone.localdate():
             self.add_error("since", "Choose a day before today.")
+        since_at = cleaned_data.get("since_at")
+        if since_at and not (
+            abs(since_at.year - timezone.now().year) <= YEARS_AROUND and since_at < timezone.now()
+        ):
+            self.add_error("since_at", "The review covers a time before now.")
         return cleaned_data
-
-    def valid_choices(self) -> dict:
-        if not self.is_bound:
-            return {}
-        self.is_valid()
-        return {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
 
     def scope(self) -> Scope | None:
         valid = self.valid_choices()
@@ -61,7 +63,11 @@ class PrepareForm(forms.Form):
         return None
 
     def since_moment(self) -> datetime | None:
-        day = self.valid_choices().get("since")
+        """The exact moment a prepared page covered, else the midnight of the day typed."""
+        valid = self.valid_choices()
+        if valid.get("since_at"):
+            return valid["since_at"]
+        day = valid.get("since")
         return timezone.make_aware(datetime.combine(day, time.min)) if day else None
 
 

@@ -2,7 +2,7 @@
 Each checks who may do it (a manager for the teams and reps they review, an admin for all,
 an action's owner for marking it done) and locks what it changes."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +13,8 @@ from apps.reviews.selectors import Scope, reviewable
 from apps.users.models import User
 from apps.users.roles import is_admin
 from pipeline_crm.errors import DomainError
+
+SAME_MEETING = timedelta(hours=1)
 
 
 class ReviewError(DomainError):
@@ -33,12 +35,21 @@ def may_hold(user: User, meeting: ReviewMeeting) -> bool:
 
 @transaction.atomic
 def hold_meeting(*, user: User, scope: Scope, since: datetime) -> ReviewMeeting:
-    """Begin a review of `scope` now, covering the changes since `since`."""
+    """Begin a review of `scope` now, covering the changes since `since`. The same start
+    asked twice (a double click, two tabs) within `SAME_MEETING` gives the one meeting:
+    the scope's row is locked while looking."""
     if not may_review(user, scope):
         raise ReviewError(f"You cannot hold reviews of {scope}.")
     now = timezone.now()
     if since >= now:
         raise ReviewError("A review covers a time before now: choose an earlier 'since'.")
+    subject = scope.team or scope.rep
+    type(subject).objects.select_for_update().filter(pk=subject.pk).first()
+    started = (
+        scope.meetings().filter(manager=user, since=since, held_at__gte=now - SAME_MEETING).first()
+    )
+    if started is not None:
+        return started
     return ReviewMeeting.objects.create(
         manager=user, team=scope.team, rep=scope.rep, held_at=now, since=since
     )

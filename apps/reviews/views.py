@@ -3,7 +3,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -109,10 +108,7 @@ def hold(request):
     scope = form.scope()
     if scope is None or not services.may_review(request.user, scope):
         raise Http404("No such review.")
-    # The exact moment the prepared page covered (a date typed by hand means its midnight).
-    since = parse_datetime(request.POST.get("since_at", "")) if "since_at" in request.POST else None
-    if since is None or timezone.is_naive(since):
-        since = form.since_moment() or selectors.default_since(scope, timezone.now())
+    since = form.since_moment() or selectors.default_since(scope, timezone.now())
     try:
         meeting = services.hold_meeting(user=request.user, scope=scope, since=since)
     except DomainError as error:

@@ -183,3 +183,41 @@ def test_holding_the_prepared_review_keeps_its_exact_since(client, manager, team
     day = timezone.localdate(since).isoformat()
     client.post("/reviews/hold/", {"team": team.pk, "since": day, "since_at": since.isoformat()})
     assert ReviewMeeting.objects.latest().since == since
+
+
+ODD = ["\x00", "²", "1e-16384", "-1e200000", "9" * 400, "٣", "NaN", "<script>", "2026-13-01"]
+ODD_MOMENTS = ["2026-13-01T00:00:00", "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00Z"]
+
+
+@pytest.mark.parametrize("value", ODD + ODD_MOMENTS)
+def test_anything_typed_is_a_message_never_an_error(client, manager, team, meeting, value):
+    client.force_login(manager)
+    base = {"team": team.pk}
+    for field in ("team", "rep", "since", "quiet", "period", "since_at"):
+        assert client.get("/reviews/prepare/", base | {field: value}).status_code == 200
+    for field in ("bar", "position", "since", "period"):
+        response = client.get("/reviews/prepare/bar/", base | {"bar": "won", field: value})
+        assert response.status_code in (200, 404)
+    for field in ("since", "since_at"):
+        assert client.post("/reviews/hold/", base | {field: value}).status_code == 302
+    assert client.get(f"/reviews/{meeting.pk}/", {"present": value}).status_code == 200
+    for field in ("notes", "version"):
+        data = {"notes": "n", "version": meeting.version} | {field: value}
+        assert client.post(f"/reviews/{meeting.pk}/notes/", data).status_code == 302
+    meeting.refresh_from_db()
+    assert "\x00" not in meeting.notes
+    for field in ("owner", "text", "due_date", "project"):
+        data = {"owner": manager.pk, "text": "t", "due_date": date.today().isoformat()}
+        client.post(f"/reviews/{meeting.pk}/actions/", data | {field: value})
+    # Only the typed text itself may become an action's words; nothing else is written.
+    assert set(meeting.actions.values_list("text", flat=True)) <= {"t", value.strip()}
+    assert "\x00" not in "".join(meeting.actions.values_list("text", flat=True))
+    action = meeting.actions.first() or ActionItem.objects.create(
+        meeting=meeting, owner=manager, text="t", due_date=date.today(), created_by=manager
+    )
+    for field in ("done", "next"):
+        response = client.post(f"/reviews/actions/{action.pk}/done/", {field: value})
+        assert response.status_code == 302
+        assert response.url.startswith("/")
+    # A meeting covers no time after it was held, whatever `since_at` said.
+    assert all(m.since < m.held_at for m in ReviewMeeting.objects.all())
