@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, Window
+from django.db.models import Count, F, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Round
 from django.utils import timezone
 
@@ -120,38 +120,43 @@ WHERE lower(n.period) > %(since)s AND lower(n.period) <= %(until)s
 
 
 def _weighted(status: str, value: str, close: str, probability: str) -> str:
-    """A project's contribution to a period's weighted forecast, to the cent."""
+    """A project's contribution to a period's weighted forecast in whole cents (value × % /
+    100, rounded half up as round() does; values and percentages are never negative), in
+    integers because numeric division is what this query would otherwise spend its time on."""
     return (
         f"(CASE WHEN {status} = 'open' AND {close} >= starts AND {close} < ends "
-        f"THEN round({value} * {probability} / 100.0, 2) ELSE 0 END)"
+        f"THEN ((({value} * 100)::bigint * {probability} + 50) / 100) ELSE 0 END)"
     )
 
 
 # Each step's change of a period's forecast, in three parts applied in turn so they add up
 # to it exactly: the close date (pulled into or pushed out of the period), then the value,
 # then the rest — the transition's kind when the step is one, else a percentage change (the
-# individual % or a re-weighted stage default).
+# individual % or a re-weighted stage default). Four weighted values per step and period,
+# each part the difference of two; amounts in cents.
 PARTS = f"""
 periods (position, starts, ends) AS (
     VALUES (0, %(start0)s::date, %(end0)s::date), (1, %(start1)s::date, %(end1)s::date)
 ),
-parts AS (
+weighted AS (
     SELECT position, project_id, kind,
-           {_weighted("s0", "v0", "d1", "p0")} - {_weighted("s0", "v0", "d0", "p0")} AS by_close,
-           {_weighted("s0", "v1", "d1", "p0")} - {_weighted("s0", "v0", "d1", "p0")} AS by_value,
-           {_weighted("s1", "v1", "d1", "p1")} - {_weighted("s0", "v1", "d1", "p0")} AS by_change
-    FROM steps CROSS JOIN periods
+           {_weighted("s0", "v0", "d0", "p0")} AS before,
+           {_weighted("s0", "v0", "d1", "p0")} AS closing,
+           {_weighted("s0", "v1", "d1", "p0")} AS valued,
+           {_weighted("s1", "v1", "d1", "p1")} AS after
+    FROM steps JOIN periods
+      -- Only a step with a close date in the period, before or after, can change it.
+      ON (d0 >= starts AND d0 < ends) OR (d1 >= starts AND d1 < ends)
 ),
 bars AS (
-    SELECT position, project_id,
-           CASE WHEN by_close > 0 THEN 'pulled in' ELSE 'pushed out' END AS bar,
-           by_close AS amount
-    FROM parts WHERE by_close <> 0
-    UNION ALL
-    SELECT position, project_id, 'value', by_value FROM parts WHERE by_value <> 0
-    UNION ALL
-    SELECT position, project_id, COALESCE(kind, 'percentage'), by_change
-    FROM parts WHERE by_change <> 0
+    SELECT position, project_id, bar, amount
+    FROM weighted CROSS JOIN LATERAL (
+        VALUES (CASE WHEN closing > before THEN 'pulled in' ELSE 'pushed out' END,
+                closing - before),
+               ('value', valued - closing),
+               (COALESCE(kind, 'percentage'), after - valued)
+    ) AS part (bar, amount)
+    WHERE amount <> 0
 )
 """
 
@@ -174,7 +179,9 @@ entries AS (
     FROM steps WHERE s0 IS NOT NULL AND i1 IS DISTINCT FROM i0
 ),
 counted AS (
-    SELECT section, count(DISTINCT project_id) AS projects FROM entries GROUP BY section
+    SELECT section, count(*) AS projects
+    FROM (SELECT DISTINCT section, project_id FROM entries) AS projects
+    GROUP BY section
 ),
 ranked AS (
     SELECT *, row_number() OVER (PARTITION BY section ORDER BY at DESC, project_id) AS rank
@@ -185,7 +192,7 @@ ranked AS (
 # One pass over the steps for the waterfall's bars and the listed changes.
 REVIEW = f"""
 WITH steps AS MATERIALIZED ({STEPS}), {PARTS}, {ENTRIES}
-SELECT 'bar', bar, count(DISTINCT project_id), position, sum(amount),
+SELECT 'bar', bar, count(DISTINCT project_id), position, sum(amount) / 100.0,
        NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::int, NULL, NULL
 FROM bars GROUP BY position, bar
 UNION ALL
@@ -220,8 +227,8 @@ class Bar:
 
 @dataclass
 class Waterfall:
-    """A period's weighted forecast (effective %, to the cent) at `since` and now, and the
-    bars between them: start + Σ bars = now, exactly."""
+    """A period's weighted forecast (effective %, each project to the cent) as the ledger
+    held it at `since`, the bars of what changed it since, and so where it stands now."""
 
     position: int
     period: Period
@@ -232,10 +239,6 @@ class Waterfall:
     @property
     def change(self) -> Decimal:
         return self.now - self.start
-
-    @property
-    def explained(self) -> Decimal:
-        return sum((bar.amount for bar in self.bars), Decimal(0))
 
 
 @dataclass
@@ -318,19 +321,16 @@ def review(
     entries += _stuck(members, until, quiet_days, sections["stuck"])
     _load_projects(entries)
     _push_counts([e for key in ("slipped", "overdue") for e in sections[key].entries])
-    then, now = forecast_at(members, [since, until], periods)
-    waterfalls = [
-        Waterfall(
-            position,
-            period,
-            start=then[position],
-            now=now[position],
-            bars=[
-                Bar(key, label, *sums.get((position, key), (Decimal(0), 0))) for key, label in BARS
-            ],
-        )
-        for position, period in enumerate(periods)
-    ]
+    [then] = forecast_at(members, [since], periods)
+    waterfalls = []
+    for position, period in enumerate(periods):
+        bars = [Bar(key, label, *sums.get((position, key), (Decimal(0), 0))) for key, label in BARS]
+        start = then[position]
+        # The ledger's periods of a project follow each other without a gap, so the forecast
+        # as of `until` is the start plus every step since; the tests check it against the
+        # ledger as of `until` and against the projects as they are, to the cent.
+        now = start + sum((bar.amount for bar in bars), Decimal(0))
+        waterfalls.append(Waterfall(position, period, start=start, now=now, bars=bars))
     return Review(
         scope=scope,
         since=since,
@@ -397,16 +397,19 @@ def stuck_projects(members: list[int], now: datetime, quiet_days: int) -> QueryS
     days, or no transition and no note for `quiet_days` days (opened before then), or
     without a next step. Annotated with `days_in_stage`, `is_stuck`, `is_quiet`."""
     cutoff = now - timedelta(days=quiet_days)
-    moved = StageTransition.objects.filter(project=OuterRef("pk"), created_at__gte=cutoff)
-    noted = ProjectNote.objects.filter(project=OuterRef("pk"), created_at__gte=cutoff)
+    recent = {"created_at__gte": cutoff, "created_at__lt": now}
+    # The projects moved or noted lately, as sets (one hashed lookup each, not a probe per
+    # project; an open project has no null id).
+    moved = StageTransition.objects.filter(**recent).values("project")
+    noted = ProjectNote.objects.filter(**recent).values("project")
     return (
         _open_in_scope(members)
         .with_days_in_stage(now)
         .annotate(
             # Entering a stage is a transition: a project in its stage since the cutoff moved.
             is_quiet=Q(created_at__lt=cutoff, stage_entered_at__lt=cutoff)
-            & ~Exists(moved)
-            & ~Exists(noted),
+            & ~Q(pk__in=moved)
+            & ~Q(pk__in=noted),
         )
         .filter(Q(is_stuck=True) | Q(is_quiet=True) | Q(next_step=""))
     )
@@ -536,7 +539,7 @@ def bar_projects(
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH steps AS ({STEPS}), {PARTS} "
-            "SELECT project_id, sum(amount), count(*) OVER () FROM bars "
+            "SELECT project_id, sum(amount) / 100.0, count(*) OVER () FROM bars "
             "WHERE position = 0 AND bar = %(bar)s GROUP BY project_id "
             "ORDER BY abs(sum(amount)) DESC, project_id LIMIT %(limit)s",
             params,

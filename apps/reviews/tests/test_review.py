@@ -15,7 +15,7 @@ C's close date pushed from 26 Nov to 15 Dec (−2,000 Nov, +2,000 Dec); D reopen
 """
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import time_machine
@@ -27,12 +27,14 @@ from apps.pipeline.models import ProjectState, StopReason
 from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
+from apps.projects.models import CustomerProject
 from apps.reviews import selectors
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.reviews.selectors import STEPS, Scope, default_since, review
 
 SINCE = datetime(2026, 11, 10, 12, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 20, 12, tzinfo=UTC)
+CENT = Decimal("0.01")
 
 
 def _at(day, hour=12):
@@ -154,16 +156,36 @@ def test_the_waterfall_adds_up_to_the_cent(history, team):
         "new": 500,
         "moved back": -4000,
     }
-    for waterfall in (november, december):
-        assert waterfall.start + waterfall.explained == waterfall.now
+    _adds_up_to_the_ledger_and_the_projects(team, [november, december])
+
+
+def _adds_up_to_the_ledger_and_the_projects(team, waterfalls):
+    """Now, as the review has it, is the ledger as of `until`, and the projects as they are."""
+    members = Scope(team=team).member_ids()
+    periods = [waterfall.period for waterfall in waterfalls]
+    [as_of_until] = selectors.forecast_at(members, [UNTIL], periods)
+    with time_machine.travel(UNTIL, tick=False):
+        today = [
+            sum(
+                (
+                    (p.value * p.effective_probability / Decimal(100)).quantize(CENT, ROUND_HALF_UP)
+                    for p in CustomerProject.objects.open()
+                    .filter(owner__in=members)
+                    .with_effective_probability()
+                    if period.start <= (p.expected_close_date or date.min) < period.end
+                ),
+                Decimal(0),
+            )
+            for period in periods
+        ]
+    assert [waterfall.now for waterfall in waterfalls] == as_of_until == today
 
 
 def test_odd_amounts_still_add_up_exactly(history, team):
     # A third of a cent here and there: each project's weighted value is kept to the cent.
     _edit(_at(17), history["A"], value=Decimal("3333.33"), individual_probability=33)
     _edit(_at(17, 13), history["H"], value=Decimal("1234.57"))
-    for waterfall in _review(team).waterfalls:
-        assert waterfall.start + waterfall.explained == waterfall.now
+    _adds_up_to_the_ledger_and_the_projects(team, _review(team).waterfalls)
 
 
 def test_the_sql_reads_a_transition_as_its_kind(history):
