@@ -28,6 +28,7 @@ from apps.users.roles import is_admin, is_manager, visible_users
 SINCE_DAYS = 14  # without an earlier meeting of the scope, a review covers this many days
 QUIET_DAYS = 14  # stuck: no transition and no note for this many days (the default)
 LISTED = 25  # rows a section lists; its count is complete
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,7 @@ def review(
     with connection.cursor() as cursor:
         cursor.execute(REVIEW, params)
         rows = cursor.fetchall()
-    sums = {(row[3], row[1]): (row[4], row[2]) for row in rows if row[0] == "bar"}
+    sums = {(row[3], row[1]): (row[4].quantize(CENT), row[2]) for row in rows if row[0] == "bar"}
     entries = _entries([row[1:3] + row[5:] for row in rows if row[0] == "entry"], sections)
     entries += _overdue(members, until, sections["overdue"])
     entries += _stuck(members, until, quiet_days, sections["stuck"])
@@ -546,7 +547,9 @@ def bar_projects(
         )
         rows = cursor.fetchall()
     projects = with_list_columns(CustomerProject.objects.all()).in_bulk([row[0] for row in rows])
-    return [(projects[pk], amount) for pk, amount, _ in rows], rows[0][2] if rows else 0
+    return [(projects[pk], amount.quantize(CENT)) for pk, amount, _ in rows], (
+        rows[0][2] if rows else 0
+    )
 
 
 def open_actions(scope: Scope, until: datetime | None = None) -> list[ActionItem]:

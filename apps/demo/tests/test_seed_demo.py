@@ -219,3 +219,19 @@ def test_demo_targets_cover_this_quarter_and_the_next(settings, few_projects):
     assert Target.objects.filter(kind="month", team__isnull=False).count() == 6
     call_command("seed_demo")
     assert Target.objects.count() == 16
+
+
+@pytest.mark.django_db
+def test_the_next_review_of_team_south_has_every_kind_of_bar(settings):
+    from apps.reviews.selectors import BARS, Scope, default_since, review
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    scope = Scope(team=Team.objects.get(name="Team South"))
+    now = timezone.now()
+    since = default_since(scope, now)
+    assert since < now - timedelta(days=9)  # the demo meeting, ten days ago
+    result = review(scope, since=since, until=now)
+    next_month = result.waterfalls[1]
+    assert {bar.key for bar in next_month.bars if bar.amount} == {key for key, _ in BARS}
+    assert any(action.is_overdue() for action in result.actions)
