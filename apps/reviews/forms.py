@@ -73,7 +73,10 @@ class PrepareForm(ChoicesForm):
 
 class NotesForm(forms.Form):
     notes = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=20_000
+        label="What was said and agreed",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        max_length=20_000,
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 

@@ -241,6 +241,10 @@ class Waterfall:
     def change(self) -> Decimal:
         return self.now - self.start
 
+    @property
+    def has_bars(self) -> bool:
+        return any(bar.amount for bar in self.bars)
+
 
 @dataclass
 class Entry:
@@ -293,6 +297,10 @@ class Review:
     @property
     def is_quiet(self) -> bool:
         return not any(section.count for section in self.sections)
+
+    @property
+    def empty_sections(self) -> list[Section]:
+        return [section for section in self.sections if not section.count]
 
 
 def review(
@@ -361,8 +369,10 @@ def _entries(rows: list[tuple], sections: dict[str, Section]) -> list[Entry]:
             early, late = bounds.get(pipeline_id, (0, 0))
             timing = "early" if order <= early else "late" if order >= late else "midway"
             entry.note = f"at {stages[stage_id]}, {timing}"
-        elif key in ("new", "advanced", "moved back", "reopened"):
-            entry.note = f"to {stages[stage_id]}"
+        elif key == "new":
+            entry.note = f"opened in {stages[stage_id]}"
+        elif key in ("advanced", "moved back", "reopened"):
+            entry.note = f"{'reopened in' if key == 'reopened' else 'to'} {stages[stage_id]}"
         elif key == "slipped":
             entry.before, entry.after = date.fromisoformat(before), date.fromisoformat(after)
         elif key == "value":

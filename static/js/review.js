@@ -3,6 +3,18 @@
 (function () {
   "use strict";
 
+  var charts = [];
+
+  // Larger labels on a projector.
+  function fontSize(presenting) {
+    charts.forEach(function (chart) {
+      var font = { size: presenting ? 20 : 12 };
+      chart.options.scales.x.ticks.font = font;
+      chart.options.scales.y.ticks.font = font;
+      chart.update();
+    });
+  }
+
   function drawWaterfalls() {
     if (typeof Chart === "undefined") return;
     document.querySelectorAll("table.waterfall-table").forEach(function (table, index) {
@@ -25,16 +37,16 @@
         }
         labels.push(label);
       });
-      new Chart(canvas, {
+      charts.push(new Chart(canvas, {
         type: "bar",
         data: { labels: labels, datasets: [{ data: bars, backgroundColor: colours }] },
         options: {
           responsive: true,
           maintainAspectRatio: false,
           plugins: { legend: { display: false } },
-          scales: { y: { beginAtZero: true } },
+          scales: { x: { ticks: {} }, y: { beginAtZero: true, ticks: {} } },
         },
-      });
+      }));
     });
   }
 
@@ -61,6 +73,7 @@
       review.classList.toggle("presenting", on);
       document.body.classList.toggle("presenting", on);
       toggle.setAttribute("aria-pressed", on ? "true" : "false");
+      fontSize(on);
       show(on ? current : 0);
     }
 
