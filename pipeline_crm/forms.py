@@ -12,3 +12,8 @@ def current_state_form(form_class: type[forms.BaseForm], **kwargs) -> forms.Base
     form = form_class(data, **{key: value for key, value in kwargs.items() if key != "initial"})
     form.is_valid()
     return form
+
+
+def problems(form: forms.BaseForm) -> str:
+    """A form's errors in one line, for a message when the form itself is not shown again."""
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)

@@ -12,6 +12,7 @@ from apps.forecasting.forms import AnalyticsForm, ForecastForm, TargetForm
 from apps.pipeline.models import Stage
 from apps.users.roles import is_admin
 from pipeline_crm.errors import DomainError
+from pipeline_crm.forms import problems as form_problems
 from pipeline_crm.listing import csv_response
 
 
@@ -152,7 +153,7 @@ def target_set(request):
                 f"from {target.starts:%d %b %Y}.",
             )
     else:
-        problems = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        problems = form_problems(form)
         messages.error(request, f"No target was set: {problems}")
     next_url = request.POST.get("next", "")
     forecast_url = reverse("forecasting:forecast")

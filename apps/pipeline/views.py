@@ -14,6 +14,7 @@ from apps.pipeline.selectors import board_columns
 from apps.projects.filters import ProjectFilter
 from apps.projects.selectors import visible_projects
 from pipeline_crm.errors import DomainError
+from pipeline_crm.forms import problems as form_problems
 
 
 @require_GET
@@ -122,7 +123,7 @@ def _lifecycle(request, project, form, action, success_message):
     """Run a lifecycle service from a valid form; report the outcome as a message; answer with
     the refreshed board (htmx from the board) or a redirect (plain forms)."""
     if not form.is_valid():
-        problems = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        problems = form_problems(form)
         messages.error(request, f"Nothing changed: {problems}")
     else:
         try:

@@ -13,6 +13,7 @@ from apps.reviews.forms import ActionForm, NotesForm, PrepareForm
 from apps.reviews.selectors import BAR_NAMES, QUIET_DAYS, Scope
 from apps.users.roles import is_admin, is_manager
 from pipeline_crm.errors import DomainError
+from pipeline_crm.forms import problems
 
 
 def _prepared(request, form: PrepareForm):
@@ -148,75 +149,77 @@ def meeting(request, pk):
     )
 
 
+def _attempt(form, write) -> tuple[object, str | None]:
+    """Validate `form`, then `write(cleaned_data)`: what the write returned, and the message
+    to show when the form or the rules refused."""
+    if not form.is_valid():
+        return None, problems(form)
+    try:
+        return write(form.cleaned_data), None
+    except DomainError as refused:
+        return None, str(refused)
+
+
+def _answer(request, meeting, *, partial: str, context: dict, error, refused: str, done: str):
+    """An htmx request gets the meeting page's `partial` again; a plain form, a message and
+    the meeting page."""
+    if request.htmx:
+        context = {"meeting": meeting, "may_hold": True, **context}
+        return render(request, f"reviews/meeting.html#{partial}", context)
+    if error:
+        messages.error(request, f"{refused}: {error}")
+    else:
+        messages.success(request, done)
+    return redirect(meeting)
+
+
 @require_POST
 def notes(request, pk):
     meeting = _meeting_or_404(request, pk)
-    form = NotesForm(request.POST)
-    error = None
-    if form.is_valid():
-        try:
-            meeting = services.save_notes(
-                user=request.user,
-                meeting=meeting,
-                notes=form.cleaned_data["notes"],
-                seen_version=form.cleaned_data["version"],
-            )
-        except DomainError as refused:
-            error = str(refused)
-    else:
-        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
-    if request.htmx:
-        return render(
-            request,
-            "reviews/meeting.html#notes",
-            {
-                "meeting": meeting,
-                "may_hold": True,
-                "notes_form": NotesForm(
-                    initial={"notes": request.POST.get("notes", ""), "version": meeting.version}
-                )
-                if error
-                else NotesForm(initial={"notes": meeting.notes, "version": meeting.version}),
-                "notes_error": error,
-                "notes_saved": not error,
-            },
-        )
-    if error:
-        messages.error(request, f"The notes were not saved: {error}")
-    else:
-        messages.success(request, "Notes saved.")
-    return redirect(meeting)
+    saved, error = _attempt(
+        NotesForm(request.POST),
+        lambda data: services.save_notes(
+            user=request.user, meeting=meeting, notes=data["notes"], seen_version=data["version"]
+        ),
+    )
+    meeting = saved or meeting
+    # Refused, the box keeps what was typed (on the current version, to save it again).
+    shown = request.POST.get("notes", "") if error else meeting.notes
+    return _answer(
+        request,
+        meeting,
+        partial="notes",
+        context={
+            "notes_form": NotesForm(initial={"notes": shown, "version": meeting.version}),
+            "notes_error": error,
+            "notes_saved": not error,
+        },
+        error=error,
+        refused="The notes were not saved",
+        done="Notes saved.",
+    )
 
 
 @require_POST
 def action_add(request, pk):
     meeting = _meeting_or_404(request, pk)
     form = ActionForm(request.POST, meeting=meeting)
-    error = None
-    if form.is_valid():
-        try:
-            services.add_action(user=request.user, meeting=meeting, **form.cleaned_data)
-        except DomainError as refused:
-            error = str(refused)
-    else:
-        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
-    if request.htmx:
-        return render(
-            request,
-            "reviews/meeting.html#actions",
-            {
-                "meeting": meeting,
-                "may_hold": True,
-                "actions": meeting.actions.select_related("owner", "project", "done_by"),
-                "action_form": form if error else ActionForm(meeting=meeting),
-                "action_error": error,
-            },
-        )
-    if error:
-        messages.error(request, f"No action was added: {error}")
-    else:
-        messages.success(request, "Action added.")
-    return redirect(meeting)
+    _, error = _attempt(
+        form,
+        lambda data: services.add_action(user=request.user, meeting=meeting, **data),
+    )
+    return _answer(
+        request,
+        meeting,
+        partial="actions",
+        context={
+            "actions": meeting.actions.select_related("owner", "project", "done_by"),
+            "action_error": error,
+        },
+        error=error,
+        refused="No action was added",
+        done="Action added.",
+    )
 
 
 @require_POST
