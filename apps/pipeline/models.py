@@ -396,6 +396,12 @@ class ProjectState(History):
             ),
             # "What changed between X and Y": the periods that began in a window.
             models.Index(Func(F("period"), function="lower"), name="pipeline_state_began_idx"),
+            # The edits among them (a transition tells its own change).
+            models.Index(
+                Func(F("period"), function="lower"),
+                name="pipeline_state_edit_began_idx",
+                condition=Q(transition__isnull=True),
+            ),
         ]
 
     def __str__(self):

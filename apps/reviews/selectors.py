@@ -93,29 +93,41 @@ def default_since(scope: Scope, until: datetime) -> datetime:
     return last.held_at if last else until - timedelta(days=SINCE_DAYS)
 
 
-# The changes: one step per ledger period that began in (since, until], against the period
-# before it (none for a new project). A step begun by a transition has the transition's kind,
-# read from the two periods as StageTransition.kind reads the transition (the orders recorded
-# at the time); the ledger alone answers it, so no transition is read.
+# The changes: one step per ledger period that began in (since, until], with the facts of
+# the period before it and after. A period begun by a transition (an opening, a move, a win,
+# a stop, a reopening) is read from the transition, which records what a step needs: the
+# status and the effective % just before and after, and the value and close date it left
+# unchanged; its kind follows StageTransition.kind. Only an edit (value, close date,
+# individual %, owner) or a re-weighted stage is read against the period before it.
 STEPS = """
-SELECT n.project_id, lower(n.period) AS at, n.pipeline_id, n.transition_id,
-       CASE WHEN o.id IS NULL THEN 'new'
-            WHEN n.transition_id IS NULL THEN NULL
-            WHEN n.status = 'won' THEN 'won'
-            WHEN n.status = 'stopped' THEN 'stopped'
-            WHEN o.status = 'stopped' THEN 'reopened'
-            WHEN o.stage_order > n.stage_order THEN 'moved back'
+SELECT t.project_id, t.created_at AS at, p.pipeline_id, t.id AS transition_id,
+       CASE WHEN t.from_status = '' THEN 'new'
+            WHEN t.to_status = 'won' THEN 'won'
+            WHEN t.to_status = 'stopped' THEN 'stopped'
+            WHEN t.from_status = 'stopped' THEN 'reopened'
+            WHEN t.from_stage_order > t.to_stage_order THEN 'moved back'
             ELSE 'advanced' END AS kind,
-       n.stage_id, n.stage_order,
-       o.status AS s0, o.value AS v0, o.expected_close_date AS d0,
-       o.effective_probability AS p0, o.individual_probability AS i0,
-       n.status AS s1, n.value AS v1, n.expected_close_date AS d1,
-       n.effective_probability AS p1, n.individual_probability AS i1
+       t.to_stage_id AS stage_id, t.to_stage_order AS stage_order,
+       NULLIF(t.from_status, '') AS s0, t.value AS v0, t.expected_close_date AS d0,
+       t.prior_probability AS p0, t.individual_probability AS i0,
+       t.to_status AS s1, t.value AS v1, t.expected_close_date AS d1,
+       t.effective_probability AS p1, t.individual_probability AS i1
+FROM pipeline_stagetransition t
+JOIN projects_customerproject p ON p.id = t.project_id
+WHERE t.created_at > %(since)s AND t.created_at <= %(until)s
+  AND p.owner_id = ANY(%(members)s)
+UNION ALL
+SELECT n.project_id, lower(n.period), n.pipeline_id, NULL, NULL, n.stage_id, n.stage_order,
+       o.status, o.value, o.expected_close_date, o.effective_probability,
+       o.individual_probability,
+       n.status, n.value, n.expected_close_date, n.effective_probability,
+       n.individual_probability
 FROM pipeline_projectstate n
 JOIN projects_customerproject p ON p.id = n.project_id
-LEFT JOIN pipeline_projectstate o
-       ON o.project_id = n.project_id AND upper(o.period) = lower(n.period)
-WHERE lower(n.period) > %(since)s AND lower(n.period) <= %(until)s
+JOIN pipeline_projectstate o
+  ON o.project_id = n.project_id AND upper(o.period) = lower(n.period)
+WHERE n.transition_id IS NULL
+  AND lower(n.period) > %(since)s AND lower(n.period) <= %(until)s
   AND p.owner_id = ANY(%(members)s)
 """
 

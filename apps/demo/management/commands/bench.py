@@ -46,6 +46,10 @@ REWEIGHTED_FROM = 50
 REWEIGHTED_DAYS_AGO = 365
 AS_OF_DAYS_AGO = (10, 130, 250, 370, 490, 610)
 AFRESH = "(computed afresh)"
+HISTORY_IN_TIME_ORDER = [
+    ("pipeline_stagetransition", "pipeline_transition_time_idx"),
+    ("pipeline_projectstate", "pipeline_state_began_idx"),
+]
 
 PROJECT_COLUMNS = (
     "id, account_id, title, owner_id, pipeline_id, stage_id, status, value, "
@@ -175,8 +179,16 @@ class Command(BaseCommand):
             self.stdout.write(f"Filled in {time.perf_counter() - started:.0f} s.")
             started = time.perf_counter()
             with connection.cursor() as cursor:
+                # A live system appends its history as it happens, so its pages hold it in
+                # time order; the fill writes it project by project. Lay it out as it would
+                # be, or every "what happened in these two weeks" reads pages all over.
+                for table, index in HISTORY_IN_TIME_ORDER:
+                    cursor.execute(f"CLUSTER {table} USING {index}")
                 cursor.execute("VACUUM ANALYZE")
-            self.stdout.write(f"VACUUM ANALYZE in {time.perf_counter() - started:.0f} s.")
+            self.stdout.write(
+                f"History laid out in time order, VACUUM ANALYZE: "
+                f"{time.perf_counter() - started:.0f} s."
+            )
         self._check()
         self._report(repeat)
         self._report_ledger(repeat, explain)
