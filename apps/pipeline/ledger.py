@@ -68,7 +68,17 @@ def moment_of_change(current: ProjectState | None, now: datetime) -> datetime:
 
 def snapshot(project: CustomerProject) -> dict:
     """The project's reportable facts as the database now holds them, with its stage's order
-    and default % and its effective % (the one SQL rule)."""
+    and default % and its effective % (the one SQL rule). The stage's row is share-locked
+    first: an admin re-weighting it (which updates the row, then restates the stage's open
+    projects) either waits for this change, and then restates this project too, or is waited
+    for, and this reads the new figures. Without it a project moved into the stage meanwhile
+    would keep the old default in the ledger."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pipeline_stage WHERE id = "
+            "(SELECT stage_id FROM projects_customerproject WHERE id = %s) FOR SHARE",
+            [project.pk],
+        )
     return (
         CustomerProject.objects.with_effective_probability()
         .values(

@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipeline', '0008_transition_time_index'),
-        ('projects', '0003_retire_project_history'),
+        ("pipeline", "0008_transition_time_index"),
+        ("projects", "0003_retire_project_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='projectstate',
-            index=models.Index(models.Func(models.F('period'), function='lower'), condition=models.Q(('transition__isnull', True)), name='pipeline_state_edit_began_idx'),
+            model_name="projectstate",
+            index=models.Index(
+                models.Func(models.F("period"), function="lower"),
+                condition=models.Q(("transition__isnull", True)),
+                name="pipeline_state_edit_began_idx",
+            ),
         ),
     ]

@@ -560,3 +560,53 @@ def test_a_reweighting_and_a_move_at_once_keep_the_ledger_whole(rep, pipeline_ad
     # Moved first: it had left Decision, so nothing was restated.
     expected = [(5, 60), (5, 70), (6, 80)] if first == "reweight" else [(5, 60), (6, 80)]
     assert [(s.stage_order, s.stage_default_probability) for s in states] == expected
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migrated_rows", "put_back_migrated_data")
+@pytest.mark.parametrize("first", ["reweight", "move"])
+def test_a_project_moved_into_a_stage_being_reweighted_ends_with_the_new_default(
+    rep, pipeline_admin, first
+):
+    project = _open(rep)  # in Decision
+    negotiation = stage_named("Negotiation")
+    holds_lock = threading.Event()
+    errors = []
+
+    def reweight():
+        with transaction.atomic():
+            Stage.objects.filter(pk=negotiation.pk).update(default_probability=90)
+            services.record_stage_changes(stages=[negotiation], user=pipeline_admin)
+            if first == "reweight":
+                holds_lock.set()
+                _wait_until_someone_waits_for_a_lock()
+
+    def move():
+        with transaction.atomic():
+            services.move_project(project=project, to_stage=negotiation, user=rep, seen_version=1)
+            if first == "move":
+                holds_lock.set()
+                _wait_until_someone_waits_for_a_lock()
+
+    def run(function, waits):
+        try:
+            if waits:
+                assert holds_lock.wait(timeout=10)
+            function()
+        except Exception as error:  # handed to the assertion below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=run, args=(reweight, first != "reweight")),
+        threading.Thread(target=run, args=(move, first != "move")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert_ledger_consistent(project)
+    current = ProjectState.objects.get(project=project, period__upper_inf=True)
+    assert (current.stage_id, current.stage_default_probability) == (negotiation.pk, 90)
