@@ -4,10 +4,10 @@ from django import forms
 from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind
-from apps.forecasting.selectors import GROUP_BY, targetable
+from apps.forecasting.selectors import GROUP_BY
 from apps.pipeline.models import Pipeline
 from apps.users.models import User
-from apps.users.roles import visible_users
+from apps.users.roles import managed, visible_users
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 YEARS_AROUND = 20  # how far from today a date may be
@@ -35,7 +35,7 @@ class ChoicesForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = targetable(user)[1]
+        self.fields["team"].queryset = managed(user)[1]
         self.fields["rep"].queryset = visible_users(user)
 
     def valid_choices(self) -> dict:
@@ -92,7 +92,7 @@ class TargetForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        reps, teams = targetable(user)
+        reps, teams = managed(user)
         self.teams = {str(team.pk): team for team in teams}
         self.reps = {str(rep.pk): rep for rep in reps}
         self.fields["who"].choices = [

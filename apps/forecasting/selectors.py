@@ -580,19 +580,6 @@ def target_for(
     return {row["starts"]: row["total"] for row in rows}
 
 
-def targetable(user: User) -> tuple[QuerySet[User], QuerySet[Team]]:
-    """The reps and teams `user` may set targets for: an admin, all; a manager, the teams
-    they manage and the people in them; anyone else, none."""
-    if is_admin(user):
-        return User.objects.filter(is_active=True), Team.objects.all()
-    if is_manager(user):
-        return (
-            visible_users(user).filter(is_active=True).exclude(pk=user.pk),
-            Team.objects.filter(manager=user),
-        )
-    return User.objects.none(), Team.objects.none()
-
-
 # Analytics: what happened to the projects, and how good the percentages were.
 
 EARLY_STOP_SHARE = Decimal(60)  # ideal: at least this share of stops early…

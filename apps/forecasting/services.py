@@ -12,12 +12,11 @@ from apps.forecasting.selectors import (
     WIN_RATE_MONTHS,
     period_containing,
     stage_win_rates,
-    targetable,
 )
 from apps.pipeline.models import Stage
 from apps.pipeline.services import record_stage_changes
 from apps.users.models import Team, User
-from apps.users.roles import is_admin
+from apps.users.roles import is_admin, managed
 from pipeline_crm.errors import DomainError
 
 
@@ -36,10 +35,10 @@ def set_target(
     team: Team | None = None,
 ) -> Target:
     """Set (or change) the target of a rep or a team for the month or quarter containing
-    `starts`. Only for whom `user` may set targets (`targetable`)."""
+    `starts`. Only for whom `user` may set targets (`roles.managed`)."""
     if (rep is None) == (team is None):
         raise ForecastingError("Set a target for a rep or for a team.")
-    reps, teams = targetable(user)
+    reps, teams = managed(user)
     allowed = (rep is not None and reps.filter(pk=rep.pk).exists()) or (
         team is not None and teams.filter(pk=team.pk).exists()
     )

@@ -7,8 +7,9 @@ from apps.forecasting.forms import DATE, YEARS_AROUND, ChoicesForm, NearDateFiel
 from apps.forecasting.models import PeriodKind
 from apps.projects.models import CustomerProject
 from apps.reviews.models import ActionItem
-from apps.reviews.selectors import QUIET_DAYS, Scope, reviewable
+from apps.reviews.selectors import QUIET_DAYS, Scope
 from apps.users.models import User
+from apps.users.roles import managed
 
 
 class PrepareForm(ChoicesForm):
@@ -36,7 +37,7 @@ class PrepareForm(ChoicesForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, user=user, **kwargs)
-        teams, reps = reviewable(user)
+        reps, teams = managed(user)
         self.fields["team"].queryset = teams
         self.fields["rep"].queryset = reps
 

@@ -10,6 +10,7 @@ of every page (`visible_to`), so the forecast then and now are over the same pro
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum, Value, Window
@@ -23,7 +24,7 @@ from apps.projects.models import CustomerProject, ProjectNote
 from apps.projects.selectors import visible_projects, with_list_columns
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.users.models import Team, User
-from apps.users.roles import is_admin, is_manager, visible_users
+from apps.users.roles import is_admin, managed
 
 SINCE_DAYS = 14  # without an earlier meeting of the scope, a review covers this many days
 QUIET_DAYS = 14  # stuck: no transition and no note for this many days (the default)
@@ -46,6 +47,12 @@ class Scope:
         return {"team": self.team.pk} if self.team else {"rep": self.rep.pk}
 
     def member_ids(self) -> list[int]:
+        return self._members
+
+    @cached_property
+    def _members(self) -> list[int]:
+        # Read once per scope (a page asks several times); cached_property writes the
+        # instance's __dict__ directly, so it works on a frozen dataclass.
         if self.team is not None:
             return list(self.team.members.values_list("pk", flat=True))
         return [self.rep.pk]
@@ -56,19 +63,6 @@ class Scope:
         )
 
 
-def reviewable(user: User) -> tuple[QuerySet[Team], QuerySet[User]]:
-    """The teams and reps `user` may review: an admin, every team and everyone; a manager,
-    the teams they manage and the reps in them; anyone else, none."""
-    if is_admin(user):
-        return Team.objects.all(), User.objects.filter(is_active=True)
-    if is_manager(user):
-        return (
-            Team.objects.filter(manager=user),
-            visible_users(user).filter(is_active=True).exclude(pk=user.pk),
-        )
-    return Team.objects.none(), User.objects.none()
-
-
 def visible_meetings(user: User) -> QuerySet[ReviewMeeting]:
     """The meetings `user` may open: an admin, all; a manager, those they held and those of
     the teams and reps they may review; a rep, those that covered them (their one-to-ones and
@@ -76,7 +70,7 @@ def visible_meetings(user: User) -> QuerySet[ReviewMeeting]:
     meetings = ReviewMeeting.objects.select_related("manager", "team", "rep")
     if is_admin(user):
         return meetings
-    teams, reps = reviewable(user)
+    reps, teams = managed(user)
     return meetings.filter(
         Q(manager=user)
         | Q(team__in=teams)
@@ -149,7 +143,7 @@ def _weighted(status: str, value: str, close: str, probability: str) -> str:
 # each part the difference of two; amounts in cents.
 PARTS = f"""
 periods (position, starts, ends) AS (
-    VALUES (0, %(start0)s::date, %(end0)s::date), (1, %(start1)s::date, %(end1)s::date)
+    SELECT * FROM unnest(%(positions)s::int[], %(starts)s::date[], %(ends)s::date[])
 ),
 weighted AS (
     SELECT position, project_id, kind,
@@ -325,14 +319,13 @@ def review(
 ) -> Review:
     """The review of `scope`'s projects for the changes in (`since`, `until`] (default: now),
     with the weighted forecast of the month or quarter of `until` and the next. The caller
-    has checked that the user may review the scope (`reviewable`)."""
+    has checked that the user may review the scope (`roles.managed`)."""
     until = until or timezone.now()
     members = scope.member_ids()
     periods = periods_from(kind, timezone.localdate(until), 2)
     sections = {key: Section(key, title, help) for key, title, help in SECTIONS}
     params = {"members": members, "since": since, "until": until, "listed": LISTED}
-    for index, period in enumerate(periods):
-        params |= {f"start{index}": period.start, f"end{index}": period.end}
+    params |= _periods(periods)
     with connection.cursor() as cursor:
         cursor.execute(REVIEW, params)
         rows = cursor.fetchall()
@@ -546,6 +539,15 @@ def forecast_at(
     return [[sums[f"m{at}p{index}"] for index in range(len(periods))] for at in range(len(moments))]
 
 
+def _periods(periods: list[Period]) -> dict:
+    """The periods a waterfall query weighs the steps for, numbered from 0."""
+    return {
+        "positions": list(range(len(periods))),
+        "starts": [period.start for period in periods],
+        "ends": [period.end for period in periods],
+    }
+
+
 def bar_projects(
     members: list[int],
     since: datetime,
@@ -557,8 +559,7 @@ def bar_projects(
     """The projects behind one bar of a period's waterfall, biggest effect first: each with
     its part of the bar, at most `limit`; and how many there are."""
     params = {"members": members, "since": since, "until": until, "bar": bar, "limit": limit}
-    params |= {"start0": period.start, "end0": period.end}
-    params |= {"start1": period.start, "end1": period.end}
+    params |= _periods([period])
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH steps AS ({STEPS}), {PARTS} "

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from apps.projects.models import CustomerProject
 from apps.reviews.models import ActionItem, ReviewMeeting
-from apps.reviews.selectors import Scope, reviewable
+from apps.reviews.selectors import Scope
 from apps.users.models import User
-from apps.users.roles import is_admin
+from apps.users.roles import is_admin, managed
 from pipeline_crm.errors import DomainError
 
 SAME_MEETING = timedelta(hours=1)
@@ -22,7 +22,7 @@ class ReviewError(DomainError):
 
 
 def may_review(user: User, scope: Scope) -> bool:
-    teams, reps = reviewable(user)
+    reps, teams = managed(user)
     if scope.team is not None:
         return teams.filter(pk=scope.team.pk).exists()
     return reps.filter(pk=scope.rep.pk).exists()
@@ -110,7 +110,12 @@ def add_action(
 def mark_done(*, user: User, action: ActionItem, done: bool = True) -> ActionItem:
     """Mark an action done (or not done again): by its owner, the meeting's manager or an
     admin. Marking it done twice keeps the first who and when."""
-    locked = ActionItem.objects.select_for_update().select_related("meeting").get(pk=action.pk)
+    # The action's row alone: marking it done need not wait for the meeting's notes.
+    locked = (
+        ActionItem.objects.select_for_update(of=("self",))
+        .select_related("meeting")
+        .get(pk=action.pk)
+    )
     if locked.owner_id != user.pk and not may_hold(user, locked.meeting):
         raise ReviewError("Only the action's owner or the meeting's manager marks it done.")
     if done and locked.done_at is None:

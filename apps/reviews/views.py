@@ -224,7 +224,7 @@ def action_add(request, pk):
 
 @require_POST
 def action_done(request, pk):
-    action = get_object_or_404(selectors.visible_actions(request.user).distinct(), pk=pk)
+    action = get_object_or_404(selectors.visible_actions(request.user), pk=pk)
     try:
         action = services.mark_done(
             user=request.user, action=action, done=request.POST.get("done", "1") != "0"

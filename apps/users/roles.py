@@ -93,6 +93,20 @@ def visible_teams(user: User) -> models.QuerySet[Team]:
     return user.teams.all()
 
 
+def managed(user: User) -> tuple[models.QuerySet[User], models.QuerySet[Team]]:
+    """The reps and teams `user` manages, for whom they set targets and hold reviews: an
+    admin, every active user and every team; a manager, the active people of the teams they
+    manage and those teams; anyone else, none."""
+    if is_admin(user):
+        return User.objects.filter(is_active=True), Team.objects.all()
+    if is_manager(user):
+        return (
+            visible_users(user).filter(is_active=True).exclude(pk=user.pk),
+            Team.objects.filter(manager=user),
+        )
+    return User.objects.none(), Team.objects.none()
+
+
 def assignable_owners(user: User) -> models.QuerySet[User]:
     """Who `user` may hand an account or a project to: a manager or an admin, any active user
     whose work they see; anyone else, only themself (a rep's work is their own)."""

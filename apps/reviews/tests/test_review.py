@@ -249,3 +249,30 @@ def test_open_actions_come_overdue_first(team, manager, rep, teammate):
         "overdue",
         "later",
     ]
+
+
+def test_each_bar_opens_the_projects_behind_it(history, team):
+    november, december = _review(team).waterfalls
+    members = Scope(team=team).member_ids()
+
+    def behind(waterfall, bar):
+        projects, count = selectors.bar_projects(members, SINCE, UNTIL, waterfall.period, bar)
+        assert count == len(projects)
+        return [(project.title, amount) for project, amount in projects]
+
+    assert behind(november, "won") == [("E", Decimal("-8000.00"))]
+    assert behind(november, "pushed out") == [("C", Decimal("-2000.00"))]
+    assert behind(december, "pulled in") == [("C", Decimal("2000.00"))]
+    assert behind(november, "value") == [("B", Decimal("6000.00"))]
+    assert behind(december, "new") == [("H", Decimal("500.00"))]
+    assert behind(december, "won") == []
+
+
+def test_the_bar_page_lists_them_for_the_manager_only(client, history, team, manager, rep):
+    with time_machine.travel(UNTIL, tick=False):
+        client.force_login(manager)
+        url = f"/reviews/prepare/bar/?team={team.pk}&since=2026-11-10&bar=won&position=0"
+        response = client.get(url)
+        assert [project.title for project, _ in response.context["projects"]] == ["E"]
+        client.force_login(rep)
+        assert client.get(url).status_code == 404
