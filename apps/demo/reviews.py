@@ -14,7 +14,7 @@ from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import periods_from
 from apps.pipeline import services as lifecycle
 from apps.pipeline.ledger import backdated
-from apps.pipeline.models import EndedBy, ProjectState, StopReason
+from apps.pipeline.models import EndedBy, ProjectState, Stage, StopReason
 from apps.projects.models import CustomerProject
 from apps.projects.services import ProjectFacts, update_project
 from apps.reviews.models import ActionItem, ReviewMeeting
@@ -91,8 +91,12 @@ def _changes_since(members, held_at: datetime, now: datetime) -> None:
     )
     quiet = [p for p in projects if last_change[p.pk] < prepared_at - timedelta(days=1)]
 
+    stages_of = {}
+    for stage in Stage.objects.filter(is_won=False).order_by("order"):
+        stages_of.setdefault(stage.pipeline_id, []).append(stage)
+
     def step(project, offset):
-        stages = [s for s in project.pipeline.stages.order_by("order") if not s.is_won]
+        stages = stages_of[project.pipeline_id]
         index = [s.pk for s in stages].index(project.stage_id) + offset
         return stages[index] if 0 <= index < len(stages) else None
 
@@ -165,7 +169,7 @@ def _changes_since(members, held_at: datetime, now: datetime) -> None:
                 desired_state="One place for quotes and approvals.",
                 buying_process="The operations lead decides; finance signs over 20,000.",
                 next_step="Discovery call",
-                next_step_date=date.today() + timedelta(days=2),
+                next_step_date=timezone.localdate() + timedelta(days=2),
             ),
             user=member,
         )

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import GROUP_BY
-from apps.pipeline.models import Pipeline
+from apps.pipeline.models import Pipeline, PipelineKind
 from apps.users.models import User
 from apps.users.roles import managed, visible_users
 
@@ -118,8 +118,13 @@ class AnalyticsForm(ChoicesForm):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, user=user, **kwargs)
         self.fields["pipeline"].empty_label = None
-        default = Pipeline.objects.filter(kind="acquisition", is_default=True).first()
-        self.fields["pipeline"].initial = default.pk if default else None
+        self.default_pipeline = (
+            Pipeline.objects.filter(kind=PipelineKind.ACQUISITION, is_default=True).first()
+            or Pipeline.objects.first()
+        )
+        self.fields["pipeline"].initial = (
+            self.default_pipeline.pk if self.default_pipeline else None
+        )
         today = timezone.localdate()
         self.fields["start"].initial = today - timedelta(days=364)
         self.fields["end"].initial = today
@@ -129,15 +134,14 @@ class AnalyticsForm(ChoicesForm):
         start, end = cleaned_data.get("start"), cleaned_data.get("end")
         if start and end and start > end:
             self.add_error("end", "The end comes after the start.")
+        elif start and not end and start > timezone.localdate():
+            self.add_error("start", "Without an end the period ends today: start before it.")
         return cleaned_data
 
     def choices(self) -> dict:
         valid = self.valid_choices()
         today = timezone.localdate()
-        pipeline = valid.get("pipeline") or (
-            Pipeline.objects.filter(kind="acquisition", is_default=True).first()
-            or Pipeline.objects.first()
-        )
+        pipeline = valid.get("pipeline") or self.default_pipeline
         end = valid.get("end") or today
         start = valid.get("start") or end - timedelta(days=364)  # a year, the end included
         return {

@@ -332,7 +332,11 @@ def review(
     sums = {(row[3], row[1]): (row[4].quantize(CENT), row[2]) for row in rows if row[0] == "bar"}
     entries = _entries([row[1:3] + row[5:] for row in rows if row[0] == "entry"], sections)
     entries += _overdue(members, until, sections["overdue"])
-    entries += _stuck(members, until, quiet_days, sections["stuck"])
+    # Next steps and notes have no history: stuck is always as the projects are today.
+    now = timezone.now()
+    entries += _stuck(members, now, quiet_days, sections["stuck"])
+    if until < now - timedelta(hours=1):
+        sections["stuck"].title = "Stuck today"
     _load_projects(entries)
     _push_counts([e for key in ("slipped", "overdue") for e in sections[key].entries])
     [then] = forecast_at(members, [since], periods)
@@ -395,12 +399,17 @@ def _open_in_scope(members: list[int]) -> QuerySet[CustomerProject]:
 
 
 def _overdue(members: list[int], until: datetime, section: Section) -> list[Entry]:
-    """Open projects whose expected close date is before the day of `until`, oldest first."""
-    overdue = _open_in_scope(members).filter(expected_close_date__lt=timezone.localdate(until))
+    """The projects open at `until` whose expected close date was then before its day, as
+    the ledger held them (a meeting opened later shows what it showed), oldest first."""
+    overdue = (
+        ProjectState.objects.at(until)
+        .open()
+        .filter(project__owner__in=members, expected_close_date__lt=timezone.localdate(until))
+    )
     rows = (
         overdue.annotate(total=Window(Count("pk")))
-        .order_by("expected_close_date", "pk")
-        .values_list("pk", "expected_close_date", "total")[:LISTED]
+        .order_by("expected_close_date", "project_id")
+        .values_list("project_id", "expected_close_date", "total")[:LISTED]
     )
     for pk, close, total in rows:
         section.count = total
@@ -433,8 +442,8 @@ def stuck_projects(members: list[int], now: datetime, quiet_days: int) -> QueryS
 
 def _stuck(members: list[int], now: datetime, quiet_days: int, section: Section) -> list[Entry]:
     section.help = (
-        f"Longer in their stage than it normally takes, no move and no note for "
-        f"{quiet_days} days, or no next step."
+        f"As they are today: longer in their stage than it normally takes, no move and no "
+        f"note for {quiet_days} days, or no next step."
     )
     rows = (
         stuck_projects(members, now, quiet_days)

@@ -276,3 +276,14 @@ def test_the_bar_page_lists_them_for_the_manager_only(client, history, team, man
         assert [project.title for project, _ in response.context["projects"]] == ["E"]
         client.force_login(rep)
         assert client.get(url).status_code == 404
+
+
+def test_a_meeting_opened_later_keeps_its_overdue_close_dates(history, team, rep):
+    # After the meeting (until), K is won and L's close date moves to next year.
+    _then(_at(21), services.win_project, history["K"])
+    _edit(_at(21), history["L"], expected_close_date=date(2027, 1, 31))
+    with time_machine.travel(_at(28), tick=False):
+        result = review(Scope(team=team), since=SINCE, until=UNTIL)
+    assert _titles(result, "overdue") == ["K", "L"]
+    stuck = next(section for section in result.sections if section.key == "stuck")
+    assert stuck.title == "Stuck today"
