@@ -47,6 +47,7 @@ from apps.pipeline.models import (
     Stage,
     StageTransition,
     effective_probability,
+    weighted_value,
 )
 from apps.pipeline.selectors import visible_states
 from apps.projects.models import CustomerProject
@@ -191,23 +192,28 @@ def stage_win_rates(
     return rates
 
 
-def _closed_by_furthest(projects, start: datetime, end: datetime) -> list[tuple]:
-    """(pipeline, outcome, furthest stage order recorded, how many) of the projects closed in
-    [start, end)."""
-    furthest = (
+def furthest_order() -> Subquery:
+    """The furthest stage order a project's ledger recorded in its pipeline, by the orders
+    at the time: the project reached every stage up to it (DOMAIN.md, "Reached a stage")."""
+    return Subquery(
         ProjectState.objects.filter(project=OuterRef("pk"), pipeline=OuterRef("pipeline"))
         .order_by()
         .values("project")
         .annotate(furthest=Max("stage_order"))
         .values("furthest")
     )
+
+
+def _closed_by_furthest(projects, start: datetime, end: datetime) -> list[tuple]:
+    """(pipeline, outcome, furthest stage order recorded, how many) of the projects closed in
+    [start, end)."""
     return list(
         projects.filter(
             status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
             closed_at__gte=start,
             closed_at__lt=end,
         )
-        .annotate(furthest=Subquery(furthest))
+        .annotate(furthest=furthest_order())
         .order_by()
         .values_list("pipeline", "status", "furthest")
         .annotate(count=Count("pk"))
@@ -393,6 +399,22 @@ def forecast(
     for column in columns:
         column.groups.sort(key=lambda group: (-group[1].weighted_effective, group[0]))
 
+    for start, won in won_by_period(projects, kind, periods).items():
+        by_bucket[start].won = won
+    targets = target_for(user, kind=kind, periods=periods, team=team, rep=rep)
+    for column in columns[1:]:
+        column.target = targets.get(column.period.start)
+    return Forecast(
+        periods=columns if columns[0].total.count else columns[1:],
+        group_by=group_by,
+        rates=rates,
+        without_close_date=open_projects.filter(expected_close_date__isnull=True).count(),
+    )
+
+
+def won_by_period(projects: QuerySet, kind: str, periods: list[Period]) -> dict[date, Decimal]:
+    """The value of `projects` won in each of the consecutive `periods` (a close time in it,
+    the configured time zone's midnight), by the period's first day. One query."""
     won = (
         projects.filter(
             status=ProjectStatus.WON,
@@ -404,17 +426,7 @@ def forecast(
         .values("bucket")
         .annotate(won=Sum("value"))
     )
-    for row in won:
-        by_bucket[row["bucket"]].won = row["won"]
-    targets = target_for(user, kind=kind, periods=periods, team=team, rep=rep)
-    for column in columns[1:]:
-        column.target = targets.get(column.period.start)
-    return Forecast(
-        periods=columns if columns[0].total.count else columns[1:],
-        group_by=group_by,
-        rates=rates,
-        without_close_date=open_projects.filter(expected_close_date__isnull=True).count(),
-    )
+    return {row["bucket"]: row["won"] for row in won}
 
 
 def _summed_by_bucket(rows: list[dict]) -> list[dict]:
@@ -450,7 +462,7 @@ def _narrowed(projects: QuerySet, *, pipeline=None, team=None, rep=None) -> Quer
 
 
 def _weighted(probability: str) -> ExpressionWrapper:
-    return ExpressionWrapper(F("value") * F(probability) / Value(100), output_field=MONEY)
+    return ExpressionWrapper(weighted_value(probability), output_field=MONEY)
 
 
 def _sums() -> dict:
@@ -727,16 +739,9 @@ def analytics(
     stages = list(pipeline.stages.order_by("order"))
     figures = {stage.pk: StageFigures(stage) for stage in stages}
 
-    furthest = (
-        ProjectState.objects.filter(project=OuterRef("pk"), pipeline=pipeline)
-        .order_by()
-        .values("project")
-        .annotate(furthest=Max("stage_order"))
-        .values("furthest")
-    )
     opened = (
         projects.filter(created_at__gte=window[0], created_at__lt=window[1])
-        .annotate(furthest=Subquery(furthest))
+        .annotate(furthest=furthest_order())
         .order_by()
         .values_list("furthest")
         .annotate(count=Count("pk"))
@@ -1082,18 +1087,7 @@ def forecast_accuracy(
         }
         for month in months
     ]
-    won = (
-        projects.filter(
-            status=ProjectStatus.WON,
-            closed_at__gte=_midnight(months[0].start),
-            closed_at__lt=_midnight(months[-1].end),
-        )
-        .annotate(bucket=Cast(Trunc("closed_at", PeriodKind.MONTH), DateField()))
-        .order_by()
-        .values("bucket")
-        .annotate(won=Sum("value"))
-    )
-    by_month = {row["bucket"]: row["won"] for row in won}
+    by_month = won_by_period(projects, PeriodKind.MONTH, months)
     for row in rows:
         row["won"] = by_month.get(row["month"].start, Decimal(0))
     return rows

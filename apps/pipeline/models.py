@@ -155,6 +155,13 @@ def effective_probability(
     )
 
 
+def weighted_value(probability: str = "effective_probability") -> models.Expression:
+    """What a project weighs in a forecast: its value × `probability` (a percentage field or
+    annotation) / 100. The one definition: projects, the ledger, the forecast and reviews
+    weigh with it."""
+    return F("value") * F(probability) / Value(100)
+
+
 class EndedBy(models.TextChoices):
     US = "us", "We decided to stop"
     CUSTOMER = "customer", "The customer chose otherwise"
@@ -300,7 +307,7 @@ class ProjectStateQuerySet(models.QuerySet):
 
     def with_weighted_value(self):
         """Annotate `weighted_value`: value × the effective % of the period."""
-        return self.annotate(weighted_value=F("value") * F("effective_probability") / Value(100))
+        return self.annotate(weighted_value=weighted_value())
 
 
 class ProjectState(History):

@@ -8,7 +8,7 @@ from django.db.models.functions import ExtractDay
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.pipeline.models import ProjectStatus, effective_probability
+from apps.pipeline.models import ProjectStatus, effective_probability, weighted_value
 
 
 class CustomerProjectQuerySet(models.QuerySet):
@@ -21,7 +21,7 @@ class CustomerProjectQuerySet(models.QuerySet):
     def with_effective_probability(self):
         """Annotate `effective_probability` (percent) and `weighted_value` (value × it)."""
         return self.annotate(effective_probability=effective_probability()).annotate(
-            weighted_value=F("value") * F("effective_probability") / Value(100)
+            weighted_value=weighted_value()
         )
 
     def with_days_in_stage(self, now: datetime | None = None):

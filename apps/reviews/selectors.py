@@ -13,13 +13,13 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum, Value, Window
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import Round
 from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import Period, periods_from, stop_bounds
-from apps.pipeline.models import ProjectState, Stage, StageTransition
+from apps.pipeline.models import ProjectState, Stage, StageTransition, weighted_value
 from apps.projects.models import CustomerProject, ProjectNote
 from apps.projects.selectors import visible_projects, with_list_columns
 from apps.reviews.models import ActionItem, ReviewMeeting
@@ -522,7 +522,7 @@ def forecast_at(
     each period: the open projects of `members` (owners today) as they stood then (the
     ledger's `at`, as `projects_as_of` reads it; the caller has checked the user may see
     them). One query."""
-    weighted = Round(F("value") * F("effective_probability") / Value(100), 2)
+    weighted = Round(weighted_value(), 2)
     held = Q()
     for moment in moments:
         held |= Q(period__contains=moment)
