@@ -605,7 +605,7 @@ def actions_for(user: User) -> QuerySet[ActionItem]:
     """A person's own actions from reviews, open first and by due date."""
     return (
         ActionItem.objects.filter(owner=user)
-        .select_related("project", "meeting", "meeting__team", "meeting__rep")
+        .select_related("project", "done_by", "meeting", "meeting__team", "meeting__rep")
         .order_by(F("done_at").desc(nulls_first=True), "due_date", "pk")
     )
 

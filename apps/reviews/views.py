@@ -41,7 +41,7 @@ def meeting_list(request):
     """Past meetings the user may open, with their notes and actions, and for a manager the
     way to prepare the next."""
     meetings = selectors.visible_meetings(request.user).prefetch_related(
-        "actions__owner", "actions__project"
+        "actions__owner", "actions__project", "actions__done_by"
     )[:50]
     return render(
         request,

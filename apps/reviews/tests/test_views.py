@@ -161,14 +161,24 @@ def test_the_preparation_takes_constant_queries(
 
 
 def test_the_meeting_list_takes_constant_queries(
-    client, manager, meeting, action, django_assert_max_num_queries
+    client, manager, rep, meeting, action, django_assert_max_num_queries
 ):
     client.force_login(manager)
+    action.project = ProjectFactory(account=AccountFactory(owner=rep))
+    action.done_at, action.done_by = timezone.now(), rep
+    action.save()
     with django_assert_max_num_queries(20) as few:
         client.get("/reviews/")
-    for _ in range(5):
+    for number in range(5):
         ActionItem.objects.create(
-            meeting=meeting, owner=manager, text="x", due_date=date.today(), created_by=manager
+            meeting=meeting,
+            owner=manager,
+            text="x",
+            due_date=date.today(),
+            created_by=manager,
+            project=ProjectFactory(account=AccountFactory(owner=rep)) if number % 2 else None,
+            done_at=timezone.now() if number % 2 else None,
+            done_by=manager if number % 2 else None,
         )
     with django_assert_max_num_queries(len(few)):
         client.get("/reviews/")
