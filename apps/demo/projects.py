@@ -125,11 +125,7 @@ def seed(rng: random.Random, reps) -> int:
 
 
 def _create(rng, rep, account, pipelines, reasons, style, now, luck):
-    kind = (
-        PipelineKind.DEVELOPMENT
-        if account.relationship_level >= RelationshipLevel.SHOPPER
-        else PipelineKind.ACQUISITION
-    )
+    kind = lifecycle.pipeline_kind_for(account)
     stages = pipelines[kind]
     # A third started recently, so the board has a living pipeline beside two years of history.
     days_ago = rng.randint(1, 150) if rng.random() < 0.35 else rng.randint(1, HISTORY_DAYS)

@@ -53,13 +53,17 @@ class MissingEntryFields(PipelineError):
         super().__init__(f"Before {project.title} can enter {stage}, fill in: {labels}.")
 
 
+def pipeline_kind_for(account: Account) -> PipelineKind:
+    """New projects for Shopper-and-up accounts go on the development pipeline by default,
+    the others on acquisition."""
+    if account.relationship_level >= RelationshipLevel.SHOPPER:
+        return PipelineKind.DEVELOPMENT
+    return PipelineKind.ACQUISITION
+
+
 def default_pipeline_for(account: Account) -> Pipeline:
-    """New projects for Shopper-and-up accounts go on the development pipeline by default."""
-    kind = (
-        PipelineKind.DEVELOPMENT
-        if account.relationship_level >= RelationshipLevel.SHOPPER
-        else PipelineKind.ACQUISITION
-    )
+    """The default pipeline of `pipeline_kind_for(account)`."""
+    kind = pipeline_kind_for(account)
     pipeline = Pipeline.objects.filter(kind=kind, is_default=True).first()
     if pipeline is None:
         raise PipelineNotReady(

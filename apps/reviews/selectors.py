@@ -21,7 +21,7 @@ from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import Period, periods_from, stop_bounds
 from apps.pipeline.models import ProjectState, Stage, StageTransition, weighted_value
 from apps.projects.models import CustomerProject, ProjectNote
-from apps.projects.selectors import visible_projects, with_list_columns
+from apps.projects.selectors import with_list_columns
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.users.models import Team, User
 from apps.users.roles import is_admin, managed
@@ -613,7 +613,3 @@ def actions_for(user: User) -> QuerySet[ActionItem]:
 def visible_actions(user: User) -> QuerySet[ActionItem]:
     """The actions `user` may see: their own, and those of the meetings they may open."""
     return ActionItem.objects.filter(Q(owner=user) | Q(meeting__in=visible_meetings(user)))
-
-
-def scope_projects(user: User, scope: Scope) -> QuerySet[CustomerProject]:
-    return visible_projects(user).filter(owner__in=scope.member_ids())
