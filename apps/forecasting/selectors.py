@@ -192,16 +192,11 @@ def stage_win_rates(
     return rates
 
 
-def furthest_order() -> Subquery:
+def furthest_order() -> F:
     """The furthest stage order a project's ledger recorded in its pipeline, by the orders
-    at the time: the project reached every stage up to it (DOMAIN.md, "Reached a stage")."""
-    return Subquery(
-        ProjectState.objects.filter(project=OuterRef("pk"), pipeline=OuterRef("pipeline"))
-        .order_by()
-        .values("project")
-        .annotate(furthest=Max("stage_order"))
-        .values("furthest")
-    )
+    at the time: the project reached every stage up to it (DOMAIN.md, "Reached a stage").
+    Kept on the project by the ledger's writer, so reports need not read its periods."""
+    return F("furthest_stage_order")
 
 
 def _closed_by_furthest(projects, start: datetime, end: datetime) -> list[tuple]:

@@ -100,13 +100,17 @@ def begin_period(
     user: User,
     transition: StageTransition | None = None,
 ) -> ProjectState:
-    """Close `current` at `at` and begin the period of `facts` (from `snapshot`)."""
+    """Close `current` at `at` and begin the period of `facts` (from `snapshot`), raising the
+    project's furthest stage order if this period's is further."""
     if current is not None:
         # The one update the database allows on the ledger (migration 0005's trigger).
         ProjectState.objects.filter(pk=current.pk).update(
             period=DateTimeTZRange(current.period.lower, at, "[)")
         )
     facts = {name: value for name, value in facts.items() if name != "effective_probability"}
+    CustomerProject.objects.filter(
+        pk=project.pk, furthest_stage_order__lt=facts["stage_order"]
+    ).update(furthest_stage_order=facts["stage_order"])
     return ProjectState.objects.create(
         project=project,
         period=DateTimeTZRange(at, None, "[)"),
@@ -150,4 +154,32 @@ def restate(project_ids: list[int], *, at: datetime, user: User) -> int:
             """,
             [user.pk, closed],
         )
-        return cursor.rowcount
+        began = cursor.rowcount
+        cursor.execute(
+            """
+            UPDATE projects_customerproject project
+            SET furthest_stage_order = stage."order"
+            FROM pipeline_stage stage
+            WHERE project.id = ANY(%s) AND stage.id = project.stage_id
+              AND project.furthest_stage_order < stage."order"
+            """,
+            [list(project_ids)],
+        )
+        return began
+
+
+def recompute_furthest_stage_orders() -> None:
+    """Set every project's furthest stage order from its periods, in one statement: for
+    history written in bulk rather than through `begin_period` (the bench's fill)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE projects_customerproject project
+            SET furthest_stage_order = furthest.stage_order
+            FROM (
+                SELECT project_id, max(stage_order) AS stage_order
+                FROM pipeline_projectstate GROUP BY project_id
+            ) AS furthest
+            WHERE furthest.project_id = project.id
+            """
+        )

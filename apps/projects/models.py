@@ -99,6 +99,12 @@ class CustomerProject(models.Model):
     )
     stage_entered_at = models.DateTimeField(help_text="When the project entered its stage.")
     closed_at = models.DateTimeField(null=True, blank=True)
+    furthest_stage_order = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,
+        help_text="The furthest stage order its ledger has recorded, by the orders at the time: "
+        "it reached every stage up to it. Kept by apps/pipeline/ledger.py.",
+    )
     version = models.PositiveIntegerField(
         default=1, help_text="Raised by every write, so a stale form or board is detected."
     )

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Account, RelationshipLevel
 from apps.demo import bench_data
+from apps.pipeline import ledger
 from apps.pipeline.models import Pipeline, PipelineKind, ProjectState, StopReason
 from apps.pipeline.selectors import changes_between, projects_as_of
 from apps.projects.models import CustomerProject
@@ -176,6 +177,7 @@ class Command(BaseCommand):
             now = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
             started = time.perf_counter()
             self._fill(projects, now, now - timedelta(days=REWEIGHTED_DAYS_AGO))
+            ledger.recompute_furthest_stage_orders()
             self.stdout.write(f"Filled in {time.perf_counter() - started:.0f} s.")
             started = time.perf_counter()
             with connection.cursor() as cursor:
