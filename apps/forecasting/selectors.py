@@ -936,6 +936,9 @@ def _closes(projects: QuerySet, window: tuple[datetime, datetime]) -> QuerySet:
             ).values("pk"),
             to_status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
             created_at=F("project__closed_at"),
+            # The close is in the window too: said outright, the time index finds them.
+            created_at__gte=window[0],
+            created_at__lt=window[1],
         )
         .annotate(
             p=F("prior_probability"),

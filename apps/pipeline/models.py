@@ -403,6 +403,10 @@ class ProjectState(History):
             ),
             # "What changed between X and Y": the periods that began in a window.
             models.Index(Func(F("period"), function="lower"), name="pipeline_state_began_idx"),
+            # The period before another: the project's one that ended when it began.
+            models.Index(
+                F("project"), Func(F("period"), function="upper"), name="pipeline_state_ended_idx"
+            ),
             # The edits among them (a transition tells its own change).
             models.Index(
                 Func(F("period"), function="lower"),
