@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipeline', '0009_edit_periods_index'),
-        ('projects', '0004_furthest_stage_order'),
+        ("pipeline", "0009_edit_periods_index"),
+        ("projects", "0004_furthest_stage_order"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='projectstate',
-            index=models.Index(models.F('project'), models.Func(models.F('period'), function='upper'), name='pipeline_state_ended_idx'),
+            model_name="projectstate",
+            index=models.Index(
+                models.F("project"),
+                models.Func(models.F("period"), function="upper"),
+                name="pipeline_state_ended_idx",
+            ),
         ),
     ]
