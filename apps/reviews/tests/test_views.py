@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
@@ -231,3 +232,35 @@ def test_anything_typed_is_a_message_never_an_error(client, manager, team, meeti
         assert response.url.startswith("/")
     # A meeting covers no time after it was held, whatever `since_at` said.
     assert all(m.since < m.held_at for m in ReviewMeeting.objects.all())
+
+
+def test_the_meeting_page_takes_constant_queries(
+    client, manager, rep, meeting, action, django_assert_max_num_queries
+):
+    client.force_login(manager)
+
+    def count():
+        with django_assert_max_num_queries(30) as captured:
+            assert client.get(f"/reviews/{meeting.pk}/").status_code == 200
+        return len(captured)
+
+    # Opened before the meeting was held, so they are among its changes.
+    with time_machine.travel(meeting.held_at - timedelta(hours=1)):
+        ProjectFactory(account=AccountFactory(owner=rep))
+    few = count()
+    for number in range(6):
+        with time_machine.travel(meeting.held_at - timedelta(hours=1)):
+            project = ProjectFactory(account=AccountFactory(owner=rep), next_step="")
+        ActionItem.objects.create(
+            meeting=meeting,
+            owner=rep,
+            project=project,
+            text=f"Call {number}",
+            due_date=date.today(),
+            created_by=manager,
+            done_at=timezone.now() if number % 2 else None,
+            done_by=rep if number % 2 else None,
+        )
+    assert count() == few
+    review = client.get(f"/reviews/{meeting.pk}/").context["review"]
+    assert next(section.count for section in review.sections if section.key == "new") == 7
