@@ -1,16 +1,16 @@
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from apps.accounts import services
 from apps.accounts.factories import AccountFactory, ContactFactory
 from apps.accounts.models import Account, Contact, RelationshipLevel
 from apps.accounts.selectors import level_history
+from pipeline_crm.testing import at_once, wait_until_someone_waits_for_a_lock
 
 
 def _account_data(**overrides):
@@ -227,40 +227,6 @@ def test_a_raise_works_on_an_account_whose_website_no_longer_validates(rep):
 # Concurrency: a win's raise and a manager's edit of the same account, on two connections.
 
 
-def _wait_until_someone_waits_for_a_lock():
-    """Called inside a transaction holding the account's row lock: returns once another
-    connection is blocked on a lock, so the order of the two writes is certain."""
-    with connection.cursor() as cursor:
-        for _ in range(200):
-            # pg_locks rather than pg_stat_activity, which a transaction sees as a snapshot.
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.05)
-    raise AssertionError("the other connection never waited for the account's lock")
-
-
-def _run_in_threads(*functions):
-    """Run each function in its own thread, so on its own database connection; return what
-    each returned or raised."""
-    outcomes = [None] * len(functions)
-
-    def run(index, function):
-        try:
-            outcomes[index] = function()
-        except Exception as error:  # handed back for the test to assert on
-            outcomes[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("put_back_migrated_data")
 def test_a_raise_after_a_managers_edit_to_client_leaves_client(rep, manager, team):
@@ -276,7 +242,7 @@ def test_a_raise_after_a_managers_edit_to_client_leaves_client(rep, manager, tea
                 data={"relationship_level": RelationshipLevel.CLIENT},
             )
             edit_holds_lock.set()
-            _wait_until_someone_waits_for_a_lock()
+            wait_until_someone_waits_for_a_lock()
 
     def win_raises():
         # The lifecycle read the account before the manager's edit committed: still Suspect.
@@ -285,7 +251,7 @@ def test_a_raise_after_a_managers_edit_to_client_leaves_client(rep, manager, tea
             account=account, level=RelationshipLevel.SHOPPER, user=rep
         )
 
-    edit, raised = _run_in_threads(manager_edits, win_raises)
+    edit, raised = at_once(manager_edits, win_raises, together=False)
 
     assert edit is None and isinstance(raised, Account), (edit, raised)
     account.refresh_from_db()
@@ -306,7 +272,7 @@ def test_a_managers_edit_after_a_raise_is_refused_then_reaches_client(rep, manag
                 account=account, level=RelationshipLevel.SHOPPER, user=rep
             )
             raise_holds_lock.set()
-            _wait_until_someone_waits_for_a_lock()
+            wait_until_someone_waits_for_a_lock()
 
     def manager_edits():
         # The manager's form was loaded before the win: version 1, level Suspect.
@@ -318,7 +284,7 @@ def test_a_managers_edit_after_a_raise_is_refused_then_reaches_client(rep, manag
             data={"relationship_level": RelationshipLevel.CLIENT},
         )
 
-    raised, edit = _run_in_threads(win_raises, manager_edits)
+    raised, edit = at_once(win_raises, manager_edits, together=False)
 
     assert raised is None and isinstance(edit, services.StaleAccount), (raised, edit)
     assert "changed by Rita Rep meanwhile" in str(edit)

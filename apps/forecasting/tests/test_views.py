@@ -213,35 +213,18 @@ def test_forecast_pages_answer_get_only_where_they_read(client, manager):
 @pytest.mark.usefixtures("put_back_migrated_data")
 def test_two_managers_setting_one_target_at_once_leave_one_target(manager, team, pipeline_admin):
     """Two connections create the same target at the same moment: one row, no error."""
-    import threading
-
-    from django.db import connections
-
     from apps.forecasting import services
-
-    barrier = threading.Barrier(2)
-    outcomes = []
+    from pipeline_crm.testing import at_once
 
     def set_it(user, amount):
-        try:
-            barrier.wait(timeout=10)
-            services.set_target(
-                user=user, team=team, kind="month", starts=date(2026, 3, 10), amount=amount
-            )
-            outcomes.append(amount)
-        except Exception as error:  # handed back to the assertion below
-            outcomes.append(error)
-        finally:
-            connections.close_all()
+        services.set_target(
+            user=user, team=team, kind="month", starts=date(2026, 3, 10), amount=amount
+        )
+        return amount
 
-    threads = [
-        threading.Thread(target=set_it, args=(manager, Decimal(1000))),
-        threading.Thread(target=set_it, args=(pipeline_admin, Decimal(2000))),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = at_once(
+        lambda: set_it(manager, Decimal(1000)), lambda: set_it(pipeline_admin, Decimal(2000))
+    )
     assert sorted(outcomes) == [1000, 2000]
     [target] = Target.objects.all()
     assert (target.starts, target.amount in (1000, 2000)) == (date(2026, 3, 1), True)

@@ -2,13 +2,12 @@
 "as of a moment" and "what changed between two"."""
 
 import threading
-import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
@@ -20,6 +19,7 @@ from apps.pipeline.selectors import changes_between, projects_as_of, state_chang
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
+from pipeline_crm.testing import at_once, wait_until_someone_waits_for_a_lock
 
 
 @pytest.fixture
@@ -500,14 +500,25 @@ def test_the_admin_reads_the_ledger_and_cannot_write_it(client, rep, pipeline_ad
 # Two people at once: an admin re-weights a stage while a rep moves a project in it.
 
 
-def _wait_until_someone_waits_for_a_lock():
-    with connection.cursor() as cursor:
-        for _ in range(200):
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.05)
-    raise AssertionError("the other connection never waited for a lock")
+def _in_order(first: str, **writes) -> None:
+    """Run the two named writes on two connections, `first` first: it holds its locks until
+    the other is seen waiting for one. Both must succeed."""
+    holds_lock = threading.Event()
+
+    def ordered(name, write):
+        def run():
+            if name != first:
+                assert holds_lock.wait(timeout=10)
+            with transaction.atomic():
+                write()
+                if name == first:
+                    holds_lock.set()
+                    wait_until_someone_waits_for_a_lock()
+
+        return run
+
+    outcomes = at_once(*(ordered(name, write) for name, write in writes.items()), together=False)
+    assert [outcome for outcome in outcomes if outcome is not None] == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -516,45 +527,17 @@ def _wait_until_someone_waits_for_a_lock():
 def test_a_reweighting_and_a_move_at_once_keep_the_ledger_whole(rep, pipeline_admin, first):
     project = _open(rep)  # in Decision
     decision = stage_named("Decision")
-    holds_lock = threading.Event()
-    errors = []
 
     def reweight():
-        with transaction.atomic():
-            Stage.objects.filter(pk=decision.pk).update(default_probability=70)
-            services.record_stage_changes(stages=[decision], user=pipeline_admin)
-            if first == "reweight":
-                holds_lock.set()
-                _wait_until_someone_waits_for_a_lock()
+        Stage.objects.filter(pk=decision.pk).update(default_probability=70)
+        services.record_stage_changes(stages=[decision], user=pipeline_admin)
 
     def move():
-        with transaction.atomic():
-            services.move_project(
-                project=project, to_stage=stage_named("Negotiation"), user=rep, seen_version=1
-            )
-            if first == "move":
-                holds_lock.set()
-                _wait_until_someone_waits_for_a_lock()
+        services.move_project(
+            project=project, to_stage=stage_named("Negotiation"), user=rep, seen_version=1
+        )
 
-    def run(function, waits):
-        try:
-            if waits:
-                assert holds_lock.wait(timeout=10)
-            function()
-        except Exception as error:  # handed to the assertion below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [
-        threading.Thread(target=run, args=(reweight, first != "reweight")),
-        threading.Thread(target=run, args=(move, first != "move")),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    _in_order(first, reweight=reweight, move=move)
     assert_ledger_consistent(project)
     states = list(ProjectState.objects.filter(project=project).order_by("period"))
     # Re-weighted first: the project's Decision period was restated at 70 before the move.
@@ -571,43 +554,15 @@ def test_a_project_moved_into_a_stage_being_reweighted_ends_with_the_new_default
 ):
     project = _open(rep)  # in Decision
     negotiation = stage_named("Negotiation")
-    holds_lock = threading.Event()
-    errors = []
 
     def reweight():
-        with transaction.atomic():
-            Stage.objects.filter(pk=negotiation.pk).update(default_probability=90)
-            services.record_stage_changes(stages=[negotiation], user=pipeline_admin)
-            if first == "reweight":
-                holds_lock.set()
-                _wait_until_someone_waits_for_a_lock()
+        Stage.objects.filter(pk=negotiation.pk).update(default_probability=90)
+        services.record_stage_changes(stages=[negotiation], user=pipeline_admin)
 
     def move():
-        with transaction.atomic():
-            services.move_project(project=project, to_stage=negotiation, user=rep, seen_version=1)
-            if first == "move":
-                holds_lock.set()
-                _wait_until_someone_waits_for_a_lock()
+        services.move_project(project=project, to_stage=negotiation, user=rep, seen_version=1)
 
-    def run(function, waits):
-        try:
-            if waits:
-                assert holds_lock.wait(timeout=10)
-            function()
-        except Exception as error:  # handed to the assertion below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [
-        threading.Thread(target=run, args=(reweight, first != "reweight")),
-        threading.Thread(target=run, args=(move, first != "move")),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    _in_order(first, reweight=reweight, move=move)
     assert_ledger_consistent(project)
     current = ProjectState.objects.get(project=project, period__upper_inf=True)
     assert (current.stage_id, current.stage_default_probability) == (negotiation.pk, 90)

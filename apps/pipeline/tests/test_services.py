@@ -1,10 +1,9 @@
 """The lifecycle rule matrix: every service, valid and invalid targets, and the history row."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import RelationshipLevel
@@ -20,6 +19,7 @@ from apps.pipeline.models import (
 from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from apps.projects.services import StaleProject
+from pipeline_crm.testing import at_once
 
 
 @pytest.fixture
@@ -454,29 +454,18 @@ def _assert_unchanged(project):
 @pytest.mark.usefixtures("put_back_migrated_data")
 def test_two_simultaneous_moves_write_one_transition_and_one_conflict(rep, manager, team):
     project = ProjectFactory(account=AccountFactory(owner=rep))
-    barrier = threading.Barrier(2)
-    outcomes = {}
 
     def move(user, target):
         try:
-            barrier.wait(timeout=10)
             services.move_project(
                 project=project, to_stage=stage_named(target), user=user, seen_version=1
             )
-            outcomes[user.username] = "moved"
         except StaleProject as error:
-            outcomes[user.username] = str(error)
-        finally:
-            connections.close_all()
+            return str(error)
+        return "moved"
 
-    threads = [
-        threading.Thread(target=move, args=(rep, "Marketing")),
-        threading.Thread(target=move, args=(manager, "Decision")),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    moved = at_once(lambda: move(rep, "Marketing"), lambda: move(manager, "Decision"))
+    outcomes = dict(zip([rep.username, manager.username], moved, strict=True))
 
     assert sorted(outcome == "moved" for outcome in outcomes.values()) == [False, True]
     [conflict] = [outcome for outcome in outcomes.values() if outcome != "moved"]

@@ -1,42 +1,19 @@
 """Two people (or two tabs) writing one review at once, on two real connections."""
 
-import threading
 from datetime import date, timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from apps.reviews import services
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.reviews.selectors import Scope
+from pipeline_crm.testing import at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("migrated_rows", "put_back_migrated_data"),
 ]
-
-
-def _at_once(*calls):
-    """Run each call on its own connection, released together; their results or errors."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = call()
-        except Exception as error:  # handed back to the test's assertions
-            outcomes[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
 
 
 @pytest.fixture
@@ -48,7 +25,7 @@ def meeting(manager, team):
 
 
 def test_two_saves_of_the_notes_from_one_page_keep_one(meeting, manager):
-    outcomes = _at_once(
+    outcomes = at_once(
         *(
             lambda text=text: services.save_notes(
                 user=manager, meeting=meeting, notes=text, seen_version=1
@@ -67,7 +44,7 @@ def test_owner_and_manager_marking_one_action_done_keep_the_first(meeting, manag
     action = ActionItem.objects.create(
         meeting=meeting, owner=rep, text="Call", due_date=date.today(), created_by=manager
     )
-    outcomes = _at_once(
+    outcomes = at_once(
         lambda: services.mark_done(user=rep, action=action),
         lambda: services.mark_done(user=manager, action=action),
     )
@@ -79,7 +56,7 @@ def test_owner_and_manager_marking_one_action_done_keep_the_first(meeting, manag
 
 def test_starting_one_meeting_twice_at_once_gives_one_meeting(manager, team):
     since = timezone.now() - timedelta(days=14)
-    outcomes = _at_once(
+    outcomes = at_once(
         *(
             lambda: services.hold_meeting(user=manager, scope=Scope(team=team), since=since)
             for _ in range(2)
