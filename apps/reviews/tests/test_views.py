@@ -264,3 +264,14 @@ def test_the_meeting_page_takes_constant_queries(
     assert count() == few
     review = client.get(f"/reviews/{meeting.pk}/").context["review"]
     assert next(section.count for section in review.sections if section.key == "new") == 7
+
+
+def test_a_team_without_members_has_a_quiet_review(client, manager):
+    from apps.users.factories import TeamFactory
+
+    empty = TeamFactory(name="Nobody yet", manager=manager, members=[])
+    client.force_login(manager)
+    response = client.get(f"/reviews/prepare/?team={empty.pk}")
+    assert response.status_code == 200
+    assert response.context["review"].is_quiet
+    assert "Nothing to discuss in" in response.content.decode()
