@@ -42,10 +42,6 @@ class Scope:
     def __str__(self):
         return str(self.team or self.rep)
 
-    @property
-    def query(self) -> dict:
-        return {"team": self.team.pk} if self.team else {"rep": self.rep.pk}
-
     def member_ids(self) -> list[int]:
         return self._members
 
@@ -78,6 +74,18 @@ def visible_meetings(user: User) -> QuerySet[ReviewMeeting]:
         | Q(rep=user)
         | Q(team__in=user.teams.all())
     )
+
+
+def sees_all_of(user: User, meeting: ReviewMeeting) -> bool:
+    """Whether `user` sees the whole of a meeting: whoever held it, an admin, or a manager
+    who may review its scope. Anyone else who may open it (a rep it covered) sees their own
+    part: their projects and their actions, as everywhere a rep sees only their own work."""
+    if meeting.manager_id == user.pk or is_admin(user):
+        return True
+    reps, teams = managed(user)
+    if meeting.team_id is not None:
+        return teams.filter(pk=meeting.team_id).exists()
+    return reps.filter(pk=meeting.rep_id).exists()
 
 
 def default_since(scope: Scope, until: datetime) -> datetime:

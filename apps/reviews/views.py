@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,6 +11,7 @@ from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import periods_from
 from apps.reviews import selectors, services
 from apps.reviews.forms import ActionForm, NotesForm, PrepareForm
+from apps.reviews.models import ActionItem
 from apps.reviews.selectors import BAR_NAMES, QUIET_DAYS, Scope
 from apps.users.roles import is_admin, is_manager
 from pipeline_crm.errors import DomainError
@@ -40,8 +42,11 @@ def _prepared(request, form: PrepareForm):
 def meeting_list(request):
     """Past meetings the user may open, with their notes and actions, and for a manager the
     way to prepare the next."""
+    actions = ActionItem.objects.select_related("owner", "project", "done_by")
+    if not (is_manager(request.user) or is_admin(request.user)):
+        actions = actions.filter(owner=request.user)  # a rep's part of each meeting
     meetings = selectors.visible_meetings(request.user).prefetch_related(
-        "actions__owner", "actions__project", "actions__done_by"
+        Prefetch("actions", queryset=actions)
     )[:50]
     return render(
         request,
@@ -127,8 +132,12 @@ def meeting(request, pk):
     """A meeting: the review of what changed up to when it was held, its notes and actions;
     `?present` shows it for a projector, one section at a time."""
     meeting = _meeting_or_404(request, pk)
-    scope = Scope(team=meeting.team, rep=meeting.rep)
     may_hold = services.may_hold(request.user, meeting)
+    actions = meeting.actions.select_related("owner", "project", "done_by")
+    if selectors.sees_all_of(request.user, meeting):
+        scope = Scope(team=meeting.team, rep=meeting.rep)
+    else:  # a rep the meeting covered: their part of it
+        scope, actions = Scope(rep=request.user), actions.filter(owner=request.user)
     review = selectors.review(scope, since=meeting.since, until=meeting.held_at)
     listed = {entry.project for section in review.sections for entry in section.entries}
     return render(
@@ -139,7 +148,8 @@ def meeting(request, pk):
             "scope": scope,
             "review": review,
             "may_hold": may_hold,
-            "actions": meeting.actions.select_related("owner", "project", "done_by"),
+            "own_part": scope.rep == request.user and meeting.rep_id != request.user.pk,
+            "actions": actions,
             "notes_form": NotesForm(initial={"notes": meeting.notes, "version": meeting.version})
             if may_hold
             else None,

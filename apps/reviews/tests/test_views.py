@@ -275,3 +275,30 @@ def test_a_team_without_members_has_a_quiet_review(client, manager):
     assert response.status_code == 200
     assert response.context["review"].is_quiet
     assert "Nothing to discuss in" in response.content.decode()
+
+
+def test_a_rep_sees_their_own_part_of_a_team_meeting(client, manager, team, rep, teammate):
+    held = timezone.now()
+    with time_machine.travel(held - timedelta(days=2)):
+        mine = ProjectFactory(account=AccountFactory(owner=rep), title="Mine")
+        theirs = ProjectFactory(account=AccountFactory(owner=teammate), title="Theirs")
+    meeting = ReviewMeeting.objects.create(
+        manager=manager, team=team, held_at=held, since=held - timedelta(days=14)
+    )
+    for owner, project in ((rep, mine), (teammate, theirs)):
+        ActionItem.objects.create(
+            meeting=meeting,
+            owner=owner,
+            project=project,
+            text=f"Follow up {project.title}",
+            due_date=date.today(),
+            created_by=manager,
+        )
+    client.force_login(manager)
+    page = client.get(f"/reviews/{meeting.pk}/").content.decode()
+    assert "Theirs" in page and "Mine" in page
+    client.force_login(rep)
+    for url in (f"/reviews/{meeting.pk}/", "/reviews/"):
+        page = client.get(url).content.decode()
+        assert "Mine" in page
+        assert "Theirs" not in page
