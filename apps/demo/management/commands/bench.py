@@ -36,7 +36,9 @@ from apps.projects.models import CustomerProject
 from apps.users.models import Team, User
 from apps.users.roles import Role
 
-REPS = 40
+# A sales organisation of a few hundred reps (about 330 projects each, some 95 open): a
+# team of 8 for the manager's pages, one of 30 for the review meeting's.
+REPS = 300
 ACCOUNTS = 5_000
 BATCH = 10_000  # projects per transaction: bounds the deferred trigger queue
 LOADERS = 2  # connections loading batches at once: one per core of the budget's machine
@@ -196,15 +198,19 @@ class Command(BaseCommand):
         self._report_ledger(repeat, explain)
 
     def _filled(self, projects: int) -> bool:
-        """Whether the database holds the generated history of `projects` projects (not an
-        older bench's rows without a ledger, nor a fill that stopped halfway)."""
+        """Whether the database holds the generated history of `projects` projects for `REPS`
+        reps (not an older bench's rows without a ledger or with other owners, nor a fill that
+        stopped halfway)."""
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM projects_customerproject p WHERE NOT EXISTS "
                 "(SELECT 1 FROM pipeline_projectstate x WHERE x.project_id = p.id)"
             )
             without_ledger = cursor.fetchone()[0]
-        return CustomerProject.objects.count() == projects and without_ledger == 0
+        owners = CustomerProject.objects.values("owner").distinct().count()
+        return (
+            CustomerProject.objects.count() == projects and without_ledger == 0 and owners == REPS
+        )
 
     def _fill(self, projects: int, now, reweighted_at) -> None:
         with transaction.atomic():
@@ -328,7 +334,7 @@ class Command(BaseCommand):
                 SELECT 'Bench account ' || g, '', 'other', (%(reps)s::bigint[])[1 + g %% %(n)s],
                        1 + g %% 7, '', now() - interval '800 days', now(), 1
                 FROM generate_series(1, %(accounts)s) g
-                ON CONFLICT DO NOTHING
+                ON CONFLICT ((lower(name))) DO UPDATE SET owner_id = EXCLUDED.owner_id
                 """,
                 {"reps": reps, "n": len(reps), "accounts": ACCOUNTS},
             )
@@ -429,8 +435,8 @@ class Command(BaseCommand):
         big_team, _ = Team.objects.get_or_create(
             name="Bench team of 30", defaults={"manager": big_manager}
         )
-        big_team.members.add(
-            *User.objects.filter(username__startswith="bench-rep-").order_by("pk")[:30]
+        big_team.members.set(
+            User.objects.filter(username__startswith="bench-rep-").order_by("pk")[:30]
         )
         pages = [
             ("bench-admin", board),
