@@ -236,7 +236,8 @@ def _share_related(rows, previous) -> None:
 def timeline(project: CustomerProject) -> list[dict]:
     """The project's story from the state ledger, newest first: one event per period, with
     the stage transition that began it (an opening, move, win, stop or reopening) and the
-    changes of value, expected close date, individual % and owner, with who and when."""
+    changes of value, expected close date, individual % and owner, with who and when; and
+    each next step as it was set."""
     events: dict[int, dict] = {}
     for change in state_changes(ProjectState.objects.filter(project=project)):
         event = events.setdefault(
@@ -247,4 +248,8 @@ def timeline(project: CustomerProject) -> list[dict]:
             event["changes"].append(change)
         else:
             event["transition"] = change.transition
-    return sorted(events.values(), key=lambda event: event["at"], reverse=True)
+    steps = [
+        {"at": step.changed_at, "user": step.changed_by, "next_step": step}
+        for step in project.next_step_changes.select_related("changed_by")
+    ]
+    return sorted([*events.values(), *steps], key=lambda event: event["at"], reverse=True)

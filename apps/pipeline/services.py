@@ -24,7 +24,7 @@ from apps.pipeline.models import (
     StopReason,
 )
 from apps.projects.models import CustomerProject
-from apps.projects.services import ProjectFacts, check_owner, lock_project
+from apps.projects.services import ProjectFacts, check_owner, lock_project, record_next_step
 from apps.users.models import User
 from pipeline_crm.errors import DomainError
 
@@ -110,6 +110,8 @@ def open_project(
     # Field validation; the table's check constraints hold what no form field can break.
     project.full_clean(validate_constraints=False)
     project.save()
+    if project.next_step or project.next_step_date:
+        record_next_step(project, user=user)
     return _record(project, user=user, before=None, current=None, at=now, note=note)
 
 

@@ -1,9 +1,10 @@
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.pipeline.models import Pipeline, ProjectStatus, Stage
-from apps.projects.models import CustomerProject
+from apps.projects.models import NEXT_STEP_DUE, CustomerProject, next_step_q
 from apps.users.roles import visible_teams, visible_users
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -50,6 +51,9 @@ class ProjectFilter(django_filters.FilterSet):
     value_max = django_filters.NumberFilter(
         field_name="value", lookup_expr="lte", label="Value up to"
     )
+    next_step = django_filters.ChoiceFilter(
+        choices=NEXT_STEP_DUE, method="by_next_step", label="Next step", empty_label="Any"
+    )
     o = django_filters.OrderingFilter(
         fields=[
             ("title", "title"),
@@ -84,3 +88,6 @@ class ProjectFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(title__icontains=value) | Q(account__name__icontains=value))
+
+    def by_next_step(self, queryset, name, value):
+        return queryset.filter(next_step_q(value, timezone.localdate()))

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -9,6 +9,34 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.pipeline.models import ProjectStatus, effective_probability, weighted_value
+
+# How an open project's next step stands on a day: the home page's sections, the project
+# list's filter and the flags on cards and rows (`CustomerProject.next_step_due`).
+NEXT_STEP_DUE = [
+    ("overdue", "Overdue"),
+    ("today", "Due today"),
+    ("week", "Due in the next 7 days"),
+    ("missing", "No next step"),
+]
+NEXT_STEP_DAYS_AHEAD = 7
+
+
+def next_step_q(due: str, today: date) -> Q:
+    """The condition for `due` (a key of NEXT_STEP_DUE) on `today`. A day without words is
+    no next step."""
+    if due == "missing":
+        return Q(status=ProjectStatus.OPEN, next_step="")
+    written = Q(status=ProjectStatus.OPEN) & ~Q(next_step="")
+    if due == "overdue":
+        return written & Q(next_step_date__lt=today)
+    if due == "today":
+        return written & Q(next_step_date=today)
+    if due == "week":
+        return written & Q(
+            next_step_date__gt=today,
+            next_step_date__lte=today + timedelta(days=NEXT_STEP_DAYS_AHEAD),
+        )
+    raise ValueError(f"Unknown next-step due {due!r}.")
 
 
 class CustomerProjectQuerySet(models.QuerySet):
@@ -35,6 +63,10 @@ class CustomerProjectQuerySet(models.QuerySet):
             is_stuck=Q(stage__normal_days__isnull=False)
             & Q(days_in_stage__gt=F("stage__normal_days"))
         )
+
+    def next_step(self, due: str, today: date):
+        """Open projects whose next step stands as `due` (one of NEXT_STEP_DUE) on `today`."""
+        return self.filter(next_step_q(due, today))
 
     def stuck(self, now: datetime | None = None):
         """Open projects longer in their stage than its normal days."""
@@ -154,6 +186,22 @@ class CustomerProject(models.Model):
     def is_open(self) -> bool:
         return self.status == ProjectStatus.OPEN
 
+    @property
+    def next_step_due(self) -> str:
+        """How an open project's next step stands today (the local day): "missing" without
+        one, "overdue" when its day has passed, "today" when it is today; else "" (the
+        flags; `next_step_q` is the same rule in SQL)."""
+        if not self.is_open:
+            return ""
+        if not self.next_step:
+            return "missing"
+        if self.next_step_date is None:
+            return ""
+        today = timezone.localdate()
+        if self.next_step_date < today:
+            return "overdue"
+        return "today" if self.next_step_date == today else ""
+
 
 class ProjectNote(models.Model):
     """What someone learned or did, kept with the project."""
@@ -168,3 +216,25 @@ class ProjectNote(models.Model):
 
     def __str__(self):
         return self.text[:50]
+
+
+class NextStepChange(models.Model):
+    """A project's next step as someone set it: the history of next steps, appended to by
+    every write that changes one (apps/projects/services.py) and never edited."""
+
+    project = models.ForeignKey(
+        CustomerProject, on_delete=models.PROTECT, related_name="next_step_changes"
+    )
+    next_step = models.CharField(max_length=200, blank=True)
+    next_step_date = models.DateField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["project", "changed_at"], name="projects_next_step_idx")]
+
+    def __str__(self):
+        return self.next_step or "no next step"

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Account
 from apps.pipeline import ledger
-from apps.projects.models import CustomerProject, ProjectNote
+from apps.projects.models import CustomerProject, NextStepChange, ProjectNote
 from apps.users.models import User
 from apps.users.roles import assignable_owners
 from pipeline_crm.errors import DomainError
@@ -42,6 +42,7 @@ class ProjectFacts:
 # The fields an edit may change (the account is chosen once, when the project is opened).
 EDITABLE_FIELDS = [f.name for f in fields(ProjectFacts) if f.name != "account"]
 TRACKED_FIELDS = [f.name for f in fields(ProjectFacts) if f.metadata.get("tracked")]
+NEXT_STEP_FIELDS = ["next_step", "next_step_date"]
 
 
 class ProjectError(DomainError):
@@ -107,6 +108,8 @@ def update_project(
     locked.version += 1
     locked.updated_by = user
     locked.save(update_fields=[*changed, "version", "updated_by", "updated_at"])
+    if any(name in NEXT_STEP_FIELDS for name in changed):
+        record_next_step(locked, user=user)
     if any(name in TRACKED_FIELDS for name in changed):
         current = ledger.current_period(locked)
         at = ledger.moment_of_change(current, ledger.now())
@@ -114,6 +117,43 @@ def update_project(
             locked, facts=ledger.snapshot(locked), current=current, at=at, user=user
         )
     return locked
+
+
+def record_next_step(project: CustomerProject, *, user: User) -> NextStepChange:
+    """Append the project's next step as it now is to its history of next steps (in the
+    transaction of the write that set it)."""
+    return NextStepChange.objects.create(
+        project=project,
+        next_step=project.next_step,
+        next_step_date=project.next_step_date,
+        changed_by=user,
+        changed_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def set_next_step(
+    *,
+    project: CustomerProject,
+    user: User,
+    seen_version: int,
+    next_step: str,
+    next_step_date: date | None,
+) -> CustomerProject:
+    """Set what happens next on an open project and by when (the quick form of the project
+    page); a form older than the project's last change is refused."""
+    locked = lock_project(project, seen_version)
+    if not locked.is_open:
+        raise ProjectError(
+            f"{locked.title} is {locked.get_status_display().lower()}: a next step is for "
+            "an open project."
+        )
+    return update_project(
+        project=locked,
+        user=user,
+        seen_version=seen_version,
+        data={"next_step": next_step.strip(), "next_step_date": next_step_date},
+    )
 
 
 @transaction.atomic

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/", views.project_detail, name="detail"),
     path("<int:pk>/edit/", views.project_edit, name="edit"),
     path("<int:pk>/notes/", views.note_create, name="note_create"),
+    path("<int:pk>/next-step/", views.next_step, name="next_step"),
 ]

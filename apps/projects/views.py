@@ -9,10 +9,10 @@ from apps.pipeline.forms import LifecycleForm, MoveForm
 from apps.pipeline.selectors import timeline
 from apps.projects import selectors, services
 from apps.projects.filters import ProjectFilter
-from apps.projects.forms import NoteForm, ProjectCreateForm, ProjectEditForm
+from apps.projects.forms import NextStepForm, NoteForm, ProjectCreateForm, ProjectEditForm
 from apps.projects.models import CustomerProject
 from pipeline_crm.errors import DomainError
-from pipeline_crm.forms import current_state_form
+from pipeline_crm.forms import current_state_form, problems
 from pipeline_crm.listing import csv_response, sort_columns
 
 PROJECTS_PER_PAGE = 25
@@ -153,12 +153,57 @@ def note_create(request, pk):
     return redirect(f"{project.get_absolute_url()}#notes")
 
 
+@require_POST
+def next_step(request, pk):
+    """Set a project's next step from its page: htmx swaps the block in place; a plain form
+    comes back to the page with a message. Refused, the typed step stays in the box."""
+    project = get_object_or_404(selectors.visible_projects(request.user), pk=pk)
+    form = NextStepForm(request.POST)
+    refused = None
+    if form.is_valid():
+        try:
+            project = services.set_next_step(
+                project=project,
+                user=request.user,
+                seen_version=form.cleaned_data["version"],
+                next_step=form.cleaned_data["next_step"],
+                next_step_date=form.cleaned_data["next_step_date"],
+            )
+        except DomainError as error:
+            refused = str(error)
+            project.refresh_from_db()
+            # What was typed, on the version now stored: saving it again is a choice made
+            # having seen the current next step above the box.
+            form = NextStepForm({**request.POST.dict(), "version": project.version})
+        else:
+            form = _next_step_form(project)
+    if not request.htmx:
+        if refused or form.errors:
+            messages.error(request, f"The next step was not saved: {refused or problems(form)}")
+        else:
+            messages.success(request, "Next step saved.")
+        return redirect(f"{project.get_absolute_url()}#next-step")
+    context = {"project": project, "next_step_form": form, "next_step_refused": refused}
+    return render(request, "projects/project_detail.html#next-step", context)
+
+
+def _next_step_form(project):
+    return NextStepForm(
+        initial={
+            "next_step": project.next_step,
+            "next_step_date": project.next_step_date,
+            "version": project.version,
+        }
+    )
+
+
 def _detail_context(project):
     return {
         "project": project,
         "timeline": timeline(project),
         "notes": project.notes.all(),
         "note_form": NoteForm(),
+        "next_step_form": _next_step_form(project),
         "move_form": MoveForm(project=project, initial={"version": project.version}),
         "version_form": LifecycleForm(initial={"version": project.version}),
     }
