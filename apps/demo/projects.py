@@ -124,6 +124,20 @@ def seed(rng: random.Random, reps) -> int:
     return existing.count()
 
 
+def _next_step(step: str, days: int, now) -> dict:
+    """A next step from the same draws as ever (so the rest of the demo is unchanged): most
+    due in the coming weeks, some overdue, some due today, some never written down, so My
+    work has something in each list."""
+    today = timezone.localdate(now)
+    if days <= 4:
+        return {"next_step": step, "next_step_date": today - timedelta(days=days)}
+    if days == 5:
+        return {"next_step": step, "next_step_date": today}
+    if days in (6, 7):
+        return {}
+    return {"next_step": step, "next_step_date": today + timedelta(days=days)}
+
+
 def _create(rng, rep, account, pipelines, reasons, style, now, luck):
     kind = lifecycle.pipeline_kind_for(account)
     stages = pipelines[kind]
@@ -149,8 +163,11 @@ def _create(rng, rep, account, pipelines, reasons, style, now, luck):
             _read(rng, fate, style, FIRST_GUESS) if rng.random() < FIRST_GUESS_SHARE else None
         ),
         expected_close_date=(at + timedelta(days=rng.randint(60, 240))).date(),
-        next_step=rng.choice(["Call the CFO", "Send proposal", "Workshop on site", "Demo"]),
-        next_step_date=(now + timedelta(days=rng.randint(1, 30))).date(),
+        **_next_step(
+            rng.choice(["Call the CFO", "Send proposal", "Workshop on site", "Demo"]),
+            rng.randint(1, 30),
+            now,
+        ),
         **(QUALIFICATION if qualified else {}),
     )
     with backdated(at):

@@ -4,7 +4,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.pipeline.models import Pipeline, ProjectStatus, Stage
-from apps.projects.models import NEXT_STEP_DUE, CustomerProject, next_step_q
+from apps.projects.models import CustomerProject
+from apps.projects.selectors import ATTENTION, attention_q
 from apps.users.roles import visible_teams, visible_users
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -51,8 +52,8 @@ class ProjectFilter(django_filters.FilterSet):
     value_max = django_filters.NumberFilter(
         field_name="value", lookup_expr="lte", label="Value up to"
     )
-    next_step = django_filters.ChoiceFilter(
-        choices=NEXT_STEP_DUE, method="by_next_step", label="Next step", empty_label="Any"
+    attention = django_filters.ChoiceFilter(
+        choices=ATTENTION, method="needing", label="Needs attention", empty_label="Any project"
     )
     o = django_filters.OrderingFilter(
         fields=[
@@ -67,7 +68,7 @@ class ProjectFilter(django_filters.FilterSet):
         ],
     )
 
-    BOARD_FIELDS = ["owner", "team", "close_after", "close_before", "value_min", "value_max"]
+    BOARD_FIELDS = ["q", "owner", "team", "close_after", "close_before", "value_min", "value_max"]
 
     class Meta:
         model = CustomerProject
@@ -89,5 +90,6 @@ class ProjectFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(Q(title__icontains=value) | Q(account__name__icontains=value))
 
-    def by_next_step(self, queryset, name, value):
-        return queryset.filter(next_step_q(value, timezone.localdate()))
+    def needing(self, queryset, name, value):
+        now = timezone.now()
+        return queryset.with_days_in_stage(now).filter(attention_q(value, timezone.localdate(now)))

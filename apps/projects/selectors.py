@@ -1,9 +1,15 @@
 """Reads of customer projects, shaped for the pages, and who may see them."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 
-from apps.projects.models import CustomerProject
-from apps.users.models import User
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from apps.pipeline.models import ProjectStatus
+from apps.projects.models import NEXT_STEP_DUE, CustomerProject, next_step_q
+from apps.users.models import Team, User
 from apps.users.roles import visible_to
 
 
@@ -23,3 +29,142 @@ def with_list_columns(projects: QuerySet[CustomerProject]) -> QuerySet[CustomerP
 def project_for_detail(user: User, pk: int) -> CustomerProject:
     """One visible project with what its page shows (raises DoesNotExist otherwise)."""
     return with_list_columns(visible_projects(user)).prefetch_related("notes__author").get(pk=pk)
+
+
+# What needs a rep's attention, in the order My work lists it: the next steps by how they
+# stand (NEXT_STEP_DUE), then the projects stuck in their stage and those past their close
+# date. Each is a condition on open projects annotated `with_days_in_stage`, so the lists,
+# the counts per rep and team and the project list's filters are one rule.
+ATTENTION = [
+    *NEXT_STEP_DUE,
+    ("stale", "Longer in their stage than usual"),
+    ("late", "Close date passed while open"),
+]
+ATTENTION_TITLES = dict(ATTENTION)
+LISTED = 5  # rows each list of My work shows; its count is complete
+
+
+def attention_q(key: str, today: date) -> Q:
+    """The condition for one kind of attention (a key of ATTENTION) on `today`."""
+    if key == "stale":
+        return Q(status=ProjectStatus.OPEN, is_stuck=True)
+    if key == "late":
+        return Q(status=ProjectStatus.OPEN, expected_close_date__lt=today)
+    return next_step_q(key, today)
+
+
+_LIST_ORDER = {
+    "overdue": ["next_step_date", "pk"],
+    "today": ["title", "pk"],
+    "week": ["next_step_date", "pk"],
+    "missing": ["-value", "pk"],
+    "stale": ["-days_in_stage", "pk"],
+    "late": ["expected_close_date", "pk"],
+}
+
+
+@dataclass
+class WorkList:
+    key: str
+    title: str
+    count: int
+    projects: list[CustomerProject]
+
+
+@dataclass
+class WorkRow:
+    """One rep's or team's open projects: how many need each kind of attention, and the
+    open pipeline's count, value and weighted value."""
+
+    label: str
+    query: str  # the project list's filter for this row (owner=… or team=…)
+    counts: dict[str, int]
+    open: int
+    value: Decimal
+    weighted: Decimal
+    is_total: bool = False
+
+    @property
+    def cells(self) -> list[tuple[str, str, int]]:
+        """(key, title, count) of each kind of attention, in ATTENTION's order."""
+        return [(key, title, self.counts[key]) for key, title in ATTENTION]
+
+
+def _open_annotated(projects: QuerySet[CustomerProject], now: datetime):
+    return projects.open().with_days_in_stage(now).with_effective_probability()
+
+
+def _sums(today: date) -> dict:
+    return {
+        **{key: Count("pk", filter=attention_q(key, today)) for key, _ in ATTENTION},
+        "open": Count("pk"),
+        "value": Sum("value", default=Decimal(0)),
+        "weighted": Sum("weighted_value", default=Decimal(0)),
+    }
+
+
+def my_work(user: User, *, now: datetime) -> tuple[list[WorkList], dict]:
+    """The lists of a person's own open projects that need attention (`LISTED` rows each,
+    with full counts) and their open pipeline's totals. One query per list and one for all
+    the counts."""
+    today = timezone.localdate(now)
+    own = _open_annotated(CustomerProject.objects.filter(owner=user), now)
+    totals = own.aggregate(**_sums(today))
+    lists = []
+    for key, title in ATTENTION:
+        rows = with_list_columns(own.filter(attention_q(key, today)))
+        rows = list(rows.order_by(*_LIST_ORDER[key])[:LISTED]) if totals[key] else []
+        lists.append(WorkList(key, title, totals[key], rows))
+    return lists, totals
+
+
+def work_by_rep(reps: QuerySet[User], *, now: datetime) -> list[WorkRow]:
+    """The attention counts and open pipeline of each of `reps` (those without open
+    projects too), by name. Two queries."""
+    today = timezone.localdate(now)
+    sums = {
+        row.pop("owner"): row
+        for row in _open_annotated(CustomerProject.objects.filter(owner__in=reps), now)
+        .values("owner")
+        .annotate(**_sums(today))
+        .order_by()
+    }
+    return [
+        _row(str(rep), f"owner={rep.pk}", sums.get(rep.pk))
+        for rep in reps.order_by("first_name", "last_name", "username")
+    ]
+
+
+def work_by_team(teams: QuerySet[Team], *, now: datetime) -> list[WorkRow]:
+    """The same per team (a project counts in each team its owner is in), by name."""
+    today = timezone.localdate(now)
+    sums = {
+        row.pop("owner__teams"): row
+        for row in _open_annotated(CustomerProject.objects.filter(owner__teams__in=teams), now)
+        .values("owner__teams")
+        .annotate(**_sums(today))
+        .order_by()
+    }
+    return [
+        _row(team.name, f"team={team.pk}", sums.get(team.pk)) for team in teams.order_by("name")
+    ]
+
+
+def _row(label: str, query: str, sums: dict | None) -> WorkRow:
+    sums = sums or {**{key: 0 for key, _ in ATTENTION}, "open": 0, "value": 0, "weighted": 0}
+    return WorkRow(
+        label=label,
+        query=query,
+        counts={key: sums[key] for key, _ in ATTENTION},
+        open=sums["open"],
+        value=sums["value"],
+        weighted=sums["weighted"],
+    )
+
+
+def work_total(projects: QuerySet[CustomerProject], *, now: datetime) -> WorkRow:
+    """The same for all of `projects` (the organisation's, for an admin). One query."""
+    sums = _open_annotated(projects, now).aggregate(**_sums(timezone.localdate(now)))
+    row = _row("All", "", sums)
+    row.is_total = True
+    return row

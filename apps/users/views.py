@@ -1,36 +1,42 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from apps.users.models import Team
-from apps.users.roles import Role, role_of, visible_users
+from apps.projects.models import CustomerProject
+from apps.projects.selectors import ATTENTION, my_work, work_by_rep, work_by_team, work_total
+from apps.users.roles import is_admin, is_manager, managed
 
 
 @require_GET
 def home(request):
-    """Where each role starts: a rep on the board, unless a review gave them actions still
-    open (then here, with those first); a manager and an admin here, with the teams and
-    people whose work they see."""
+    """What to do today. Everyone: their actions from reviews and their own open projects
+    that need attention (My work). A manager also each rep of their teams and the teams'
+    totals; an admin, each team's and the organisation's. Every number opens its projects."""
+    user, now = request.user, timezone.now()
     # Through the reverse relation: reviews builds on users, not the other way round.
-    actions = request.user.review_actions.filter(done_at__isnull=True).select_related(
+    actions = user.review_actions.filter(done_at__isnull=True).select_related(
         "project", "meeting__team", "meeting__rep"
     )[:20]
-    if role_of(request.user) == Role.REP and not actions:
-        return redirect("pipeline:index")
-    teams = Team.objects.filter(manager=request.user).prefetch_related("members")
-    return render(
-        request,
-        "users/home.html",
-        {
-            "managed_teams": teams,
-            "my_teams": request.user.teams.select_related("manager"),
-            "visible_user_count": visible_users(request.user).count(),
-            "my_actions": actions,
-        },
-    )
+    work, totals = my_work(user, now=now)
+    reps, teams = managed(user)
+    context = {
+        "my_actions": actions,
+        "work": work,
+        "totals": totals,
+        "my_teams": user.teams.select_related("manager"),
+        "attention": ATTENTION,
+    }
+    if is_admin(user):
+        everyone = work_total(CustomerProject.objects.all(), now=now)
+        context["team_rows"] = [*work_by_team(teams, now=now), everyone]
+    elif is_manager(user):
+        context["rep_rows"] = work_by_rep(reps, now=now)
+        context["team_rows"] = work_by_team(teams, now=now)
+    return render(request, "users/home.html", context)
 
 
 @login_not_required

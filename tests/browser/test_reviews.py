@@ -142,8 +142,9 @@ def test_manager_holds_a_review_and_the_rep_marks_the_action_done(
     item = my_actions.get_by_role("listitem").filter(has_text=ACTION)
     expect(item).to_be_visible()
     item.get_by_role("button", name="Mark done").click()
-    # No open action left: the home page sends the rep on to their board.
-    expect(page).to_have_url(re.compile(r"/pipeline/\d+/board/$"))
+    # Back on My work, with no open action left.
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_role("region", name="Your actions from reviews")).to_have_count(0)
     action.refresh_from_db()
     assert action.done_at is not None
     assert action.done_by == rep

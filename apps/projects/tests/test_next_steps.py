@@ -247,9 +247,9 @@ def test_cards_and_rows_flag_overdue_and_missing_next_steps_and_the_list_filters
         assert response.status_code == 200
         return {project.title for project in response.context["page"].object_list}
 
-    assert titles("next_step=overdue") == {"Late deal"}
-    assert titles("next_step=missing") == {"Bare deal"}
-    assert titles("next_step=week") == set()
+    assert titles("attention=overdue") == {"Late deal"}
+    assert titles("attention=missing") == {"Bare deal"}
+    assert titles("attention=week") == set()
     # Anything else is not a choice: the page says so rather than failing.
-    assert client.get("/projects/?next_step=%C2%B2").status_code == 200
+    assert client.get("/projects/?attention=%C2%B2").status_code == 200
     assert bare.next_step_due == "missing"

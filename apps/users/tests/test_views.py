@@ -9,20 +9,17 @@ def test_login_page_is_open_to_anonymous_users(client, db):
     assert b"Log in" in response.content
 
 
-def test_rep_logs_in_and_lands_on_the_board(client, rep):
-    from apps.pipeline.models import Pipeline
-
-    board = Pipeline.objects.get(kind="acquisition", is_default=True).get_absolute_url()
+def test_rep_logs_in_and_lands_on_my_work(client, rep):
     response = client.post("/login/", {"username": "rep", "password": PASSWORD}, follow=True)
-    assert response.redirect_chain == [("/", 302), ("/pipeline/", 302), (board, 302)]
-    assert b"Customer acquisition" in response.content
+    assert response.redirect_chain == [("/", 302)]
+    assert b"<h1>My work</h1>" in response.content
     assert b"Sales rep" in response.content
 
 
 def test_manager_logs_in_and_lands_on_home(client, manager):
     response = client.post("/login/", {"username": "manager", "password": PASSWORD}, follow=True)
     assert response.redirect_chain == [("/", 302)]
-    assert b"Welcome, Maria" in response.content
+    assert b"<h1>My work</h1>" in response.content
 
 
 def test_wrong_password_shows_an_error_and_does_not_log_in(client, rep):
@@ -73,12 +70,12 @@ def test_password_change(client, rep):
     assert rep.check_password("n3w-secret-pw")
 
 
-def test_manager_home_lists_the_team(client, manager, team):
+def test_manager_home_lists_the_teams_reps(client, manager, team):
     client.force_login(manager)
     response = client.get("/")
     assert response.status_code == 200
     content = response.content.decode()
-    assert "Teams you manage" in content
+    assert "Your teams' reps" in content
     assert "Rita Rep" in content and "Tom Mate" in content
 
 
