@@ -1,10 +1,19 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from apps.forecasting import views as forecasting_views
 
 urlpatterns = [
     path("", include("apps.users.urls")),
+    # Django's usual login URL (where other apps and habits send people); ours is /login/.
+    path(
+        "accounts/login/",
+        login_not_required(
+            RedirectView.as_view(pattern_name="login", query_string=True, permanent=True)
+        ),
+    ),
     path("accounts/", include("apps.accounts.urls")),
     path("pipeline/", include("apps.pipeline.urls")),
     path("projects/", include("apps.projects.urls")),

@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -128,3 +130,11 @@ class Contact(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def phone_href(self) -> str:
+        """The phone number as a tel: link (its digits, with a leading + kept), or ""."""
+        digits = re.sub(r"[^0-9]", "", self.phone)
+        if not digits:
+            return ""
+        return f"tel:{'+' if self.phone.strip().startswith('+') else ''}{digits}"

@@ -534,3 +534,20 @@ def test_an_admin_form_saved_after_a_win_does_not_put_the_level_back(client, pip
     account.refresh_from_db()
     assert (account.relationship_level, account.notes, account.version) == (4, "Met at the fair", 3)
     assert account.history.latest("history_id").history_user == pipeline_admin
+
+
+def test_phone_numbers_are_tap_to_call_and_emails_open_mail(client, rep):
+    account = AccountFactory(owner=rep)
+    ContactFactory(account=account, name="Anna", phone="+49 (30) 1234-567", email="a@x.example")
+    ContactFactory(account=account, name="Ben", phone="ask reception")
+    client.force_login(rep)
+    content = client.get(f"/accounts/{account.pk}/").content.decode()
+    assert '<a href="tel:+49301234567">+49 (30) 1234-567</a>' in content
+    assert '<a href="mailto:a@x.example">' in content
+    assert "ask reception" in content and 'href="tel:"' not in content
+
+
+def test_djangos_usual_login_url_leads_to_ours_keeping_next(client, db):
+    response = client.get("/accounts/login/?next=/projects/")
+    assert response.status_code == 301
+    assert response["Location"] == "/login/?next=/projects/"
