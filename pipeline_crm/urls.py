@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from apps.forecasting import views as forecasting_views
+from apps.projects import views as project_views
 
 urlpatterns = [
     path("", include("apps.users.urls")),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("projects/", include("apps.projects.urls")),
     path("forecast/", include("apps.forecasting.urls")),
     path("analytics/", forecasting_views.analytics, name="analytics"),
+    path("search/", project_views.search, name="search"),
     path("reviews/", include("apps.reviews.urls")),
     path("admin/", admin.site.urls),
 ]

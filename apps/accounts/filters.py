@@ -3,6 +3,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from apps.accounts.models import Account, Contact, Industry, RelationshipLevel
 from apps.users.roles import visible_users
+from pipeline_crm.search import search_query
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -41,7 +42,12 @@ class AccountFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
+        words = search_query(value)
+        by_words = Q(search=words) if words else Q(pk__in=[])
+        contact_by_words = Q(search=words) if words else Q(pk__in=[])
         matching_contact = Contact.objects.filter(account=OuterRef("pk")).filter(
-            Q(name__icontains=value) | Q(email__icontains=value)
+            Q(name__icontains=value) | Q(email__icontains=value) | contact_by_words
         )
-        return queryset.filter(Q(name__icontains=value) | Exists(matching_contact))
+        # The text anywhere in the name, or each word starting a word of it (what the
+        # navigation's search finds, accents aside): its "all accounts" link lands here.
+        return queryset.filter(Q(name__icontains=value) | by_words | Exists(matching_contact))

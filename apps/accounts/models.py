@@ -1,10 +1,14 @@
 import re
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
+
+from pipeline_crm.search import search_vector
 
 
 class RelationshipLevel(models.IntegerChoices):
@@ -68,9 +72,13 @@ class Account(models.Model):
         help_text="Raised by every write. An edit form sends the version it showed, so a save "
         "over someone else's change is refused instead of silently undoing it.",
     )
+    # The name's words for search (pipeline_crm/search.py), kept by the database.
+    search = models.GeneratedField(
+        expression=search_vector("name"), output_field=SearchVectorField(), db_persist=True
+    )
 
-    # The version is bookkeeping for the lock, not a fact of the account.
-    history = HistoricalRecords(excluded_fields=["updated_at", "version"])
+    # The version is bookkeeping for the lock, and search is derived: not facts of the account.
+    history = HistoricalRecords(excluded_fields=["updated_at", "version", "search"])
 
     class Meta:
         ordering = ["name"]
@@ -88,6 +96,7 @@ class Account(models.Model):
         indexes = [
             # The account list filtered by owner (every rep's default view) and sorted by name.
             models.Index(fields=["owner", "name"], name="accounts_owner_name_idx"),
+            GinIndex(fields=["search"], name="accounts_account_search_idx"),
         ]
 
     def __str__(self):
@@ -117,9 +126,14 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The name's words for search (pipeline_crm/search.py), kept by the database.
+    search = models.GeneratedField(
+        expression=search_vector("name"), output_field=SearchVectorField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["-is_primary", "name"]
+        indexes = [GinIndex(fields=["search"], name="accounts_contact_search_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["account"],

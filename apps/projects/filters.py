@@ -7,6 +7,7 @@ from apps.pipeline.models import Pipeline, ProjectStatus, Stage
 from apps.projects.models import CustomerProject
 from apps.projects.selectors import ATTENTION, attention_q
 from apps.users.roles import visible_teams, visible_users
+from pipeline_crm.search import search_query
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -88,7 +89,13 @@ class ProjectFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(title__icontains=value) | Q(account__name__icontains=value))
+        words = search_query(value)
+        by_words = Q(search=words) | Q(account__search=words) if words else Q(pk__in=[])
+        # The text anywhere in the title or account, or each word starting a word of either
+        # (what the navigation's search finds, accents aside): its "all projects" link.
+        return queryset.filter(
+            Q(title__icontains=value) | Q(account__name__icontains=value) | by_words
+        )
 
     def needing(self, queryset, name, value):
         now = timezone.now()

@@ -1,6 +1,8 @@
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import DurationField, ExpressionWrapper, F, Q, Value
@@ -9,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.pipeline.models import ProjectStatus, effective_probability, weighted_value
+from pipeline_crm.search import search_vector
 
 # How an open project's next step stands on a day: the home page's sections, the project
 # list's filter and the flags on cards and rows (`CustomerProject.next_step_due`).
@@ -140,6 +143,10 @@ class CustomerProject(models.Model):
     version = models.PositiveIntegerField(
         default=1, help_text="Raised by every write, so a stale form or board is detected."
     )
+    # The name's words for search (pipeline_crm/search.py), kept by the database.
+    search = models.GeneratedField(
+        expression=search_vector("title"), output_field=SearchVectorField(), db_persist=True
+    )
 
     objects = CustomerProjectQuerySet.as_manager()
 
@@ -174,6 +181,7 @@ class CustomerProject(models.Model):
             ),
             # A rep's own projects, in lists and visibility filters.
             models.Index(fields=["owner", "status"], name="projects_owner_status_idx"),
+            GinIndex(fields=["search"], name="projects_search_idx"),
         ]
 
     def __str__(self):

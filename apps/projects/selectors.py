@@ -4,13 +4,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, Q, QuerySet, Sum, When
 from django.utils import timezone
 
+from apps.accounts.models import Contact
+from apps.accounts.selectors import visible_accounts
 from apps.pipeline.models import ProjectStatus
 from apps.projects.models import NEXT_STEP_DUE, CustomerProject, next_step_q
 from apps.users.models import Team, User
 from apps.users.roles import visible_to
+from pipeline_crm.search import search_query
 
 
 def visible_projects(user: User) -> QuerySet[CustomerProject]:
@@ -168,3 +171,42 @@ def work_total(projects: QuerySet[CustomerProject], *, now: datetime) -> WorkRow
     row = _row("All", "", sums)
     row.is_total = True
     return row
+
+
+SEARCH_LISTED = 8  # rows of each kind the search shows
+
+
+@dataclass
+class Found:
+    """What a search found of one kind: at most SEARCH_LISTED rows, and whether there are
+    more (the lists behind "all" take the same words)."""
+
+    rows: list
+    more: bool
+
+
+def search(user: User, text: str) -> dict[str, Found] | None:
+    """Accounts, contacts and projects `user` may see whose names have words starting with
+    each word typed, accents and case aside (pipeline_crm/search.py); None when nothing
+    searchable was typed. Three queries, each over its table's search index."""
+    query = search_query(text)
+    if query is None:
+        return None
+    found = {
+        "accounts": visible_accounts(user).filter(search=query).select_related("owner"),
+        "contacts": Contact.objects.filter(
+            account__in=visible_accounts(user), search=query
+        ).select_related("account"),
+        "projects": with_list_columns(visible_projects(user).filter(search=query)),
+    }
+    open_first = Case(When(status=ProjectStatus.OPEN, then=0), default=1)
+    order = {
+        "accounts": ["name", "pk"],
+        "contacts": ["name", "pk"],
+        "projects": [open_first, "title", "pk"],
+    }
+    results = {}
+    for kind, rows in found.items():
+        rows = list(rows.order_by(*order[kind])[: SEARCH_LISTED + 1])
+        results[kind] = Found(rows[:SEARCH_LISTED], more=len(rows) > SEARCH_LISTED)
+    return results

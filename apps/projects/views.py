@@ -207,3 +207,14 @@ def _detail_context(project):
         "move_form": MoveForm(project=project, initial={"version": project.version}),
         "version_form": LifecycleForm(initial={"version": project.version}),
     }
+
+
+@require_GET
+def search(request):
+    """One box for accounts, contacts and projects by name (the navigation's, `/` focuses
+    it); htmx asks for the results alone as the user types."""
+    text = request.GET.get("q", "")[:200]
+    context = {"q": text, "found": selectors.search(request.user, text)}
+    if request.htmx:
+        return render(request, "projects/search.html#results", context)
+    return render(request, "projects/search.html", context)

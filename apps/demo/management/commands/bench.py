@@ -39,7 +39,7 @@ from apps.users.roles import Role
 # A sales organisation of a few hundred reps (about 330 projects each, some 95 open): a
 # team of 8 for the manager's pages, one of 30 for the review meeting's.
 REPS = 300
-ACCOUNTS = 5_000
+ACCOUNTS = 10_000
 BATCH = 10_000  # projects per transaction: bounds the deferred trigger queue
 LOADERS = 2  # connections loading batches at once: one per core of the budget's machine
 SEED = 1
@@ -208,8 +208,12 @@ class Command(BaseCommand):
             )
             without_ledger = cursor.fetchone()[0]
         owners = CustomerProject.objects.values("owner").distinct().count()
+        accounts = Account.objects.filter(name__startswith="Bench account ").count()
         return (
-            CustomerProject.objects.count() == projects and without_ledger == 0 and owners == REPS
+            CustomerProject.objects.count() == projects
+            and without_ledger == 0
+            and owners == REPS
+            and accounts == ACCOUNTS
         )
 
     def _fill(self, projects: int, now, reweighted_at) -> None:
@@ -461,6 +465,13 @@ class Command(BaseCommand):
             ("bench-manager", "/analytics/", AFRESH),
             ("bench-rep-0", f"/accounts/{account.pk}/"),
             ("bench-manager-30", f"/reviews/prepare/?team={big_team.pk}"),
+            ("bench-admin", "/"),
+            ("bench-manager", "/"),
+            ("bench-rep-0", "/"),
+            ("bench-admin", "/search/?q=bench+account+42"),
+            ("bench-admin", "/search/?q=proj+4242"),
+            ("bench-manager", "/search/?q=account+77"),
+            ("bench-rep-0", "/search/?q=bench"),
         ]
         counts = (
             f"{CustomerProject.objects.count():,} projects, "

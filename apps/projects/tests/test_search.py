@@ -1,0 +1,126 @@
+"""The navigation's search: accounts, contacts and projects by the starts of the words of
+their names, accents and case aside, only what the user may see, in constant queries."""
+
+import pytest
+
+from apps.accounts.factories import AccountFactory, ContactFactory
+from apps.accounts.models import Account
+from apps.projects.factories import ProjectFactory
+from apps.projects.selectors import SEARCH_LISTED, search
+from pipeline_crm.search import fold, search_query
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def named(rep, other_rep, team, other_team):
+    own = AccountFactory(owner=rep, name="Købmand Fjeldsø A/S")
+    return {
+        "own": own,
+        "contact": ContactFactory(account=own, name="Åse Ørsted", job_title="CFO"),
+        "project": ProjectFactory(account=own, title="ERP-Einführung für Müller"),
+        "other": AccountFactory(owner=other_rep, name="Købmand Other"),
+        "other_contact": ContactFactory(
+            account=AccountFactory(owner=other_rep, name="Elsewhere"), name="Åse Hidden"
+        ),
+        "other_project": ProjectFactory(
+            account=AccountFactory(owner=other_rep, name="Far away"), title="ERP hidden"
+        ),
+    }
+
+
+def _found(user, text):
+    found = search(user, text)
+    return {kind: [str(row) for row in found[kind].rows] for kind in found}
+
+
+def test_words_are_folded_the_same_in_python_and_in_the_database(named):
+    assert fold("Købmand FJELDSØ Straße İstanbul Łódź") == "kobmand fjeldso strase istanbul lodz"
+    assert Account.objects.get(pk=named["own"].pk).search == "'a/s':3 'fjeldso':2 'kobmand':1"
+
+
+@pytest.mark.parametrize("typed", ["kob", "KØB fjel", "købmand", "Kobmand Fjeldsø", "fjel kob"])
+def test_accounts_are_found_by_the_start_of_any_word_whatever_the_accents(rep, named, typed):
+    assert _found(rep, typed)["accounts"] == ["Købmand Fjeldsø A/S"]
+
+
+def test_contacts_and_projects_are_found_too(rep, named):
+    assert _found(rep, "ase")["contacts"] == ["Åse Ørsted"]
+    assert _found(rep, "einfuhr mul")["projects"] == ["ERP-Einführung für Müller"]
+    assert _found(rep, "erp")["projects"] == ["ERP-Einführung für Müller"]
+    assert _found(rep, "orsted xyz") == {"accounts": [], "contacts": [], "projects": []}
+
+
+def test_nobody_finds_what_they_may_not_see(rep, manager, other_manager, pipeline_admin, named):
+    assert _found(rep, "kob")["accounts"] == ["Købmand Fjeldsø A/S"]
+    assert _found(rep, "ase")["contacts"] == ["Åse Ørsted"]
+    assert _found(rep, "erp")["projects"] == ["ERP-Einführung für Müller"]
+    assert _found(other_manager, "kob")["accounts"] == ["Købmand Other"]
+    assert _found(other_manager, "ase")["contacts"] == ["Åse Hidden"]
+    assert _found(other_manager, "erp")["projects"] == ["ERP hidden"]
+    everything = _found(pipeline_admin, "kob") | {
+        "projects": _found(pipeline_admin, "erp")["projects"]
+    }
+    assert everything["accounts"] == ["Købmand Fjeldsø A/S", "Købmand Other"]
+    assert sorted(everything["projects"]) == ["ERP hidden", "ERP-Einführung für Müller"]
+
+
+def test_a_renamed_account_is_found_by_its_new_name(rep, named):
+    account = named["own"]
+    Account.objects.filter(pk=account.pk).update(name="Nordlys Énergie")
+    assert _found(rep, "ener")["accounts"] == ["Nordlys Énergie"]
+    assert _found(rep, "kob")["accounts"] == []
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["", "   ", "&|!:*'()", "a & !b", "\x00", "²", "x" * 10_000, "'; DROP TABLE x; --", "ä:*|"],
+)
+def test_anything_typed_answers_without_an_error(client, rep, named, typed):
+    client.force_login(rep)
+    for headers in ({}, HTMX):
+        response = client.get("/search/", {"q": typed}, **headers)
+        assert response.status_code == 200
+    assert search_query("&|!:*'()") is None
+
+
+def test_the_page_and_the_live_results(client, rep, named):
+    client.force_login(rep)
+    page = client.get("/search/?q=kob").content.decode()
+    assert "<h1>Search</h1>" in page and named["own"].get_absolute_url() in page
+    live = client.get("/search/?q=kob", **HTMX).content.decode()
+    assert live.lstrip().startswith('<div id="search-results"')
+    assert named["own"].get_absolute_url() in live
+    assert "Nothing you can see is called" in client.get("/search/?q=zzz").content.decode()
+
+
+def test_many_matches_show_a_few_and_link_to_the_lists_which_find_them_too(client, rep):
+    account = AccountFactory(owner=rep, name="Ørsted Holding")
+    for number in range(SEARCH_LISTED + 2):
+        ProjectFactory(account=account, title=f"Vindmølle {number}")
+    client.force_login(rep)
+    found = search(rep, "vindmo")
+    assert len(found["projects"].rows) == SEARCH_LISTED and found["projects"].more
+    page = client.get("/search/?q=vindmo").content.decode()
+    assert "/projects/?q=vindmo" in page
+    listed = client.get("/projects/?q=vindmo")
+    assert listed.context["page"].paginator.count == SEARCH_LISTED + 2
+    assert client.get("/accounts/?q=orsted hold").context["page"].paginator.count == 1
+
+
+def test_search_takes_the_same_queries_with_more_matches(
+    client, rep, named, django_assert_max_num_queries
+):
+    client.force_login(rep)
+
+    def count():
+        with django_assert_max_num_queries(12) as captured:
+            client.get("/search/?q=a")
+        return len(captured)
+
+    few = count()
+    for number in range(5):
+        account = AccountFactory(owner=rep, name=f"Alpha {number}")
+        ContactFactory(account=account, name=f"Anna {number}")
+        ProjectFactory(account=account, title=f"Apollo {number}")
+    assert count() == few
