@@ -2,6 +2,8 @@
 
 import csv
 from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -31,15 +33,22 @@ class _Echo:
         return value
 
 
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts with one of these as a formula, also after leading
+# blanks or line breaks; a cell that starts with a tab or a line break is suspect itself.
+FORMULA_STARTS = ("=", "+", "-", "@")
+BLANKS = " \t\r\n"
 
 
 def _cell(value):
-    """Text that a spreadsheet would take for a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """A cell as the CSV holds it. Numbers, dates and empty cells stay as they are; anything
+    else is text (a user's name too, whatever object it came from), and text a spreadsheet
+    would take for a formula gets a leading apostrophe."""
+    if value is None or isinstance(value, int | float | Decimal | date):
+        return value
+    text = str(value)
+    if text.lstrip(BLANKS).startswith(FORMULA_STARTS) or text[:1] in ("\t", "\r", "\n"):
+        return "'" + text
+    return text
 
 
 def csv_response(name: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:

@@ -1,6 +1,7 @@
 import csv
 import io
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -9,6 +10,7 @@ from apps.accounts import services
 from apps.accounts.factories import AccountFactory, ContactFactory
 from apps.accounts.models import Account, Contact, RelationshipLevel
 from apps.users.factories import RepFactory
+from pipeline_crm.listing import _cell
 
 
 @pytest.fixture
@@ -551,3 +553,31 @@ def test_djangos_usual_login_url_leads_to_ours_keeping_next(client, db):
     response = client.get("/accounts/login/?next=/projects/")
     assert response.status_code == 301
     assert response["Location"] == "/login/?next=/projects/"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["=1+1", "+1", "-1+cmd", "@SUM(A1)", "  =1+1", "\n=1+1", "\r\n@x", "\t=x", "\tplain"],
+)
+def test_every_text_cell_that_could_be_a_formula_is_defused(text):
+    assert _cell(text) == "'" + text
+
+
+def test_cells_that_are_not_text_stay_and_objects_are_checked_as_text(rep):
+    assert (_cell(-5), _cell(Decimal("-1.50")), _cell(None), _cell("Acme")) == (
+        -5,
+        Decimal("-1.50"),
+        None,
+        "Acme",
+    )
+    rep.first_name = "=cmd|' /C calc'!A0"
+    assert _cell(rep) == "'" + str(rep)
+
+
+def test_csv_export_defuses_a_formula_in_an_owners_name(client, rep):
+    rep.first_name = "=HYPERLINK(1)"
+    rep.save()
+    AccountFactory(name="Plain", owner=rep)
+    client.force_login(rep)
+    [row] = _csv(client.get("/accounts/export.csv"))
+    assert [value for value in row.values() if "HYPERLINK" in value] == ["'=HYPERLINK(1) Rep"]
