@@ -2,10 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from simple_history.admin import SimpleHistoryAdmin
 
 from apps.accounts import services
 from apps.accounts.models import Account, Contact
+from pipeline_crm.admin import ReadOnlyHistoryAdmin
 
 
 class AccountAdminForm(forms.ModelForm):
@@ -40,7 +40,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(SimpleHistoryAdmin):
+class AccountAdmin(ReadOnlyHistoryAdmin):
     list_display = [
         "name",
         "relationship_level",

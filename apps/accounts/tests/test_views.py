@@ -5,11 +5,14 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.contrib import admin as django_admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from apps.accounts import services
 from apps.accounts.factories import AccountFactory, ContactFactory
 from apps.accounts.models import Account, Contact, RelationshipLevel
 from apps.users.factories import RepFactory
+from pipeline_crm.admin import ReadOnlyHistoryAdmin
 from pipeline_crm.listing import _cell
 
 
@@ -581,3 +584,24 @@ def test_csv_export_defuses_a_formula_in_an_owners_name(client, rep):
     client.force_login(rep)
     [row] = _csv(client.get("/accounts/export.csv"))
     assert [value for value in row.values() if "HYPERLINK" in value] == ["'=HYPERLINK(1) Rep"]
+
+
+def test_every_admin_page_over_history_is_read_only(client, pipeline_admin, rep):
+    with_history = [
+        model_admin
+        for model_admin in django_admin.site._registry.values()
+        if isinstance(model_admin, SimpleHistoryAdmin)
+    ]
+    assert with_history and all(isinstance(m, ReadOnlyHistoryAdmin) for m in with_history)
+
+    account = AccountFactory(name="Original", owner=rep)
+    services.update_account(account=account, user=rep, seen_version=1, data={"name": "Renamed"})
+    version = account.history.order_by("history_date").first().history_id
+    url = f"/admin/accounts/account/{account.pk}/history/{version}/"
+    client.force_login(pipeline_admin)
+    page = client.get(url)
+    assert page.status_code == 200 and b"Revert" not in page.content
+    forged = {"name": "Forged", "owner": rep.pk, "relationship_level": 1, "version": 2}
+    assert client.post(url, forged).status_code == 405
+    account.refresh_from_db()
+    assert (account.name, account.version) == ("Renamed", 2)
