@@ -24,3 +24,5 @@ urlpatterns = [
     path("reviews/", include("apps.reviews.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "pipeline_crm.views.server_error"
