@@ -91,7 +91,7 @@ TEMPLATES = [
                 "pipeline_crm.context_processors.currency",
             ],
             # {% partialdef %} everywhere, as it is built into Django 6.
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": ["template_partials.templatetags.partials", "pipeline_crm.formatting"],
         },
     },
 ]

@@ -100,6 +100,20 @@ def raise_relationship_level(*, account: Account, level: int, user: User) -> Acc
 
 
 @transaction.atomic
+def restore_relationship_level(*, account: Account, level: int, raised_to: int, user: User) -> bool:
+    """Put the account back at `level` after an undone raise to `raised_to`: only if it is
+    still at `raised_to` (a level someone set since stays). Whether it was put back."""
+    account = Account.objects.select_for_update(no_key=True).get(pk=account.pk)
+    if account.relationship_level != raised_to:
+        return False
+    account.relationship_level = RelationshipLevel(level)
+    account.version += 1
+    account._history_user = user
+    account.save(update_fields=["relationship_level", "version", "updated_at"])
+    return True
+
+
+@transaction.atomic
 def delete_account(*, account: Account, user: User) -> None:
     """Delete an account and its contacts; refused while customer projects refer to it."""
     account._history_user = user

@@ -1,24 +1,196 @@
-from django import forms
+from decimal import Decimal
 
-from apps.pipeline.models import EndedBy, Stage, StopReason
+from django import forms
+from django.core.validators import MinValueValidator
+
+from apps.pipeline.models import EndedBy, ProjectField, Stage, StopReason
+from apps.pipeline.services import missing_entry_fields
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TEXT = forms.Textarea(attrs={"rows": 3})
+INCOMPLETE = "The page was incomplete: reload it and try again."
+
+
+def entry_field(name: str) -> forms.Field:
+    """The form field for a project field a stage may require (ProjectField), with the
+    limits of the project's model and our wording: what a move or a win asks for."""
+    label = ProjectField(name).label
+    if name == "value":
+        return forms.DecimalField(
+            label=label,
+            max_digits=14,
+            decimal_places=2,
+            validators=[MinValueValidator(Decimal(0))],
+            widget=forms.NumberInput(attrs={"min": 0, "step": "0.01"}),
+            error_messages={
+                "required": "Give the value.",
+                "invalid": "Give the value as a number, such as 25000 or 25000.50.",
+                "min_value": "The value cannot be negative.",
+                "max_digits": "Give the value with at most 12 digits before the decimal "
+                "point and 2 after it.",
+                "max_whole_digits": "The value is too large: at most 12 digits before the "
+                "decimal point.",
+                "max_decimal_places": "Give the value to the cent: at most 2 decimals.",
+            },
+        )
+    if name == "expected_close_date":
+        return forms.DateField(
+            label=label,
+            widget=DATE,
+            error_messages={
+                "required": "Give the expected close date.",
+                "invalid": "Give the day as a date, such as 2026-12-01.",
+            },
+        )
+    text = {
+        "required": f"Fill in the {label.lower()}.",
+        "null_characters_not_allowed": f"The {label.lower()} contains a character that "
+        "cannot be kept.",
+    }
+    if name == "next_step":
+        return forms.CharField(
+            label=label,
+            max_length=200,
+            error_messages={**text, "max_length": "Keep the next step to 200 characters."},
+        )
+    return forms.CharField(
+        label=label,
+        max_length=5000,
+        widget=TEXT,
+        error_messages={
+            **text,
+            "max_length": f"Keep the {label.lower()} to %(limit_value)d characters.",
+        },
+    )
 
 
 class LifecycleForm(forms.Form):
     """What every lifecycle action sends: the version the user saw, and an optional note."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput)
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=0,
+        max_value=2**31 - 1,
+        error_messages={
+            "required": INCOMPLETE,
+            "invalid": INCOMPLETE,
+            "min_value": INCOMPLETE,
+            "max_value": INCOMPLETE,
+        },
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "max_length": "Keep the note to %(limit_value)d characters.",
+            "null_characters_not_allowed": "The note contains a character that cannot be kept.",
+        },
+    )
 
 
-class MoveForm(LifecycleForm):
-    to_stage = forms.ModelChoiceField(queryset=Stage.objects.none(), label="Move to")
+class EntryFieldsMixin:
+    """The fields the target stage requires that the project lacks (`asked`), asked for with
+    the move or the win and written with it. Only the asked ones are fields of the form, so
+    nothing else can be slipped in."""
 
-    def __init__(self, *args, project, **kwargs):
+    target_stage: Stage | None = None
+    asked: list[str] = []
+    confirmed: list[str] = []  # Facts the form always shows for confirmation.
+
+    def ask_for(self, project, stage: Stage | None, asked=None):
+        self.target_stage = stage
+        if asked is None:
+            asked = missing_entry_fields(project, stage) if stage else []
+        self.asked = [name for name in asked if name in ProjectField.values]
+        for name in self.asked:
+            if name not in self.fields:
+                self.fields[name] = entry_field(name)
+            self.fields[name].required = True
+
+    @property
+    def entry_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.asked if name in self.cleaned_data}
+
+    @property
+    def answer_fields(self) -> list:
+        """The bound fields the form shows for the facts: the confirmed ones, then the asked."""
+        return [self[name] for name in [*self.confirmed, *self.asked]]
+
+    @property
+    def waits_for_answers(self) -> bool:
+        """Only asked fields are wrong: the form is shown again asking for them (first
+        without errors, when none of them was sent yet)."""
+        answers = [*self.asked, *self.confirmed]
+        return bool(answers) and set(self.errors) <= set(answers)
+
+    @property
+    def asks_first(self) -> bool:
+        """Fields are asked for and none of them was sent (the first answer to a drop): they
+        are shown without errors."""
+        return (
+            bool(self.asked)
+            and set(self.errors) <= set(self.asked)
+            and not any(name in self.data for name in self.asked)
+        )
+
+
+class MoveForm(EntryFieldsMixin, LifecycleForm):
+    action = "move"
+    to_stage = forms.ModelChoiceField(
+        queryset=Stage.objects.none(),
+        label="Move to",
+        empty_label=None,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose the stage to move to.",
+            "invalid_choice": "Choose one of the pipeline's stages.",
+        },
+    )
+
+    def __init__(self, *args, project, asked=None, **kwargs):
+        kwargs.setdefault("auto_id", "move_%s")  # Unique beside the board's stop dialog.
         super().__init__(*args, **kwargs)
         # Any stage of the project's pipeline: a stage of another pipeline is not a choice.
-        self.fields["to_stage"].queryset = Stage.objects.filter(
-            pipeline=project.pipeline_id, is_won=False
-        ).exclude(pk=project.stage_id)
+        stages = (
+            Stage.objects.filter(pipeline=project.pipeline_id, is_won=False)
+            .exclude(pk=project.stage_id)
+            .order_by("order")
+        )
+        self.fields["to_stage"].queryset = stages
+        # A move forward asks for what the stage needs; a move back needs nothing.
+        chosen = str(self.data.get("to_stage", "") if self.is_bound else "")
+        stage = None
+        if chosen.isdigit() and len(chosen) < 10:
+            stage = stages.filter(pk=chosen, order__gt=project.stage.order).first()
+        self.ask_for(project, stage, asked)
+
+
+class WinForm(EntryFieldsMixin, LifecycleForm):
+    """A win, confirmed with the value and the expected close date (left empty: as they are),
+    and the fields the won stage still needs, if any."""
+
+    action = "win"
+    value = entry_field("value")
+    expected_close_date = entry_field("expected_close_date")
+    confirmed = ["value", "expected_close_date"]
+
+    def __init__(self, *args, project, asked=None, **kwargs):
+        kwargs.setdefault("auto_id", "win_%s")
+        super().__init__(*args, **kwargs)
+        won_stage = Stage.objects.filter(pipeline=project.pipeline_id, is_won=True).first()
+        self.ask_for(project, won_stage, asked)
+        for name in self.confirmed:
+            self.fields[name].required = False
+            if name in self.asked:
+                self.asked.remove(name)
+                # The confirmed facts are the ones the stage needs: then they must be given.
+                self.fields[name].required = True
+        self.order_fields(["value", "expected_close_date"])
+
+
+class CompactForm(forms.Form):
+    compact = forms.BooleanField(required=False)
 
 
 class StopForm(LifecycleForm):

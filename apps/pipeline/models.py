@@ -228,6 +228,12 @@ class StageTransition(History):
     stop_reason = models.ForeignKey(
         StopReason, on_delete=models.PROTECT, null=True, blank=True, related_name="transitions"
     )
+    raised_level_from = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="A win that raised its account's relationship level: the level before. Undoing "
+        "the win puts it back, if nobody has changed it since.",
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     note = models.TextField(blank=True)
@@ -266,8 +272,9 @@ class StageTransition(History):
 
     @property
     def kind(self) -> str:
-        """What happened, in words: opened, moved forward/back, won, stopped, reopened.
-        Forward or back by the stages' orders recorded at the time, not today's."""
+        """What happened, in words: opened, moved forward/back, won, stopped, reopened, win
+        undone (a mistaken win taken back). Forward or back by the stages' orders recorded at
+        the time, not today's."""
         if not self.from_status:
             return "opened"
         if self.to_status == ProjectStatus.WON:
@@ -276,6 +283,8 @@ class StageTransition(History):
             return "stopped"
         if self.from_status == ProjectStatus.STOPPED:
             return "reopened"
+        if self.from_status == ProjectStatus.WON:
+            return "win undone"
         if self.from_stage_order is not None and self.from_stage_order > self.to_stage_order:
             return "moved back"
         return "moved forward"

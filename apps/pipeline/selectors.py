@@ -85,6 +85,23 @@ def board_columns(
     return list(columns.values())
 
 
+@dataclass(frozen=True)
+class BoardTotal:
+    count: int
+    total: Decimal
+    weighted: Decimal
+
+
+def board_total(columns: list[Column]) -> BoardTotal:
+    """The whole board's open projects: their count, total value and weighted value (the
+    columns' sums, each computed in SQL)."""
+    return BoardTotal(
+        count=sum(column.count for column in columns),
+        total=sum((column.total or Decimal(0) for column in columns), Decimal(0)),
+        weighted=sum((column.weighted or Decimal(0) for column in columns), Decimal(0)),
+    )
+
+
 # The state ledger: as of a moment, and what changed.
 
 
@@ -112,6 +129,7 @@ TRANSITION_KINDS = {
     "won": "won",
     "stopped": "stopped",
     "reopened": "reopened",
+    "win undone": "reopened",  # open again, as a reopened stop is
 }
 
 

@@ -6,12 +6,14 @@ one immutable StageTransition and the new period of the state ledger (closing th
 before), and returns the transition.
 """
 
+from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.accounts.models import Account, RelationshipLevel
-from apps.accounts.services import raise_relationship_level
+from apps.accounts.services import raise_relationship_level, restore_relationship_level
 from apps.pipeline import ledger
 from apps.pipeline.models import (
     EndedBy,
@@ -24,8 +26,15 @@ from apps.pipeline.models import (
     StopReason,
 )
 from apps.projects.models import CustomerProject
-from apps.projects.services import ProjectFacts, check_owner, lock_project, record_next_step
+from apps.projects.services import (
+    NEXT_STEP_FIELDS,
+    ProjectFacts,
+    check_owner,
+    lock_project,
+    record_next_step,
+)
 from apps.users.models import User
+from apps.users.roles import is_admin, is_manager
 from pipeline_crm.errors import DomainError
 
 
@@ -117,10 +126,18 @@ def open_project(
 
 @transaction.atomic
 def move_project(
-    *, project: CustomerProject, to_stage: Stage, user: User, seen_version: int, note: str = ""
+    *,
+    project: CustomerProject,
+    to_stage: Stage,
+    user: User,
+    seen_version: int,
+    note: str = "",
+    fields: dict | None = None,
 ) -> StageTransition:
     """Move an open project to another stage of its pipeline, forward (skipping is allowed)
-    or back. Entering a stage needs the fields it and the stages before it require."""
+    or back. Entering a stage needs the fields it and the stages before it require; `fields`
+    (only fields a stage may require, see ProjectField) are written first, in the same
+    transaction, so a move can bring what it needs."""
     project = lock_project(project, seen_version)
     _require_open(project)
     if to_stage.pipeline_id != project.pipeline_id:
@@ -129,6 +146,7 @@ def move_project(
         raise InvalidTransition(f"A project enters {to_stage} by being won: use Won.")
     if to_stage.pk == project.stage_id:
         raise InvalidTransition(f"{project.title} is already in {to_stage}.")
+    _apply_facts(project, fields or {}, user=user)
     if to_stage.order > project.stage.order:
         _check_entry_fields(project, to_stage)
     return _change(project, user=user, stage=to_stage, status=ProjectStatus.OPEN, note=note)
@@ -136,10 +154,20 @@ def move_project(
 
 @transaction.atomic
 def win_project(
-    *, project: CustomerProject, user: User, seen_version: int, note: str = ""
+    *,
+    project: CustomerProject,
+    user: User,
+    seen_version: int,
+    note: str = "",
+    value: Decimal | None = None,
+    expected_close_date: date | None = None,
+    fields: dict | None = None,
 ) -> StageTransition:
-    """Win an open project: it enters its pipeline's won stage. Winning an acquisition
-    project makes a Suspect or Prospect account a Shopper (never lowering a level)."""
+    """Win an open project: it enters its pipeline's won stage. The `value` and
+    `expected_close_date` confirmed with the win (none: as they are), and any `fields` the
+    won stage requires, are written in the same transaction, before the win, so the won
+    period of the ledger and the transition carry them. Winning an acquisition project
+    makes a Suspect or Prospect account a Shopper (never lowering a level)."""
     project = lock_project(project, seen_version)
     _require_open(project)
     won_stage = project.pipeline.stages.filter(is_won=True).first()
@@ -148,13 +176,29 @@ def win_project(
             f"{project.pipeline} has no won stage, so nothing can be won on it: ask an admin "
             "to mark its last stage as the won stage."
         )
+    facts = dict(fields or {})
+    if value is not None:
+        facts["value"] = value
+    if expected_close_date is not None:
+        facts["expected_close_date"] = expected_close_date
+    _apply_facts(project, facts, user=user)
     _check_entry_fields(project, won_stage)
-    transition = _change(project, user=user, stage=won_stage, status=ProjectStatus.WON, note=note)
+    raised_from = None
     if project.pipeline.kind == PipelineKind.ACQUISITION:
-        raise_relationship_level(
-            account=project.account, level=RelationshipLevel.SHOPPER, user=user
-        )
-    return transition
+        # Before the transition, so it records whether the win raised the level (an undone
+        # win puts back only what it raised).
+        before = Account.objects.select_for_update(no_key=True).get(pk=project.account_id)
+        after = raise_relationship_level(account=before, level=RelationshipLevel.SHOPPER, user=user)
+        if after.relationship_level != before.relationship_level:
+            raised_from = before.relationship_level
+    return _change(
+        project,
+        user=user,
+        stage=won_stage,
+        status=ProjectStatus.WON,
+        note=note,
+        raised_level_from=raised_from,
+    )
 
 
 @transaction.atomic
@@ -213,6 +257,35 @@ def record_stage_changes(*, stages: list[Stage], user: User) -> int:
     return ledger.restate(projects, at=ledger.now(), user=user)
 
 
+def _apply_facts(project: CustomerProject, facts: dict, *, user: User) -> None:
+    """Write facts a move or a win brings along on the locked `project` (no new version: the
+    transition that follows raises it once). Only fields a stage may require; each must pass
+    the project's own field validation, else nothing is written."""
+    unknown = set(facts) - set(ProjectField.values)
+    if unknown:
+        raise InvalidTransition(
+            f"A move can fill in only what a stage requires, not {', '.join(sorted(unknown))}."
+        )
+    facts = {name: value for name, value in facts.items() if getattr(project, name) != value}
+    if not facts:
+        return
+    for name, value in facts.items():
+        setattr(project, name, value)
+    try:
+        # Field validation; the table's check constraints hold what no form field can break.
+        project.full_clean(validate_constraints=False)
+    except ValidationError as error:
+        labels = ", ".join(
+            ProjectField(name).label.lower() for name in error.message_dict if name in facts
+        )
+        raise InvalidTransition(
+            f"Nothing changed: {project.title}'s {labels or 'facts'} cannot be kept as given."
+        ) from None
+    project.save(update_fields=[*facts, "updated_at"])
+    if set(facts) & set(NEXT_STEP_FIELDS):
+        record_next_step(project, user=user)
+
+
 def _require_open(project: CustomerProject) -> None:
     if project.status != ProjectStatus.OPEN:
         raise InvalidTransition(
@@ -220,12 +293,25 @@ def _require_open(project: CustomerProject) -> None:
         )
 
 
-def _check_entry_fields(project: CustomerProject, stage: Stage) -> None:
-    """A stage's required fields, and those of every stage before it (a project that skips
-    Qualification must still be qualified)."""
+def required_fields(stage: Stage) -> dict[str, Stage]:
+    """The fields a project needs to be in `stage`: its own required fields and those of
+    every stage before it (a project that skips Qualification must still be qualified), each
+    with the first stage that requires it."""
     required = Stage.objects.filter(pipeline=stage.pipeline_id, order__lte=stage.order)
-    fields = dict.fromkeys(f for s in required.order_by("order") for f in s.required_fields)
-    missing = [field for field in fields if not _is_filled(getattr(project, field))]
+    fields: dict[str, Stage] = {}
+    for earlier in required.order_by("order"):
+        for name in earlier.required_fields:
+            fields.setdefault(name, earlier)
+    return fields
+
+
+def missing_entry_fields(project: CustomerProject, stage: Stage) -> list[str]:
+    """The fields `stage` requires (see `required_fields`) that `project` has not filled in."""
+    return [name for name in required_fields(stage) if not _is_filled(getattr(project, name))]
+
+
+def _check_entry_fields(project: CustomerProject, stage: Stage) -> None:
+    missing = missing_entry_fields(project, stage)
     if missing:
         raise MissingEntryFields(project, stage, missing)
 
@@ -297,4 +383,38 @@ def _record(project, *, user, before, current, at, note, **stop) -> StageTransit
     ledger.begin_period(
         project, facts=facts, current=current, at=at, user=user, transition=transition
     )
+    return transition
+
+
+class NotAllowed(PipelineError):
+    """The user's role may not do this."""
+
+
+@transaction.atomic
+def undo_win(
+    *, project: CustomerProject, user: User, seen_version: int, note: str = ""
+) -> StageTransition:
+    """Take back a mistaken win (a manager or an admin): the project is open again in the
+    stage it was won from, through a transition of its own ("win undone"); the win stays in
+    the history. The account's level goes back only if the win raised it and nobody has
+    changed it since. The project's furthest stage stays (the ledger recorded the win)."""
+    if not (is_manager(user) or is_admin(user)):
+        raise NotAllowed("Only a sales manager or an admin can undo a win.")
+    project = lock_project(project, seen_version)
+    if project.status != ProjectStatus.WON:
+        raise InvalidTransition(
+            f"Only a won project's win can be undone; {project.title} is "
+            f"{project.get_status_display().lower()}."
+        )
+    win = project.transitions.filter(to_status=ProjectStatus.WON).latest()
+    transition = _change(
+        project, user=user, stage=win.from_stage, status=ProjectStatus.OPEN, note=note
+    )
+    if win.raised_level_from is not None:
+        restore_relationship_level(
+            account=project.account,
+            level=win.raised_level_from,
+            raised_to=RelationshipLevel.SHOPPER,
+            user=user,
+        )
     return transition

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -21,7 +22,7 @@ SORTABLE_COLUMNS = [
     ("account", "Account"),
     ("owner", "Account manager"),
     ("stage", "Stage"),
-    ("value", "Value"),
+    ("value", f"Value ({settings.DEFAULT_CURRENCY})"),
     ("probability", "%"),
     ("close", "Expected close"),
 ]
@@ -145,11 +146,13 @@ def project_edit(request, pk):
 def note_create(request, pk):
     project = get_object_or_404(selectors.visible_projects(request.user), pk=pk)
     form = NoteForm(request.POST)
-    if form.is_valid():
-        services.add_note(project=project, user=request.user, text=form.cleaned_data["text"])
-        messages.success(request, "Note added.")
-    else:
-        messages.error(request, "A note needs some text.")
+    if not form.is_valid():
+        # The page again with what was typed and what is wrong with it (nothing written).
+        project = selectors.project_for_detail(request.user, pk)
+        context = _detail_context(project) | {"note_form": form}
+        return render(request, "projects/project_detail.html", context, status=400)
+    services.add_note(project=project, user=request.user, text=form.cleaned_data["text"])
+    messages.success(request, "Note added.")
     return redirect(f"{project.get_absolute_url()}#notes")
 
 

@@ -106,7 +106,7 @@ SELECT t.project_id, t.created_at AS at, p.pipeline_id, t.id AS transition_id,
        CASE WHEN t.from_status = '' THEN 'new'
             WHEN t.to_status = 'won' THEN 'won'
             WHEN t.to_status = 'stopped' THEN 'stopped'
-            WHEN t.from_status = 'stopped' THEN 'reopened'
+            WHEN t.from_status IN ('stopped', 'won') THEN 'reopened'
             WHEN t.from_stage_order > t.to_stage_order THEN 'moved back'
             ELSE 'advanced' END AS kind,
        t.to_stage_id AS stage_id, t.to_stage_order AS stage_order,
@@ -289,7 +289,7 @@ SECTIONS = [
     ("moved back", "Moved back", "Moved to an earlier stage."),
     ("won", "Won", ""),
     ("stopped", "Stopped", "At which stage, and whether that was early or late."),
-    ("reopened", "Reopened", ""),
+    ("reopened", "Reopened", "Stopped, or won by mistake, and open again."),
     ("slipped", "Close dates pushed later", "With how often each close date has been pushed."),
     ("overdue", "Close dates passed while open", "Expected to close before today."),
     ("value", "Value changes", ""),

@@ -7,6 +7,12 @@ from django.urls import reverse
 class User(AbstractUser):
     """A person who logs in: a sales rep, a sales manager or a pipeline admin (see roles.py)."""
 
+    board_compact = models.BooleanField(
+        "compact board cards",
+        default=False,
+        help_text="Show the board's cards on one or two lines (title, value, %).",
+    )
+
     class Meta(AbstractUser.Meta):
         ordering = ["first_name", "last_name", "username"]
 

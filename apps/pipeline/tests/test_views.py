@@ -226,11 +226,11 @@ def test_manager_moves_a_team_members_project(client, manager, projects):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"to_stage": "", "version": 1}, "This field is required."),
-        ({"to_stage": "abc", "version": 1}, "Select a valid choice."),
-        ({"to_stage": "other-pipeline", "version": 1}, "Select a valid choice."),
-        ({"to_stage": "agreement", "version": 1}, "Select a valid choice."),
-        ({"to_stage": "decision", "version": "x"}, "Enter a whole number."),
+        ({"to_stage": "", "version": 1}, "Choose the stage to move to."),
+        ({"to_stage": "abc", "version": 1}, "Choose one of the pipeline&#x27;s stages."),
+        ({"to_stage": "other-pipeline", "version": 1}, "Choose one of the pipeline&#x27;s stages."),
+        ({"to_stage": "agreement", "version": 1}, "Choose one of the pipeline&#x27;s stages."),
+        ({"to_stage": "decision", "version": "x"}, "The page was incomplete: reload it"),
     ],
 )
 def test_bad_move_input_is_refused_with_a_message(client, rep, projects, data, message):
@@ -248,17 +248,19 @@ def test_bad_move_input_is_refused_with_a_message(client, rep, projects, data, m
     assert (project.stage.name, project.version) == ("Qualification", 1)
 
 
-def test_missing_fields_message_offers_to_fill_them_in(client, rep):
+def test_a_plain_move_that_needs_fields_asks_for_them_on_a_page(client, rep):
     project = ProjectFactory(account=AccountFactory(owner=rep), present_state="")
     client.force_login(rep)
     response = client.post(
         f"/pipeline/projects/{project.pk}/move/",
         {"to_stage": stage_named("Qualification").pk, "version": 1},
-        follow=True,
     )
     content = response.content.decode()
+    assert response.status_code == 200
     assert "fill in: present state." in content
-    assert f'<a href="/projects/{project.pk}/edit/">Fill them in</a>' in content
+    assert 'name="present_state"' in content and 'name="desired_state"' not in content
+    project.refresh_from_db()
+    assert (project.stage.name, project.version) == ("Raw lead", 1)
 
 
 def test_win_stop_and_reopen_from_the_project_page(client, rep, projects):
@@ -298,10 +300,22 @@ def test_stop_without_a_reason_shows_the_form_again(client, rep, projects):
     assert project.status == "open"
 
 
-@pytest.mark.parametrize("action", ["move", "win", "reopen"])
+@pytest.mark.parametrize("action", ["reopen"])
 def test_lifecycle_endpoints_are_post_only(client, rep, projects, action):
     client.force_login(rep)
     assert client.get(f"/pipeline/projects/{projects['own'].pk}/{action}/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("action", "heading"), [("move", "Move Own deal"), ("win", "Win Own deal?")]
+)
+def test_move_and_win_pages_work_without_javascript(client, rep, projects, action, heading):
+    client.force_login(rep)
+    response = client.get(f"/pipeline/projects/{projects['own'].pk}/{action}/?next=/pipeline/")
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert heading in content and 'name="next" value="/pipeline/"' in content
+    assert "hx-post" not in content.split("<main", 1)[1]
 
 
 def _admin_form(client, pipeline):

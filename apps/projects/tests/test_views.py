@@ -158,7 +158,7 @@ def test_edit_records_history_and_a_stale_form_is_refused(client, rep, manager, 
     ]
     assert (latest["user"], latest["transition"]) == (rep, None)
     content = response.content.decode()
-    assert "<strong>Value</strong> 10,000 → 20,000" in content
+    assert "<strong>Value</strong> 10,000 EUR → 20,000 EUR" in content
     assert "<strong>Individual %</strong> — → 70%" in content
 
 
@@ -306,3 +306,58 @@ def test_winning_is_not_stopped_by_an_invalid_website_on_the_account(client, rep
         "won",
         RelationshipLevel.SHOPPER,
     )
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "A note needs some text."),
+        ("   ", "A note needs some text."),
+        ("x" * 5001, "Keep a note to 5000 characters (this one has 5001)."),
+        ("Called\x00 them", "The note contains a character that cannot be kept"),
+    ],
+)
+def test_a_refused_note_says_why_and_keeps_the_text(client, rep, projects, text, message):
+    project = projects["own"]
+    client.force_login(rep)
+    response = client.post(f"/projects/{project.pk}/notes/", {"text": text})
+    content = response.content.decode()
+    assert response.status_code == 400
+    assert message in content
+    if text.strip() and "\x00" not in text:
+        assert text in content  # what was typed is still in the box
+    assert not ProjectNote.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("1e-16384", "to the cent at most."),
+        ("-1e200000", "Give an amount of 0 or more."),
+        ("1e200000", "Give an amount under a trillion."),
+        ("NaN", "Give an amount, such as 25000."),
+        ("Infinity", "Give an amount, such as 25000."),
+        ("²", "Give an amount, such as 25000."),
+        ("x" * 10_000, "Give an amount, such as 25000."),
+    ],
+)
+def test_a_value_filter_out_of_range_is_refused_in_words_not_a_500(
+    client, rep, projects, value, message
+):
+    client.force_login(rep)
+    for name in ("value_min", "value_max"):
+        response = client.get("/projects/", {name: value})
+        assert response.status_code == 200
+        assert message in response.content.decode()
+        assert _titles(response) == {"Own deal"}  # the filter is left out, nothing else
+        rows = _csv(client.get("/projects/export.csv", {name: value}))
+        assert [row["title"] for row in rows] == ["Own deal"]
+
+
+def test_money_is_shown_one_way_with_its_currency(client, rep, projects):
+    project = projects["own"]
+    client.force_login(rep)
+    content = client.get(f"/projects/{project.pk}/").content.decode()
+    assert "<dd>10,000 EUR</dd>" in content  # the value
+    assert "<dd>500 EUR</dd>" in content  # weighted by Raw lead's 5 %
+    assert "Value (EUR)" in client.get("/projects/").content.decode()
