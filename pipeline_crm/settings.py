@@ -4,10 +4,13 @@ Production is this file with other values; nothing lives only there. See README.
 variables and `.env.example` for a local starting point.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from pipeline_crm.middleware import CONTENT_SECURITY_POLICY as CSP_DEFAULT
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,6 +52,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "template_partials",
+    "axes",
     "apps.users",
     "apps.accounts",
     "apps.pipeline",
@@ -59,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "pipeline_crm.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -72,7 +77,35 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Attributes history rows written outside our services (the admin) to the request's user.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: answers a locked-out login with its own page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username,
+# or from one address, that username or address is locked out for AXES_COOLOFF_TIME; a
+# locked-out attempt is refused before any password is hashed, so repeated guessing cannot
+# keep the CPU busy either. A right password clears the count. Admins see and delete the
+# attempts (and so lift a lockout) in the admin under "Access attempts"; from a shell,
+# `manage.py axes_reset_username NAME` or `axes_reset_ip ADDRESS`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# How many proxies (a load balancer) stand between clients and the app: their address is
+# then read from X-Forwarded-For (pipeline_crm/security.py), else every user behind the
+# proxy would share its address and its lockout.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+AXES_CLIENT_IP_CALLABLE = "pipeline_crm.security.client_ip"
+
+# Content-Security-Policy of every response (pipeline_crm/middleware.py): our own scripts and
+# styles only.
+CONTENT_SECURITY_POLICY = env.str("CONTENT_SECURITY_POLICY", default=CSP_DEFAULT)
 
 ROOT_URLCONF = "pipeline_crm.urls"
 WSGI_APPLICATION = "pipeline_crm.wsgi.application"
@@ -159,6 +192,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Security: strict unless DEBUG. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# A load balancer's health check asks over plain HTTP and wants a 200, not a redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)

@@ -104,6 +104,10 @@
     }
   });
 
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) window.print();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     drawWaterfalls();
     meetingMode();
