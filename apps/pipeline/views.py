@@ -106,12 +106,12 @@ def board_compact(request, pk):
         request.user.board_compact = form.cleaned_data["compact"]
         request.user.save(update_fields=["board_compact"])
     if request.htmx:
-        board_query = QueryDict(urlsplit(request.htmx.current_url or "").query)
+        board_query = _board_query(request)
         return render(
             request, "pipeline/board.html#board", _board_context(request, pipeline, board_query)
         )
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+    next_url = _safe_next(request, request.POST.get("next", ""))
+    if next_url:
         return redirect(next_url)
     return redirect(pipeline)
 
@@ -119,7 +119,7 @@ def board_compact(request, pk):
 @require_http_methods(["GET", "POST"])
 def project_stop(request, pk):
     project = _visible_project(request, pk)
-    next_url = request.POST.get("next") or request.GET.get("next", "")
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
     if request.method == "GET":
         form = StopForm(initial={"version": project.version})
         return render(
@@ -207,20 +207,18 @@ def _lifecycle(request, project, form, action, success_message, ask=None):
     else:
         messages.error(request, f"Nothing changed: {form_problems(form)}")
     if request.htmx:
-        board_query = QueryDict(urlsplit(request.htmx.current_url or "").query)
+        board_query = _board_query(request)
         context = _board_context(request, project.pipeline, board_query)
         return render(request, "pipeline/board.html#board", context)
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+    next_url = _safe_next(request, request.POST.get("next", ""))
+    if next_url:
         return redirect(next_url)
     return redirect(project)
 
 
 def _ask(request, action, project, form, message=""):
     """The move or win form for `project`: into the board's dialog (htmx), or as a page."""
-    next_url = request.POST.get("next") or request.GET.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = ""
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
     context = {"project": project, "form": form, "next": next_url, "asking": message}
     if request.htmx:
         response = render(request, f"pipeline/{action}.html#{action}-form", context)
@@ -244,14 +242,33 @@ def _win_initial(project):
     }
 
 
+def _safe_next(request, url: str) -> str:
+    """Where to go back to: a path on this site, else "" (a name like "foo" would be taken for
+    a view's name by redirect(), another host for an open redirect)."""
+    if url.startswith("/") and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}
+    ):
+        return url
+    return ""
+
+
+def _board_query(request) -> QueryDict:
+    """The board's own query (filters, search, show) from the page htmx says it is on; an
+    address that is not one (a forged header) gives the board unfiltered."""
+    try:
+        return QueryDict(urlsplit(request.htmx.current_url or "").query)
+    except ValueError:
+        return QueryDict()
+
+
 def _board_context(request, pipeline, query):
     project_filter = ProjectFilter(
         query, queryset=visible_projects(request.user), user=request.user
     )
     expanded = query.get("show", "")
-    columns = board_columns(
-        pipeline, project_filter.qs, expanded_stage=int(expanded) if expanded.isdigit() else None
-    )
+    # ASCII digits only: "²" passes str.isdigit() but not int().
+    expanded_stage = int(expanded) if expanded.isascii() and expanded.isdigit() else None
+    columns = board_columns(pipeline, project_filter.qs, expanded_stage=expanded_stage)
     board_url = pipeline.get_absolute_url()
     if query:
         board_url += f"?{query.urlencode()}"

@@ -423,3 +423,40 @@ def test_admin_requires_one_won_stage_at_the_end(client, pipeline_admin, acquisi
     response = client.post(f"/admin/pipeline/pipeline/{acquisition.pk}/change/", data)
     assert message in response.content.decode()
     assert acquisition.stages.get(is_won=True).name == "Agreement"
+
+
+@pytest.mark.parametrize(
+    "next_url", ["foo", "pipeline:index", "//evil.example/x", "https://evil.example/"]
+)
+def test_a_next_that_is_not_a_path_here_goes_back_to_the_project(client, rep, next_url):
+    project = ProjectFactory(account=AccountFactory(owner=rep))
+    client.force_login(rep)
+    response = client.post(
+        f"/pipeline/projects/{project.pk}/move/",
+        {"to_stage": stage_named("Marketing").pk, "version": 1, "next": next_url},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/projects/{project.pk}/"
+    page = client.get(f"/pipeline/projects/{project.pk}/stop/", {"next": next_url})
+    assert page.status_code == 200 and next_url not in page.content.decode()
+
+
+@pytest.mark.parametrize("current_url", ["http://[::1/x", "http://[bad", "::::"])
+def test_a_forged_htmx_current_url_gives_the_board_unfiltered(client, rep, current_url):
+    project = ProjectFactory(account=AccountFactory(owner=rep))
+    client.force_login(rep)
+    response = client.post(
+        f"/pipeline/projects/{project.pk}/move/",
+        {"to_stage": stage_named("Marketing").pk, "version": 1},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=current_url,
+    )
+    assert response.status_code == 200
+    assert project.title in response.content.decode()
+
+
+@pytest.mark.parametrize("show", ["²", "٣", "1e3", "-1", "99999999999999999999", "x" * 1000])
+def test_any_show_parameter_gives_the_board(client, rep, show):
+    ProjectFactory(account=AccountFactory(owner=rep))
+    client.force_login(rep)
+    assert client.get("/pipeline/", {"show": show}, follow=True).status_code == 200
