@@ -124,14 +124,7 @@ def my_work(user: User, *, now: datetime) -> tuple[list[WorkList], dict]:
 def work_by_rep(reps: QuerySet[User], *, now: datetime) -> list[WorkRow]:
     """The attention counts and open pipeline of each of `reps` (those without open
     projects too), by name. Two queries."""
-    today = timezone.localdate(now)
-    sums = {
-        row.pop("owner"): row
-        for row in _open_annotated(CustomerProject.objects.filter(owner__in=reps), now)
-        .values("owner")
-        .annotate(**_sums(today))
-        .order_by()
-    }
+    sums = _sums_by(CustomerProject.objects.filter(owner__in=reps), "owner", now)
     return [
         _row(str(rep), f"owner={rep.pk}", sums.get(rep.pk))
         for rep in reps.order_by("first_name", "last_name", "username")
@@ -140,17 +133,16 @@ def work_by_rep(reps: QuerySet[User], *, now: datetime) -> list[WorkRow]:
 
 def work_by_team(teams: QuerySet[Team], *, now: datetime) -> list[WorkRow]:
     """The same per team (a project counts in each team its owner is in), by name."""
-    today = timezone.localdate(now)
-    sums = {
-        row.pop("owner__teams"): row
-        for row in _open_annotated(CustomerProject.objects.filter(owner__teams__in=teams), now)
-        .values("owner__teams")
-        .annotate(**_sums(today))
-        .order_by()
-    }
+    sums = _sums_by(CustomerProject.objects.filter(owner__teams__in=teams), "owner__teams", now)
     return [
         _row(team.name, f"team={team.pk}", sums.get(team.pk)) for team in teams.order_by("name")
     ]
+
+
+def _sums_by(projects: QuerySet[CustomerProject], key: str, now: datetime) -> dict:
+    """The open `projects`' sums (`_sums`) for each value of `key`. One query."""
+    rows = _open_annotated(projects, now).values(key).annotate(**_sums(timezone.localdate(now)))
+    return {row.pop(key): row for row in rows.order_by()}
 
 
 def _row(label: str, query: str, sums: dict | None) -> WorkRow:

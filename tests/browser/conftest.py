@@ -64,6 +64,15 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
 
 
+@pytest.fixture
+def console_errors(page):
+    """What the page reports as broken: console errors and uncaught exceptions."""
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
 @pytest.fixture(autouse=True)
 def _fail_fast(page):
     # Pages here answer in milliseconds; Playwright's 30 s default only slows down a failure.

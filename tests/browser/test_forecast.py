@@ -14,15 +14,6 @@ from apps.users.factories import PASSWORD
 
 
 @pytest.fixture
-def console_errors(page):
-    """What the page reports as broken: console errors and uncaught exceptions."""
-    errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
-@pytest.fixture
 def team_pipeline(team, rep, teammate):
     """Two open projects of the manager's team closing today: weighted (effective) 60,000 +
     20,000 = 80,000 this month. No history, so the historical % equals the default."""

@@ -16,14 +16,6 @@ from apps.users.factories import PASSWORD
 WIDTHS = {"desktop": 1440, "phone": 390}
 
 
-@pytest.fixture
-def console_errors(page):
-    errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
 def test_a_rep_sees_what_is_overdue_sets_the_next_step_and_searches(
     page, live_server, rep, console_errors, width

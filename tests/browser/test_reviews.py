@@ -19,15 +19,6 @@ ACTION = "Book the second demo of the depot deal"
 
 
 @pytest.fixture
-def console_errors(page):
-    """What the page reports as broken: console errors and uncaught exceptions."""
-    errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
-@pytest.fixture
 def rep_pipeline(rep):
     """Two open projects of the rep, opened just now: new in the review, and closing today,
     so both weigh in this month's waterfall."""
