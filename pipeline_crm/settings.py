@@ -210,5 +210,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # The embedded server's start and reuse chatter.
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    # The embedded server's start and reuse chatter; django-axes's line per sign-in (a
+    # refused or locked-out one is still a warning).
+    "loggers": {"pgserver": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.accounts.models import Account
 from apps.pipeline.models import Pipeline, ProjectStatus, Stage
 from apps.projects.models import CustomerProject
 from apps.projects.selectors import ATTENTION, attention_q
@@ -115,7 +116,14 @@ class ProjectFilter(django_filters.FilterSet):
         if not value:
             return queryset
         words = search_query(value)
-        by_words = Q(search=words) | Q(account__search=words) if words else Q(pk__in=[])
+        # As id sets from the search indexes: an OR of the word match across the join
+        # would test every row's words.
+        by_words = (
+            Q(pk__in=CustomerProject.objects.filter(search=words).values("pk"))
+            | Q(account__in=Account.objects.filter(search=words).values("pk"))
+            if words
+            else Q(pk__in=[])
+        )
         # The text anywhere in the title or account, or each word starting a word of either
         # (what the navigation's search finds, accents aside): its "all projects" link.
         return queryset.filter(
