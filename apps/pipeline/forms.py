@@ -195,8 +195,19 @@ class CompactForm(forms.Form):
 
 class StopForm(LifecycleForm):
     ended_by = forms.ChoiceField(
-        choices=EndedBy.choices, widget=forms.RadioSelect, label="Who ended it"
+        choices=EndedBy.choices,
+        widget=forms.RadioSelect,
+        label="Who ended it",
+        error_messages={
+            "required": "Say who ended it: we, or the customer.",
+            "invalid_choice": "Say who ended it: we, or the customer.",
+        },
     )
     reason = forms.ModelChoiceField(
-        queryset=StopReason.objects.filter(is_active=True), empty_label="Choose a reason"
+        queryset=StopReason.objects.filter(is_active=True),
+        empty_label="Choose a reason",
+        error_messages={
+            "required": "Choose why the project stopped.",
+            "invalid_choice": "Choose one of the reasons listed (an admin keeps the list).",
+        },
     )

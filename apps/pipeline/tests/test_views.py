@@ -295,7 +295,7 @@ def test_stop_without_a_reason_shows_the_form_again(client, rep, projects):
         f"/pipeline/projects/{project.pk}/stop/", {"version": 1, "ended_by": "us"}
     )
     assert response.status_code == 200
-    assert "This field is required." in response.context["form"].errors["reason"]
+    assert "Choose why the project stopped." in response.context["form"].errors["reason"]
     project.refresh_from_db()
     assert project.status == "open"
 
@@ -460,3 +460,24 @@ def test_any_show_parameter_gives_the_board(client, rep, show):
     ProjectFactory(account=AccountFactory(owner=rep))
     client.force_login(rep)
     assert client.get("/pipeline/", {"show": show}, follow=True).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "posted, message",
+    [
+        ({}, "Say who ended it: we, or the customer."),
+        ({"ended_by": "aliens"}, "Say who ended it: we, or the customer."),
+        ({"ended_by": "us"}, "Choose why the project stopped."),
+        ({"ended_by": "us", "reason": "999999"}, "Choose one of the reasons listed"),
+        ({"ended_by": "us", "reason": "x"}, "Choose one of the reasons listed"),
+    ],
+)
+def test_a_stop_without_who_or_why_says_so_in_our_words(client, rep, posted, message):
+    project = ProjectFactory(account=AccountFactory(owner=rep))
+    client.force_login(rep)
+    response = client.post(f"/pipeline/projects/{project.pk}/stop/", {"version": 1} | posted)
+    content = response.content.decode()
+    assert message in content
+    assert "This field is required" not in content and "Select a valid choice" not in content
+    project.refresh_from_db()
+    assert (project.status, project.version) == ("open", 1)
