@@ -13,7 +13,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.accounts.models import Account, RelationshipLevel
-from apps.accounts.services import raise_relationship_level, restore_relationship_level
+from apps.accounts.services import (
+    create_account,
+    raise_relationship_level,
+    restore_relationship_level,
+)
 from apps.pipeline import ledger
 from apps.pipeline.models import (
     EndedBy,
@@ -122,6 +126,17 @@ def open_project(
     if project.next_step or project.next_step_date:
         record_next_step(project, user=user)
     return _record(project, user=user, before=None, current=None, at=now, note=note)
+
+
+@transaction.atomic
+def open_project_for_new_account(
+    *, name: str, fields: dict, user: User, pipeline: Pipeline | None = None
+) -> StageTransition:
+    """Create the account `name` (owned by the project's owner) and open a project for it:
+    both or neither (a refused project leaves no account behind). A name already taken is
+    refused by the account's own checks (ValidationError)."""
+    account = create_account(user=user, data={"name": name, "owner": fields["owner"]})
+    return open_project(facts=ProjectFacts(account=account, **fields), user=user, pipeline=pipeline)
 
 
 @transaction.atomic

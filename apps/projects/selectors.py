@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Case, Count, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, When
 from django.utils import timezone
 
-from apps.accounts.models import Contact
+from apps.accounts.models import Account, Contact
 from apps.accounts.selectors import visible_accounts
 from apps.pipeline.models import ProjectStatus
 from apps.projects.models import NEXT_STEP_DUE, CustomerProject, next_step_q
@@ -202,3 +202,46 @@ def search(user: User, text: str) -> dict[str, Found] | None:
         rows = list(rows.order_by(*order[kind])[: SEARCH_LISTED + 1])
         results[kind] = Found(rows[:SEARCH_LISTED], more=len(rows) > SEARCH_LISTED)
     return results
+
+
+ACCOUNT_CHOICES_LISTED = 10
+
+
+@dataclass
+class AccountChoices:
+    accounts: list
+    more: bool = False
+    create: str = ""  # the name typed, when no account has it: offered as a new account
+    taken: str = ""  # the name typed, when an account the user may not see has it
+
+
+def account_choices(user, text: str) -> AccountChoices | None:
+    """The account field's offer, in two queries whatever was typed: the visible accounts whose
+    names have words starting with each word typed (accents and case aside, by name, at most
+    ten; the one named exactly so first), and whether any account at all has the exact name.
+    None when nothing was typed."""
+    name = " ".join(text.split())
+    if not name:
+        return None
+    query = search_query(name)
+    rows = []
+    if query is not None:
+        matching = visible_accounts(user).filter(search=query).select_related("owner")
+        rows = list(matching.order_by("name", "pk")[: ACCOUNT_CHOICES_LISTED + 1])
+    found = AccountChoices(accounts=rows[:ACCOUNT_CHOICES_LISTED])
+    found.more = len(rows) > ACCOUNT_CHOICES_LISTED
+    if "\x00" in name or len(name) > 200:
+        return found  # no account can be named so
+    same_name = (
+        Account.objects.filter(name__iexact=name)
+        .select_related("owner")
+        .annotate(visible=Exists(visible_accounts(user).filter(pk=OuterRef("pk"))))
+        .first()
+    )
+    if same_name is None:
+        found.create = name
+    elif not same_name.visible:
+        found.taken = name
+    elif same_name not in found.accounts:
+        found.accounts = [same_name, *found.accounts[: ACCOUNT_CHOICES_LISTED - 1]]
+    return found

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.project_list, name="list"),
     path("export.csv", views.project_export, name="export"),
     path("new/", views.project_create, name="create"),
+    path("new/accounts/", views.account_search, name="account_search"),
     path("<int:pk>/", views.project_detail, name="detail"),
     path("<int:pk>/edit/", views.project_edit, name="edit"),
     path("<int:pk>/notes/", views.note_create, name="note_create"),

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -80,23 +81,46 @@ def project_export(request):
 
 @require_http_methods(["GET", "POST"])
 def project_create(request):
-    initial = {"account": request.GET.get("account")}
+    initial = {"account": request.GET.get("account", "")[:20]}
     form = ProjectCreateForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         fields = {field: data[field] for field in services.EDITABLE_FIELDS if field in data}
         fields.setdefault("owner", request.user)  # A rep's projects are their own.
-        facts = services.ProjectFacts(account=data["account"], **fields)
         try:
-            transition = lifecycle.open_project(
-                facts=facts, user=request.user, pipeline=data["pipeline"]
-            )
+            if data["account"]:
+                facts = services.ProjectFacts(account=data["account"], **fields)
+                transition = lifecycle.open_project(
+                    facts=facts, user=request.user, pipeline=data["pipeline"]
+                )
+            else:
+                transition = lifecycle.open_project_for_new_account(
+                    name=form.new_account_name,
+                    fields=fields,
+                    user=request.user,
+                    pipeline=data["pipeline"],
+                )
         except DomainError as error:
             form.add_error(None, error)
+        except ValidationError as error:  # the new account's own checks
+            for message in error.messages:
+                form.add_error(None, message)
         else:
+            if form.account_note:
+                messages.info(request, form.account_note)
             messages.success(request, f"Project {transition.project.title} opened.")
             return redirect(transition.project)
     return render(request, "projects/project_form.html", {"form": form})
+
+
+@require_GET
+def account_search(request):
+    """The accounts the user may see whose names have words starting with the words typed
+    (the new project form's account field asks as the user types), and an offer to create
+    an account with the name typed when no account has it."""
+    text = (request.GET.get("q") or request.GET.get("account_name") or "")[:200]
+    context = {"found": selectors.account_choices(request.user, text)}
+    return render(request, "projects/project_form.html#account-options", context)
 
 
 @require_GET

@@ -69,7 +69,7 @@ def test_rep_cannot_open_a_project_on_an_invisible_account(client, rep, other_re
     response = client.post(
         "/projects/new/", {"account": foreign.pk, "title": "Sneaky", "value": "100"}
     )
-    assert "Select a valid choice" in response.context["form"].errors["account"][0]
+    assert "not one you can see" in response.context["form"].errors["account_name"][0]
     assert not CustomerProject.objects.exists()
 
 
@@ -115,12 +115,12 @@ def test_opening_where_the_first_stage_needs_qualification_says_what_is_missing(
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"individual_probability": "101"}, "individual_probability", "less than or equal to 100"),
-        ({"individual_probability": "-1"}, "individual_probability", "greater than or equal to 0"),
-        ({"value": "-5"}, "value", "greater than or equal to 0"),
-        ({"value": "lots"}, "value", "Enter a number."),
-        ({"title": "  "}, "title", "This field is required."),
-        ({"expected_close_date": "31/31/2026"}, "expected_close_date", "Enter a valid date."),
+        ({"individual_probability": "101"}, "individual_probability", "from 0 to 100"),
+        ({"individual_probability": "-1"}, "individual_probability", "from 0 to 100"),
+        ({"value": "-5"}, "value", "The value cannot be negative."),
+        ({"value": "lots"}, "value", "Give the value as a number"),
+        ({"title": "  "}, "title", "Give the project a title."),
+        ({"expected_close_date": "31/31/2026"}, "expected_close_date", "Give the day as a date"),
     ],
 )
 def test_bad_project_input_shows_an_error_and_writes_nothing(client, rep, data, field, message):
