@@ -181,6 +181,9 @@ class CustomerProject(models.Model):
             ),
             # A rep's own projects, in lists and visibility filters.
             models.Index(fields=["owner", "status"], name="projects_owner_status_idx"),
+            # The project list's default order (newest first): a page reads 25 rows from it
+            # instead of sorting every visible project.
+            models.Index(F("created_at").desc(), "id", name="projects_newest_first_idx"),
             GinIndex(fields=["search"], name="projects_search_idx"),
         ]
 
