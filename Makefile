@@ -11,7 +11,7 @@ ifeq ($(wildcard .env),)
 export DEBUG ?= true
 endif
 
-.PHONY: run test lint format bench install install-dev browser db-stop clean
+.PHONY: run test lint format bench fuzz install install-dev browser db-stop clean
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
@@ -21,6 +21,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest
+
+# Hostile input at length: the property-based tests of tests/fuzz with many more examples
+# than `make test` runs (FUZZ_EXAMPLES, default 500 each).
+fuzz: $(VENV)/.installed-dev
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
