@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, OuterRef, QuerySet, Subquery, Sum, Value, When, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 
 from apps.pipeline.models import Pipeline, ProjectState, Stage, StageTransition, StopReason
 from apps.projects.models import CustomerProject
@@ -57,23 +56,19 @@ def board_columns(
                 row["weighted"],
             )
 
-    # The top cards of every column in one query: rank the open projects within each stage by
-    # value (only ids, stage and value: the partial index serves it), then join what cards
-    # show for the few that rank high enough. A column opened with "show more" gets more.
-    ranked = (
-        open_projects.order_by()
-        .annotate(
-            rank=Window(
-                RowNumber(), partition_by=F("stage"), order_by=[F("value").desc(), F("pk")]
-            ),
-            card_limit=Case(
-                When(stage=expanded_stage, then=Value(MORE_CARDS)),
-                default=Value(CARDS_PER_COLUMN),
-            ),
-        )
-        .filter(rank__lte=F("card_limit"))
-        .values("pk")
-    )
+    # The top cards of every column: per stage, its biggest open projects, each read from
+    # the partial index on (stage, value) as far as the column shows (a UNION ALL of one
+    # LIMITed scan per stage, not a rank of every open project); then what cards show for
+    # those few. A column opened with "show more" gets more.
+    per_stage = [
+        open_projects.filter(stage=stage)
+        .order_by("-value", "pk")
+        .values_list("pk", flat=True)[
+            : MORE_CARDS if stage.pk == expanded_stage else CARDS_PER_COLUMN
+        ]
+        for stage in stages
+    ]
+    ranked = list(per_stage[0].union(*per_stage[1:], all=True)) if per_stage else []
     cards = (
         with_list_columns(CustomerProject.objects.filter(pk__in=ranked))
         .with_days_in_stage()
