@@ -481,3 +481,24 @@ def test_a_stop_without_who_or_why_says_so_in_our_words(client, rep, posted, mes
     assert "This field is required" not in content and "Select a valid choice" not in content
     project.refresh_from_db()
     assert (project.status, project.version) == ("open", 1)
+
+
+def test_each_column_keeps_its_own_biggest_cards_in_order(client, rep, acquisition):
+    account = AccountFactory(owner=rep)
+    for stage in ("Raw lead", "Decision"):
+        for value in [500] * 3 + list(range(1, 23)):  # ties at the top, then 22 smaller
+            ProjectFactory(account=account, value=value * 10, stage=stage_named(stage))
+    client.force_login(rep)
+    columns = {
+        column.stage.name: column
+        for column in client.get(f"/pipeline/{acquisition.pk}/board/").context["columns"]
+    }
+    for name in ("Raw lead", "Decision"):
+        cards = columns[name].cards
+        assert len(cards) == 20 and columns[name].hidden_count == 5
+        assert [card.value for card in cards] == sorted(
+            (card.value for card in cards), reverse=True
+        )
+        assert [card.pk for card in cards[:3]] == sorted(card.pk for card in cards[:3])
+        assert all(card.stage.name == name for card in cards)
+    assert columns["Marketing"].cards == []
