@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.forecasting import selectors, services
@@ -13,6 +12,7 @@ from apps.pipeline.models import Stage
 from apps.users.roles import is_admin
 from pipeline_crm.errors import DomainError
 from pipeline_crm.forms import problems as form_problems
+from pipeline_crm.http import safe_next
 from pipeline_crm.listing import csv_response
 
 
@@ -155,13 +155,10 @@ def target_set(request):
     else:
         problems = form_problems(form)
         messages.error(request, f"No target was set: {problems}")
-    next_url = request.POST.get("next", "")
     forecast_url = reverse("forecasting:forecast")
-    if next_url.startswith(forecast_url) and url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}
-    ):
-        return redirect(next_url)
-    return redirect(forecast_url)
+    return redirect(
+        safe_next(request, request.POST.get("next", ""), within=forecast_url) or forecast_url
+    )
 
 
 @require_POST

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.pipeline import services
@@ -15,6 +14,7 @@ from apps.projects.filters import ProjectFilter
 from apps.projects.selectors import visible_projects
 from pipeline_crm.errors import DomainError
 from pipeline_crm.forms import problems as form_problems
+from pipeline_crm.http import safe_next
 
 
 @require_GET
@@ -110,7 +110,7 @@ def board_compact(request, pk):
         return render(
             request, "pipeline/board.html#board", _board_context(request, pipeline, board_query)
         )
-    next_url = _safe_next(request, request.POST.get("next", ""))
+    next_url = safe_next(request, request.POST.get("next", ""))
     if next_url:
         return redirect(next_url)
     return redirect(pipeline)
@@ -119,7 +119,7 @@ def board_compact(request, pk):
 @require_http_methods(["GET", "POST"])
 def project_stop(request, pk):
     project = _visible_project(request, pk)
-    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
     if request.method == "GET":
         form = StopForm(initial={"version": project.version})
         return render(
@@ -210,7 +210,7 @@ def _lifecycle(request, project, form, action, success_message, ask=None):
         board_query = _board_query(request)
         context = _board_context(request, project.pipeline, board_query)
         return render(request, "pipeline/board.html#board", context)
-    next_url = _safe_next(request, request.POST.get("next", ""))
+    next_url = safe_next(request, request.POST.get("next", ""))
     if next_url:
         return redirect(next_url)
     return redirect(project)
@@ -218,7 +218,7 @@ def _lifecycle(request, project, form, action, success_message, ask=None):
 
 def _ask(request, action, project, form, message=""):
     """The move or win form for `project`: into the board's dialog (htmx), or as a page."""
-    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
     context = {"project": project, "form": form, "next": next_url, "asking": message}
     if request.htmx:
         response = render(request, f"pipeline/{action}.html#{action}-form", context)
@@ -240,16 +240,6 @@ def _win_initial(project):
         "value": project.value,
         "expected_close_date": project.expected_close_date or timezone.localdate(),
     }
-
-
-def _safe_next(request, url: str) -> str:
-    """Where to go back to: a path on this site, else "" (a name like "foo" would be taken for
-    a view's name by redirect(), another host for an open redirect)."""
-    if url.startswith("/") and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}
-    ):
-        return url
-    return ""
 
 
 def _board_query(request) -> QueryDict:

@@ -4,7 +4,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.forecasting.models import PeriodKind
@@ -16,6 +15,7 @@ from apps.reviews.selectors import BAR_NAMES, QUIET_DAYS, Scope
 from apps.users.roles import is_admin, is_manager
 from pipeline_crm.errors import DomainError
 from pipeline_crm.forms import problems
+from pipeline_crm.http import safe_next
 
 
 def _prepared(request, form: PrepareForm):
@@ -243,9 +243,4 @@ def action_done(request, pk):
         messages.error(request, error)
     else:
         messages.success(request, f"“{action}” marked {'done' if action.is_done else 'not done'}.")
-    next_url = request.POST.get("next", "")
-    if next_url.startswith("/") and url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}
-    ):
-        return redirect(next_url)
-    return redirect("reviews:list")
+    return redirect(safe_next(request, request.POST.get("next", "")) or "reviews:list")

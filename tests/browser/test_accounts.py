@@ -2,19 +2,11 @@ import re
 
 from playwright.sync_api import expect
 
-from apps.users.factories import PASSWORD
-
-
-def _log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url(re.compile(r"/login/"))
+from tests.browser.pages import log_in
 
 
 def test_create_an_account_and_add_a_contact_on_its_page(page, live_server, rep):
-    _log_in(page, live_server, "rep")
+    log_in(page, live_server, "rep")
     page.get_by_role("link", name="Accounts").first.click()
     expect(page.get_by_role("heading", name="No accounts yet")).to_be_visible()
     page.get_by_role("button", name="Create your first account").click()
@@ -50,7 +42,7 @@ def test_contact_errors_show_in_place(page, live_server, rep):
     from apps.accounts.factories import AccountFactory
 
     account = AccountFactory(owner=rep, name="Acme")
-    _log_in(page, live_server, "rep")
+    log_in(page, live_server, "rep")
     page.goto(f"{live_server.url}/accounts/{account.pk}/")
     page.get_by_role("button", name="Add contact").click()
     page.get_by_label("Email").fill("not-an-email")

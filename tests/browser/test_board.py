@@ -11,7 +11,7 @@ from apps.accounts.factories import AccountFactory
 from apps.pipeline.models import Pipeline, StageTransition
 from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
-from apps.users.factories import PASSWORD
+from tests.browser.pages import log_in
 
 
 @pytest.fixture
@@ -21,11 +21,7 @@ def board(page, live_server, rep):
         live_server.url
         + Pipeline.objects.get(kind="acquisition", is_default=True).get_absolute_url()
     )
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("rep")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url(re.compile("/login/"))
+    log_in(page, live_server, "rep")
     page.goto(url)
     return url
 

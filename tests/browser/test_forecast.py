@@ -10,7 +10,7 @@ from apps.accounts.factories import AccountFactory
 from apps.forecasting.models import Target
 from apps.forecasting.selectors import period_containing
 from apps.projects.factories import ProjectFactory, stage_named
-from apps.users.factories import PASSWORD
+from tests.browser.pages import log_in
 
 
 @pytest.fixture
@@ -37,10 +37,7 @@ def team_pipeline(team, rep, teammate):
 @pytest.fixture
 def forecast(page, live_server, manager, team_pipeline, console_errors):
     """Logged in as the manager through the login form, on /forecast/."""
-    page.goto(f"{live_server.url}/login/?next=/forecast/")
-    page.get_by_label("Username").fill("manager")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, "manager", "/forecast/")
     expect(page).to_have_url(f"{live_server.url}/forecast/")
     expect(page.get_by_role("heading", name="Forecast", exact=True)).to_be_visible()
 

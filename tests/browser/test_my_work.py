@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from apps.accounts.factories import AccountFactory
 from apps.projects.factories import ProjectFactory
 from apps.projects.models import NextStepChange
-from apps.users.factories import PASSWORD
+from tests.browser.pages import log_in
 
 WIDTHS = {"desktop": 1440, "phone": 390}
 
@@ -31,10 +31,7 @@ def test_a_rep_sees_what_is_overdue_sets_the_next_step_and_searches(
     )
     ProjectFactory(title="Quay lights", account=AccountFactory(owner=rep), next_step="")
 
-    page.goto(f"{live_server.url}/login/")
-    page.locator("#id_username").fill("rep")
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, "rep")
     expect(page).to_have_url(f"{live_server.url}/")
 
     overdue = page.locator("article.work-overdue")

@@ -12,17 +12,9 @@ from playwright.sync_api import expect
 
 from apps.accounts.factories import AccountFactory
 from apps.projects.models import CustomerProject
-from apps.users.factories import PASSWORD
+from tests.browser.pages import log_in
 
 SHOTS = Path("/tmp/form-shots")
-
-
-def _log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url(re.compile(r"/login/"))
 
 
 def _options(page, **name):
@@ -42,7 +34,7 @@ def test_a_rep_opens_a_project_picking_the_account_by_typing(
     AccountFactory(owner=rep, name="Nordic Freight")
     AccountFactory(owner=other_rep, name="Nordlys Foreign")
     page.set_viewport_size({"width": width, "height": height})
-    _log_in(page, live_server, "rep")
+    log_in(page, live_server, "rep")
     page.goto(f"{live_server.url}/projects/")
     page.get_by_role("button", name="Open your first project").click()
     expect(page.get_by_role("group", name="The deal")).to_be_visible()
@@ -81,7 +73,7 @@ def test_a_rep_opens_a_project_picking_the_account_by_typing(
 
 def test_the_account_is_chosen_with_the_keyboard_or_created_by_name(page, live_server, rep):
     AccountFactory(owner=rep, name="Nordlicht Energie")
-    _log_in(page, live_server, "rep")
+    log_in(page, live_server, "rep")
     page.goto(f"{live_server.url}/projects/new/")
     field = page.get_by_role("combobox", name="Account")
     field.press_sequentially("Borealis Freight")
@@ -100,7 +92,7 @@ def test_without_javascript_the_typed_name_is_looked_up(browser, live_server, re
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    _log_in(page, live_server, "rep")
+    log_in(page, live_server, "rep")
     page.goto(f"{live_server.url}/projects/new/")
     page.get_by_role("combobox", name="Account").fill("nordlicht")
     page.get_by_role("textbox", name="Title", exact=True).fill("Deal")

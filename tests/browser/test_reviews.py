@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from apps.accounts.factories import AccountFactory
 from apps.projects.factories import ProjectFactory, stage_named
 from apps.reviews.models import ActionItem, ReviewMeeting
-from apps.users.factories import PASSWORD
+from tests.browser.pages import log_in
 
 NOTES = "Fleet deal: the CFO signs next week. Depot deal needs a second demo."
 ACTION = "Book the second demo of the depot deal"
@@ -39,18 +39,11 @@ def rep_pipeline(rep):
     )
 
 
-def _log_in(page, live_server, username, next_url):
-    page.goto(f"{live_server.url}/login/?next={next_url}")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_manager_holds_a_review_and_the_rep_marks_the_action_done(
     page, live_server, manager, rep, team, rep_pipeline, console_errors
 ):
     # Prepare the review of the team.
-    _log_in(page, live_server, "manager", f"/reviews/prepare/?team={team.pk}")
+    log_in(page, live_server, "manager", f"/reviews/prepare/?team={team.pk}")
     expect(page).to_have_url(f"{live_server.url}/reviews/prepare/?team={team.pk}")
     expect(page.get_by_role("heading", name=f"Review of {team.name}", level=1)).to_be_visible()
     expect(page.locator("table.waterfall-table").first).to_be_visible()
@@ -126,7 +119,7 @@ def test_manager_holds_a_review_and_the_rep_marks_the_action_done(
     page.locator("nav details.dropdown summary").click()  # the user menu
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/login/"))
-    _log_in(page, live_server, "rep", "/")
+    log_in(page, live_server, "rep", "/")
     expect(page).to_have_url(f"{live_server.url}/")
     my_actions = page.get_by_role("region", name="Your actions from reviews")
     expect(my_actions).to_be_visible()
