@@ -169,12 +169,17 @@ class Command(BaseCommand):
             "--refill", action="store_true", help="Fill again even if the data is in place."
         )
         parser.add_argument(
+            "--fill-only",
+            action="store_true",
+            help="Fill (if needed) and check the data, time nothing (`make load` uses it).",
+        )
+        parser.add_argument(
             "--explain",
             action="store_true",
             help="Print EXPLAIN (ANALYZE, BUFFERS) of the forecast as of a past date.",
         )
 
-    def handle(self, *args, projects, repeat, refill, explain, **options):
+    def handle(self, *args, projects, repeat, refill, fill_only, explain, **options):
         if "bench" not in connection.settings_dict["NAME"]:
             raise CommandError("Run this through `make bench`: it needs its own database.")
         if refill or not self._filled(projects):
@@ -197,6 +202,8 @@ class Command(BaseCommand):
                 f"{time.perf_counter() - started:.0f} s."
             )
         self._check()
+        if fill_only:
+            return
         self._report(repeat)
         self._report_ledger(repeat, explain)
 
