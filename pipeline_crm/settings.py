@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
     "django.contrib.postgres",
     "django_filters",
     "django_htmx",
@@ -128,6 +129,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms render with the project's templates, so templates/django/forms/ can override a widget's.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # Database: PostgreSQL only. Without DATABASE_URL, an embedded server in .pgdata/ (devdb.py).
 if "DATABASE_URL" not in env:
