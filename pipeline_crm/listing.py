@@ -1,12 +1,42 @@
-"""What every list page shares: sortable column headers and streamed CSV exports."""
+"""What every list page shares: pages read ids first, sortable column headers and streamed
+CSV exports."""
 
 import csv
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+
+
+class IdsFirstPaginator(Paginator):
+    """Pages of a queryset read in two steps: the ids of the page's rows, in the list's order
+    and with no more than that order needs (no joined rows, no wide columns); then those rows,
+    as `rows(queryset)` shapes them for the page (its joins and annotations). The second half
+    of a list is read from its end in reverse order, so the last page costs what the first
+    does: page 4,000 of 100,000 projects is an index scan of 25 ids, not a sort of them all.
+
+    The list's order must end with a unique key (the id), so that reading it backwards is its
+    mirror and no row is on two pages."""
+
+    def __init__(self, object_list: QuerySet, per_page: int, *, rows=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.rows = rows or (lambda queryset: queryset)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        ids = self.object_list.values_list("pk", flat=True)
+        if bottom > self.count // 2:
+            ids = list(ids.reverse()[self.count - top : self.count - bottom])[::-1]
+        else:
+            ids = list(ids[bottom:top])
+        found = self.rows(self.object_list.model._default_manager.filter(pk__in=ids)).in_bulk()
+        return self._get_page([found[pk] for pk in ids], number, self)
 
 
 def sort_columns(columns: list[tuple[str, str]], current: str) -> list[dict]:

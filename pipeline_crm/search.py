@@ -11,8 +11,9 @@ from the same table, and matches every word as a prefix: "kob fjel" finds "Købm
 import re
 import unicodedata
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db.models import F, Func, Value
+from django.db.models import BooleanField, F, Func, QuerySet, Value
 from django.db.models.functions import Lower
 
 # Letters with accents and the plain letter each folds to, one for one (translate() maps
@@ -53,3 +54,15 @@ def search_query(text: str) -> SearchQuery | None:
     return SearchQuery(
         " & ".join(f"{word}:*" for word in words), search_type="raw", config="simple"
     )
+
+
+class _EqualsAny(Func):
+    template = "%(expressions)s)"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+
+def equals_any(field: str, ids: QuerySet) -> Func:
+    """`field = ANY(ARRAY(ids))`, a condition PostgreSQL can OR with another table's search
+    as two bitmap index scans (an `IN (subquery)` in an OR makes it test every row)."""
+    return _EqualsAny(F(field), ArraySubquery(ids.order_by()))

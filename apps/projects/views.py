@@ -1,13 +1,15 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.pipeline import services as lifecycle
 from apps.pipeline.forms import LifecycleForm, MoveForm
+from apps.pipeline.models import ProjectStatus
 from apps.pipeline.selectors import timeline
 from apps.projects import selectors, services
 from apps.projects.filters import ProjectFilter
@@ -15,7 +17,7 @@ from apps.projects.forms import NextStepForm, NoteForm, ProjectCreateForm, Proje
 from apps.projects.models import CustomerProject
 from pipeline_crm.errors import DomainError
 from pipeline_crm.forms import current_state_form, problems
-from pipeline_crm.listing import csv_response, sort_columns
+from pipeline_crm.listing import IdsFirstPaginator, csv_response, sort_columns
 
 PROJECTS_PER_PAGE = 25
 SORTABLE_COLUMNS = [
@@ -30,14 +32,17 @@ SORTABLE_COLUMNS = [
 
 
 def _filtered(request):
-    projects = selectors.with_list_columns(selectors.visible_projects(request.user))
+    projects = selectors.visible_projects(request.user)
     return ProjectFilter(request.GET, queryset=projects, user=request.user)
 
 
 @require_GET
 def project_list(request):
     project_filter = _filtered(request)
-    page = Paginator(project_filter.qs, PROJECTS_PER_PAGE).get_page(request.GET.get("page"))
+    paginator = IdsFirstPaginator(
+        project_filter.qs, PROJECTS_PER_PAGE, rows=selectors.with_list_columns
+    )
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "projects/project_list.html",
@@ -50,33 +55,49 @@ def project_list(request):
     )
 
 
+# The export's columns: the CSV header and where each value comes from, read as plain values
+# (building model objects cost ~190 µs a row: 100,000 rows took 21 s).
+EXPORT_COLUMNS = {
+    "title": "title",
+    "account": "account__name",
+    "account_manager": "owner_name",
+    "pipeline": "pipeline__name",
+    "stage": "stage__name",
+    "status": "status",
+    "value": "value",
+    "individual_probability": "individual_probability",
+    "effective_probability": "effective_probability",
+    "weighted_value": "weighted_value",
+    "expected_close_date": "expected_close_date",
+    "next_step": "next_step",
+    "next_step_date": "next_step_date",
+    "created_at": "created_at",
+    "closed_at": "closed_at",
+}
+STATUS_LABELS = dict(ProjectStatus.choices)
+
+
+def _export_rows(projects):
+    for values in projects.values_list(*EXPORT_COLUMNS.values()).iterator(chunk_size=2000):
+        row = dict(zip(EXPORT_COLUMNS, values, strict=True))
+        row["status"] = STATUS_LABELS[row["status"]]
+        row["weighted_value"] = round(row["weighted_value"], 2)
+        row["created_at"] = row["created_at"].isoformat()
+        row["closed_at"] = row["closed_at"] and row["closed_at"].isoformat()
+        yield row.values()  # None is an empty cell
+
+
 @require_GET
 def project_export(request):
     """The filtered project list as CSV: only what the user may see."""
-    header = ["title", "account", "account_manager", "pipeline", "stage", "status", "value"]
-    header += ["individual_probability", "effective_probability", "weighted_value"]
-    header += ["expected_close_date", "next_step", "next_step_date", "created_at", "closed_at"]
-    rows = (
-        [
-            project.title,
-            project.account.name,
-            project.owner,
-            project.pipeline.name,
-            project.stage.name,
-            project.get_status_display(),
-            project.value,
-            "" if project.individual_probability is None else project.individual_probability,
-            project.effective_probability,
-            round(project.weighted_value, 2),
-            project.expected_close_date or "",
-            project.next_step,
-            project.next_step_date or "",
-            project.created_at.isoformat(),
-            project.closed_at.isoformat() if project.closed_at else "",
-        ]
-        for project in _filtered(request).qs.iterator(chunk_size=1000)
+    # The owner's name as User.__str__ gives it: the full name, else the username.
+    full_name = Trim(Concat("owner__first_name", Value(" "), "owner__last_name"))
+    projects = (
+        _filtered(request)
+        .qs.with_effective_probability()
+        .annotate(owner_name=Coalesce(NullIf(full_name, Value("")), "owner__username"))
     )
-    return csv_response("projects", header, rows)
+    return csv_response("projects", list(EXPORT_COLUMNS), _export_rows(projects))
 
 
 @require_http_methods(["GET", "POST"])

@@ -3,6 +3,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
@@ -207,11 +209,57 @@ def test_list_filters_and_sorting(client, rep):
     client.force_login(rep)
     assert _titles(client.get(f"/projects/?stage={stage_named('Decision').pk}")) == {"Beta"}
     assert _titles(client.get("/projects/?value_min=150")) == {"Alpha", "Gamma"}
-    assert _titles(client.get("/projects/?q=amm")) == {"Gamma"}
+    assert _titles(client.get("/projects/?q=gam")) == {"Gamma"}
+    # Words from their start, as the search indexes hold them: not text inside a word.
+    assert _titles(client.get("/projects/?q=amm")) == set()
     ordered = client.get("/projects/?o=-value").context["page"].object_list
     assert [p.title for p in ordered] == ["Alpha", "Gamma", "Beta"]
     ordered = client.get("/projects/?o=-probability").context["page"].object_list
     assert ordered[0].title == "Beta"  # Decision's 60% beats Raw lead's 5%
+
+
+@pytest.mark.parametrize("order", ["", "-value", "value", "probability", "-account", "stage"])
+def test_every_project_is_on_exactly_one_page_whatever_the_sort(client, rep, order, settings):
+    """Pages read ids first and the far half from the end (IdsFirstPaginator): with many
+    equal keys, page after page still lists each project once, in the sort's order."""
+    account = AccountFactory(owner=rep)
+    for number in range(60):  # three values, two stages: ties on every key
+        ProjectFactory(
+            account=account,
+            title=f"P{number}",
+            value=100 * (number % 3),
+            stage=stage_named("Decision" if number % 2 else "Raw lead"),
+        )
+    client.force_login(rep)
+    listed = []
+    for page in (1, 2, 3):
+        response = client.get("/projects/", {"o": order, "page": page})
+        listed += list(response.context["page"].object_list)
+    assert sorted(project.title for project in listed) == sorted(f"P{n}" for n in range(60))
+    if order == "-value":
+        assert [project.value for project in listed] == sorted(
+            (project.value for project in listed), reverse=True
+        )
+        # Equal values in id order, on the last page (read backwards) as on the first.
+        assert [p.pk for p in listed if p.value == 0] == sorted(
+            p.pk for p in listed if p.value == 0
+        )
+    # What the rows show is there, on the pages read from the end too.
+    assert listed[-1].effective_probability in (5, 60) and listed[-1].stage.name
+
+
+def test_a_deep_page_costs_the_same_queries_as_the_first(client, rep):
+    account = AccountFactory(owner=rep)
+    for number in range(60):
+        ProjectFactory(account=account, title=f"P{number}")
+    client.force_login(rep)
+    client.get("/projects/")
+    counts = []
+    for page in (1, 3):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/projects/", {"page": page}).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
 
 
 def test_csv_export_has_the_forecast_columns(client, rep):
@@ -225,6 +273,22 @@ def test_csv_export_has_the_forecast_columns(client, rep):
     [row] = _csv(client.get("/projects/export.csv"))
     assert (row["account"], row["stage"], row["status"]) == ("Acme", "Raw lead", "Open")
     assert (row["effective_probability"], row["weighted_value"]) == ("30", "300.00")
+
+
+def test_csv_export_names_the_account_manager_as_the_app_does(client, manager, team):
+    """The full name, or the username for a user without one; dates in ISO format."""
+    named, unnamed = team.members.all()
+    unnamed.first_name = unnamed.last_name = ""
+    unnamed.save()
+    ProjectFactory(account=AccountFactory(owner=named), title="Named")
+    ProjectFactory(account=AccountFactory(owner=unnamed), title="Unnamed")
+    client.force_login(manager)
+    rows = {row["title"]: row for row in _csv(client.get("/projects/export.csv"))}
+    assert rows["Named"]["account_manager"] == str(named) == named.get_full_name()
+    assert rows["Unnamed"]["account_manager"] == unnamed.username
+    created = CustomerProject.objects.get(title="Named").created_at
+    assert rows["Named"]["created_at"] == created.isoformat()
+    assert rows["Named"]["closed_at"] == rows["Named"]["individual_probability"] == ""
 
 
 def test_list_and_detail_queries_do_not_grow(client, manager, team, django_assert_max_num_queries):
