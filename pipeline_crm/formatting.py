@@ -1,15 +1,29 @@
-"""One way to show money across the app (a template builtin, settings.TEMPLATES): whole
+"""One way to show money across the app (template builtins, settings.TEMPLATES): whole
 amounts with thousands separators and the currency, "142,500 EUR"; to the cent where cents
 matter (a waterfall adds up to the cent), `|money:2`. Tables show the bare amount under a
-header that names the currency."""
+header that names the currency, `|amount` (or `|amount:2`)."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.conf import settings
-from django.template.defaultfilters import floatformat
 
 register = template.Library()
+
+
+@register.filter
+def amount(value, places: int = 0) -> str:
+    """`value` rounded half up to `places` decimals, with thousands separators: what
+    `floatformat:"0g"` shows in English, at a tenth of its cost (a forecast by rep prints
+    some 2,500 amounts). "" for what is not a number (NaN and Infinity included)."""
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else value)
+        if not number.is_finite():
+            return ""
+        rounded = number.quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+    return f"{rounded + 0:,}"  # + 0: no "-0" for a small negative amount
 
 
 @register.filter
@@ -17,8 +31,5 @@ def money(value, places: int = 0) -> str:
     """`value` with thousands separators, `places` decimals and the currency; "—" for none."""
     if value is None or value == "":
         return "—"
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        return str(value)
-    return f"{floatformat(amount, f'{int(places)}g')} {settings.DEFAULT_CURRENCY}"
+    shown = amount(value, places)
+    return f"{shown} {settings.DEFAULT_CURRENCY}" if shown else str(value)
