@@ -14,6 +14,14 @@ def current_state_form(form_class: type[forms.BaseForm], **kwargs) -> forms.Base
     return form
 
 
+def seen_stale(form: forms.BaseForm, instance) -> bool:
+    """Whether a bound form with a `version` field was filled in on an older version of
+    `instance` than the one read now. Said before the form's other errors: those may come
+    from the changes made meanwhile. (The write checks again, under the row's lock.)"""
+    form.is_valid()
+    return form.cleaned_data.get("version", instance.version) != instance.version
+
+
 def problems(form: forms.BaseForm) -> str:
     """A form's errors in one line, for a message when the form itself is not shown again."""
     return " ".join(str(error) for errors in form.errors.values() for error in errors)

@@ -12,8 +12,10 @@ from apps.pipeline.models import Pipeline, PipelineKind
 from apps.pipeline.selectors import board_columns, board_total
 from apps.projects.filters import ProjectFilter
 from apps.projects.selectors import visible_projects
+from apps.projects.services import StaleProject
 from pipeline_crm.errors import DomainError
 from pipeline_crm.forms import problems as form_problems
+from pipeline_crm.forms import seen_stale
 from pipeline_crm.http import safe_next
 
 
@@ -187,7 +189,11 @@ def _lifecycle(request, project, form, action, success_message, ask=None):
     the refreshed board (htmx from the board) or a redirect (plain forms). With `ask` (a
     form asking for given fields), a change that needs fields the project lacks answers with
     that form instead: in the board's dialog, or as a page of its own."""
-    if form.is_valid():
+    if seen_stale(form, project):
+        # Refused as a conflict, not by what the form checks against the project as it is
+        # now (a stage it has reached meanwhile is no choice; a stage's fields others filled).
+        messages.error(request, StaleProject(project))
+    elif form.is_valid():
         try:
             action(form.cleaned_data)
         except services.MissingEntryFields as error:

@@ -16,7 +16,7 @@ from apps.projects.filters import ProjectFilter
 from apps.projects.forms import NextStepForm, NoteForm, ProjectCreateForm, ProjectEditForm
 from apps.projects.models import CustomerProject
 from pipeline_crm.errors import DomainError
-from pipeline_crm.forms import current_state_form, problems
+from pipeline_crm.forms import current_state_form, problems, seen_stale
 from pipeline_crm.listing import IdsFirstPaginator, csv_response, sort_columns
 
 PROJECTS_PER_PAGE = 25
@@ -162,12 +162,21 @@ def project_edit(request, pk):
         user=request.user,
         initial={"version": project.version},
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    if request.method == "POST":
         try:
-            services.update_project(
-                project=project, user=request.user, seen_version=data["version"], data=data
-            )
+            # A stale form is a conflict, whatever the checks of the project as it is now
+            # would say of it (the fields of a stage it reached meanwhile, say).
+            if seen_stale(form, project):
+                raise services.StaleProject(project)
+            if form.is_valid():
+                services.update_project(
+                    project=project,
+                    user=request.user,
+                    seen_version=form.cleaned_data["version"],
+                    data=form.cleaned_data,
+                )
+                messages.success(request, "Project saved.")
+                return redirect(project)
         except services.StaleProject as error:
             # Show what is stored now (and its version), so the user can redo their change
             # on it rather than resubmit a form that can only be refused again.
@@ -181,9 +190,6 @@ def project_edit(request, pk):
             form.add_error(None, error)
         except DomainError as error:
             form.add_error(None, error)
-        else:
-            messages.success(request, "Project saved.")
-            return redirect(project)
     return render(request, "projects/project_form.html", {"form": form, "project": project})
 
 

@@ -193,6 +193,31 @@ def test_a_move_that_lost_the_race_says_who_moved_it_and_changes_nothing(
     assert StageTransition.objects.filter(project=project).count() == 2
 
 
+def test_a_stale_move_to_the_stage_the_project_is_now_in_is_a_conflict(
+    client, rep, manager, team, projects
+):
+    """The stage a project reached meanwhile is no choice of the move form; the user who
+    picked it on an older board hears that someone moved it, not that it is no choice."""
+    project = projects["own"]
+    client.force_login(manager)
+    client.post(
+        f"/pipeline/projects/{project.pk}/move/",
+        {"to_stage": stage_named("Decision").pk, "version": 1},
+    )
+    client.force_login(rep)
+    response = client.post(
+        f"/pipeline/projects/{project.pk}/move/",
+        {"to_stage": stage_named("Decision").pk, "version": 1},
+        follow=True,
+    )
+    content = response.content.decode()
+    assert "was changed by Maria Manager meanwhile (now in Decision, open" in content
+    assert "Choose one of the pipeline" not in content
+    project.refresh_from_db()
+    assert project.version == 2
+    assert StageTransition.objects.filter(project=project).count() == 2
+
+
 @pytest.mark.parametrize("action", ["move", "win", "stop", "reopen"])
 def test_forged_post_for_another_reps_project_is_404_and_writes_nothing(
     client, rep, projects, action

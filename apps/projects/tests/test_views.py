@@ -164,6 +164,30 @@ def test_edit_records_history_and_a_stale_form_is_refused(client, rep, manager, 
     assert "<strong>Individual %</strong> — → 70%" in content
 
 
+def test_a_stale_edit_after_a_move_that_requires_fields_is_a_conflict(client, rep, manager, team):
+    """The rep opened the form in Raw lead; the manager moved the project to Qualification
+    with its fields. The rep's save (without those fields) is refused as a conflict, with
+    the current state to redo it on, not as fields Qualification requires."""
+    project = ProjectFactory(account=AccountFactory(owner=rep), title="Deal")
+    lifecycle.move_project(
+        project=project,
+        to_stage=stage_named("Qualification"),
+        user=manager,
+        seen_version=1,
+        fields={"present_state": "Paper", "desired_state": "Online", "buying_process": "CFO"},
+    )
+    client.force_login(rep)
+    response = client.post(
+        f"/projects/{project.pk}/edit/", {"title": "Deal", "value": "5", "version": 1}
+    )
+    content = response.content.decode()
+    assert "was changed by Maria Manager meanwhile" in content
+    assert "needs this" not in content
+    project.refresh_from_db()
+    assert (project.value, project.version) == (Decimal("10000.00"), 2)
+    assert response.context["form"]["present_state"].value() == "Paper"
+
+
 def test_detail_shows_the_timeline_notes_and_entry_criteria(client, rep, projects):
     project = projects["own"]
     lifecycle.move_project(
