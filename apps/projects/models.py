@@ -185,6 +185,12 @@ class CustomerProject(models.Model):
             # instead of sorting every visible project.
             models.Index(F("created_at").desc(), "id", name="projects_newest_first_idx"),
             GinIndex(fields=["search"], name="projects_search_idx"),
+            # The forecast: open projects by close month (and those without a close date).
+            models.Index(
+                "expected_close_date", name="projects_open_by_close_idx", condition=Q(status="open")
+            ),
+            # The forecast's "won so far" and the analytics: wins by when they closed.
+            models.Index("closed_at", name="projects_won_by_close_idx", condition=Q(status="won")),
         ]
 
     def __str__(self):
