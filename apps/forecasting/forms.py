@@ -7,7 +7,7 @@ from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import GROUP_BY
 from apps.pipeline.models import Pipeline, PipelineKind
 from apps.users.models import User
-from apps.users.roles import managed, visible_users
+from apps.users.roles import is_admin, managed, visible_users
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 YEARS_AROUND = 20  # how far from today a date may be
@@ -63,8 +63,17 @@ class ForecastForm(ChoicesForm):
     field_order = ["period", "start", "count", "group", "pipeline", "team", "rep"]
 
     def __init__(self, *args, user: User, **kwargs):
+        # By rep for a manager; by team for an admin, whose organisation has hundreds of reps
+        # (a table of 300 reps by 6 months is a choice, not a first view).
+        self.default_group = "team" if is_admin(user) else "rep"
         kwargs.setdefault(
-            "initial", {"period": PeriodKind.MONTH, "start": timezone.localdate(), "count": 6}
+            "initial",
+            {
+                "period": PeriodKind.MONTH,
+                "start": timezone.localdate(),
+                "count": 6,
+                "group": self.default_group,
+            },
         )
         super().__init__(*args, user=user, **kwargs)
 
@@ -75,7 +84,7 @@ class ForecastForm(ChoicesForm):
             "kind": valid.get("period") or PeriodKind.MONTH,
             "first": valid.get("start") or timezone.localdate(),
             "count": valid.get("count") or 6,
-            "group_by": valid.get("group") or "rep",
+            "group_by": valid.get("group") or self.default_group,
             "pipeline": valid.get("pipeline"),
             "team": valid.get("team"),
             "rep": valid.get("rep"),

@@ -70,6 +70,18 @@ def test_odd_choices_fall_back_to_the_defaults(client, manager, projects, query)
     assert len([c for c in response.context["forecast"].periods if c.period]) == 6
 
 
+@pytest.mark.parametrize(("who", "group"), [("manager", "rep"), ("pipeline_admin", "team")])
+def test_the_forecast_is_grouped_by_rep_for_a_manager_and_by_team_for_an_admin(
+    client, request, projects, who, group
+):
+    client.force_login(request.getfixturevalue(who))
+    response = client.get("/forecast/")
+    assert response.context["forecast"].group_by == group
+    assert response.context["form"]["group"].value() == group
+    chosen = client.get("/forecast/?group=rep").context["forecast"].group_by
+    assert chosen == "rep"
+
+
 def test_a_manager_cannot_narrow_to_another_teams_rep(client, manager, other_rep, projects):
     client.force_login(manager)
     response = client.get(f"/forecast/?rep={other_rep.pk}&count=1")

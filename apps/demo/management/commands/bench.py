@@ -491,6 +491,7 @@ class Command(BaseCommand):
             ("bench-rep-0", f"/accounts/{account.pk}/"),
             ("bench-admin", f"/accounts/{big_account.pk}/"),
             ("bench-admin", "/forecast/"),
+            ("bench-admin", "/forecast/?group=rep"),
             ("bench-admin", "/forecast/?period=quarter&count=4&group=stage"),
             ("bench-manager", "/forecast/?group=team"),
             ("bench-manager", "/forecast/"),
