@@ -15,11 +15,18 @@ def current_state_form(form_class: type[forms.BaseForm], **kwargs) -> forms.Base
 
 
 def seen_stale(form: forms.BaseForm, instance) -> bool:
-    """Whether a bound form with a `version` field was filled in on an older version of
-    `instance` than the one read now. Said before the form's other errors: those may come
-    from the changes made meanwhile. (The write checks again, under the row's lock.)"""
-    form.is_valid()
-    return form.cleaned_data.get("version", instance.version) != instance.version
+    """Whether a bound form was filled in on an older version of `instance` than the one read
+    now, by its `version` field alone (validating the form would copy what was typed onto a
+    model form's instance). Asked before the form's other errors: those may come from the
+    changes made meanwhile. A missing or garbled version is not stale: the form says it is
+    incomplete. (The write checks again, under the row's lock.)"""
+    if not form.is_bound:
+        return False
+    try:
+        seen = form.fields["version"].clean(form["version"].data)
+    except forms.ValidationError:
+        return False
+    return seen != instance.version
 
 
 def problems(form: forms.BaseForm) -> str:

@@ -128,7 +128,7 @@ def project_stop(request, pk):
             request, "pipeline/stop.html", {"project": project, "form": form, "next": next_url}
         )
     form = StopForm(request.POST)
-    if not form.is_valid() and not request.htmx:
+    if not seen_stale(form, project) and not form.is_valid() and not request.htmx:
         return render(
             request, "pipeline/stop.html", {"project": project, "form": form, "next": next_url}
         )

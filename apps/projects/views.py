@@ -1,3 +1,5 @@
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -75,13 +77,14 @@ EXPORT_COLUMNS = {
     "closed_at": "closed_at",
 }
 STATUS_LABELS = dict(ProjectStatus.choices)
+CENT = Decimal("0.01")  # weighted values to the cent, half up as the pages show them
 
 
 def _export_rows(projects):
     for values in projects.values_list(*EXPORT_COLUMNS.values()).iterator(chunk_size=2000):
         row = dict(zip(EXPORT_COLUMNS, values, strict=True))
         row["status"] = STATUS_LABELS[row["status"]]
-        row["weighted_value"] = round(row["weighted_value"], 2)
+        row["weighted_value"] = row["weighted_value"].quantize(CENT, rounding=ROUND_HALF_UP)
         row["created_at"] = row["created_at"].isoformat()
         row["closed_at"] = row["closed_at"] and row["closed_at"].isoformat()
         yield row.values()  # None is an empty cell
@@ -157,7 +160,7 @@ def project_detail(request, pk):
 def project_edit(request, pk):
     project = get_object_or_404(selectors.visible_projects(request.user), pk=pk)
     form = ProjectEditForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         instance=project,
         user=request.user,
         initial={"version": project.version},

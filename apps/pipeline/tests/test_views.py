@@ -197,6 +197,22 @@ def test_a_move_that_lost_the_race_says_who_moved_it_and_changes_nothing(
     assert StageTransition.objects.filter(project=project).count() == 2
 
 
+def test_a_stale_stop_page_is_a_conflict_before_its_missing_reason(
+    client, rep, manager, team, projects
+):
+    project = projects["own"]
+    client.force_login(manager)
+    client.post(
+        f"/pipeline/projects/{project.pk}/move/",
+        {"to_stage": stage_named("Decision").pk, "version": 1},
+    )
+    client.force_login(rep)
+    response = client.post(f"/pipeline/projects/{project.pk}/stop/", {"version": 1}, follow=True)
+    assert "was changed by Maria Manager meanwhile" in response.content.decode()
+    project.refresh_from_db()
+    assert (project.status, project.version) == ("open", 2)
+
+
 @pytest.mark.parametrize("action", ["move", "win", "stop", "reopen"])
 def test_forged_post_for_another_reps_project_is_404_and_writes_nothing(
     client, rep, projects, action

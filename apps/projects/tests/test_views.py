@@ -1,5 +1,6 @@
 import csv
 import io
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -10,8 +11,9 @@ from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import services as lifecycle
 from apps.pipeline.models import StageTransition
-from apps.projects import services
+from apps.projects import selectors, services
 from apps.projects.factories import ProjectFactory, stage_named
+from apps.projects.filters import ProjectFilter
 from apps.projects.models import CustomerProject, ProjectNote
 
 
@@ -164,6 +166,34 @@ def test_edit_records_history_and_a_stale_form_is_refused(client, rep, manager, 
     assert "<strong>Individual %</strong> — → 70%" in content
 
 
+@pytest.mark.parametrize(
+    "posted",
+    [{}, {"title": "New", "value": "5"}, {"title": "New", "value": "5", "version": "x"}],
+)
+def test_an_edit_without_a_usable_version_says_the_page_was_incomplete(client, rep, posted):
+    project = ProjectFactory(account=AccountFactory(owner=rep), title="Deal")
+    client.force_login(rep)
+    response = client.post(f"/projects/{project.pk}/edit/", posted)
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    project.refresh_from_db()
+    assert (project.title, project.version) == ("Deal", 1)
+
+
+def test_a_stale_edit_names_the_project_as_stored_not_as_typed(client, rep, manager, team):
+    project = ProjectFactory(account=AccountFactory(owner=rep), title="Deal")
+    client.force_login(manager)
+    form = {"title": "Deal", "value": "7", "version": 1}
+    assert client.post(f"/projects/{project.pk}/edit/", form | {"owner": rep.pk}).status_code == 302
+    client.force_login(rep)
+    response = client.post(f"/projects/{project.pk}/edit/", form | {"title": "Renamed"})
+    content = response.content.decode()
+    assert "Deal was changed by Maria Manager meanwhile" in content
+    assert "Renamed was changed" not in content
+    project.refresh_from_db()
+    assert (project.title, project.version) == ("Deal", 2)
+
+
 def test_a_stale_edit_after_a_move_that_requires_fields_is_a_conflict(client, rep, manager, team):
     """The rep opened the form in Raw lead; the manager moved the project to Qualification
     with its fields. The rep's save (without those fields) is refused as a conflict, with
@@ -242,32 +272,35 @@ def test_list_filters_and_sorting(client, rep):
     assert ordered[0].title == "Beta"  # Decision's 60% beats Raw lead's 5%
 
 
-@pytest.mark.parametrize("order", ["", "-value", "value", "probability", "-account", "stage"])
-def test_every_project_is_on_exactly_one_page_whatever_the_sort(client, rep, order, settings):
+@pytest.mark.parametrize(
+    "order",
+    ["", "-value", "value", "probability", "-account", "stage", "close", "-close", "title"],
+)
+def test_every_project_is_on_exactly_one_page_whatever_the_sort(client, rep, order):
     """Pages read ids first and the far half from the end (IdsFirstPaginator): with many
-    equal keys, page after page still lists each project once, in the sort's order."""
+    equal keys and missing close dates, page after page lists each project once, in the
+    sort's order, down to a last page of one."""
     account = AccountFactory(owner=rep)
-    for number in range(60):  # three values, two stages: ties on every key
+    for number in range(51):  # three values, two stages, a third without a close date
         ProjectFactory(
             account=account,
-            title=f"P{number}",
+            title=f"P{number % 7}",
             value=100 * (number % 3),
             stage=stage_named("Decision" if number % 2 else "Raw lead"),
+            expected_close_date=None if number % 3 == 0 else date(2027, 1, 1 + number % 5),
         )
     client.force_login(rep)
     listed = []
     for page in (1, 2, 3):
-        response = client.get("/projects/", {"o": order, "page": page})
-        listed += list(response.context["page"].object_list)
-    assert sorted(project.title for project in listed) == sorted(f"P{n}" for n in range(60))
-    if order == "-value":
-        assert [project.value for project in listed] == sorted(
-            (project.value for project in listed), reverse=True
+        listed += list(client.get("/projects/", {"o": order, "page": page}).context["page"])
+    assert len(listed) == 51 and len({project.pk for project in listed}) == 51
+    everything = selectors.visible_projects(rep)
+    if order:
+        key = dict(ProjectFilter.base_filters["o"].param_map)[order.lstrip("-")]
+        everything = everything.with_effective_probability().order_by(
+            f"-{key}" if order.startswith("-") else key, "pk"
         )
-        # Equal values in id order, on the last page (read backwards) as on the first.
-        assert [p.pk for p in listed if p.value == 0] == sorted(
-            p.pk for p in listed if p.value == 0
-        )
+    assert [project.pk for project in listed] == [project.pk for project in everything]
     # What the rows show is there, on the pages read from the end too.
     assert listed[-1].effective_probability in (5, 60) and listed[-1].stage.name
 
