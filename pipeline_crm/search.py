@@ -29,7 +29,7 @@ PLAIN = "".join(
     for letter in ACCENTED
 )
 _FOLD = str.maketrans(ACCENTED, PLAIN)
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[^\W_]+")  # letters and digits of any script
 MAX_WORDS = 8  # more words typed than this are ignored: each one narrows, none widens
 
 
@@ -57,6 +57,8 @@ def search_query(text: str) -> SearchQuery | None:
 
 
 class _EqualsAny(Func):
+    """`<first> = ANY(<second>)`: the two expressions joined by " = ANY(", then ")"."""
+
     template = "%(expressions)s)"
     arg_joiner = " = ANY("
     output_field = BooleanField()

@@ -72,11 +72,12 @@ def visible_users(user: User) -> models.QuerySet[User]:
         return User.objects.all()
     if is_manager(user):
         members = Team.members.through.objects.filter(team__manager=user).values("user_id")
+        members = members.order_by()
         # One set of ids (a UNION), not `pk = me OR pk IN (members)`: PostgreSQL guesses the
         # OR keeps half the users and reads every project of the organisation to find the
         # team's (a manager's account list took 226 ms at 100,000 projects).
         return User.objects.filter(
-            pk__in=members.union(User.objects.filter(pk=user.pk).values("pk"))
+            pk__in=members.union(User.objects.filter(pk=user.pk).order_by().values("pk"))
         )
     return User.objects.filter(pk=user.pk)
 

@@ -51,6 +51,16 @@ def test_contacts_and_projects_are_found_too(rep, named):
     assert _found(rep, "orsted xyz") == {"accounts": [], "contacts": [], "projects": []}
 
 
+def test_names_in_other_scripts_are_found_in_the_search_and_the_project_list(client, rep):
+    ProjectFactory(account=AccountFactory(owner=rep, name="Газпром нефть"), title="ERP 東京")
+    assert _found(rep, "газп")["accounts"] == ["Газпром нефть"]
+    assert _found(rep, "ГАЗПРОМ")["accounts"] == ["Газпром нефть"]
+    assert _found(rep, "東京")["projects"] == ["ERP 東京"]
+    client.force_login(rep)
+    listed = client.get("/projects/", {"q": "нефть"}).context["page"].object_list
+    assert [project.title for project in listed] == ["ERP 東京"]
+
+
 def test_nobody_finds_what_they_may_not_see(rep, manager, other_manager, pipeline_admin, named):
     assert _found(rep, "kob")["accounts"] == ["Købmand Fjeldsø A/S"]
     assert _found(rep, "ase")["contacts"] == ["Åse Ørsted"]
