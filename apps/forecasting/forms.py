@@ -76,6 +76,10 @@ class ForecastForm(ChoicesForm):
             },
         )
         super().__init__(*args, user=user, **kwargs)
+        if self.is_bound and not self.data.get("group"):
+            # A bookmark without the group (`?count=3`) shows the group it is grouped by.
+            self.data = self.data.copy()
+            self.data["group"] = self.default_group
 
     def choices(self) -> dict:
         """What the forecast is asked for: the valid choices, defaults for the rest."""

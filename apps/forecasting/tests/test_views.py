@@ -80,6 +80,10 @@ def test_the_forecast_is_grouped_by_rep_for_a_manager_and_by_team_for_an_admin(
     assert response.context["form"]["group"].value() == group
     chosen = client.get("/forecast/?group=rep").context["forecast"].group_by
     assert chosen == "rep"
+    # A bookmark without the group shows, and keeps, the group it is grouped by.
+    response = client.get("/forecast/?count=3")
+    assert response.context["forecast"].group_by == group
+    assert f'<option value="{group}" selected>' in response.content.decode()
 
 
 def test_a_manager_cannot_narrow_to_another_teams_rep(client, manager, other_rep, projects):
