@@ -46,13 +46,14 @@ bench: $(VENV)/.installed
 # 20 then 50 users (LOAD_USERS) for 60 s each (LOAD_SECONDS) from a second process; then
 # checks that every confirmed move and edit is in the database: 0 lost updates, or it fails.
 # It loads a fresh copy (pipeline_crm_load) of the bench database, filled first if need be;
-# with LOAD_DATABASE_URL, that database as it is (written to: its users' passwords too).
+# with LOAD_DATABASE_URL, that database as it is (its name must say "load": it is written
+# to, its users' passwords too).
 load: $(VENV)/.installed
 	@export DEBUG=false SECRET_KEY=load ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false; \
 	if [ -n "$${LOAD_DATABASE_URL:-}" ]; then \
 		export DATABASE_URL="$$LOAD_DATABASE_URL"; copy=""; \
 	else \
-		export DATABASE_URL="$$($(BIN)/python -m pipeline_crm.devdb url pipeline_crm_bench)"; \
+		export DATABASE_URL="$${BENCH_DATABASE_URL:-$$($(BIN)/python -m pipeline_crm.devdb url pipeline_crm_bench)}"; \
 		copy="--copy-to=pipeline_crm_load"; \
 	fi; \
 	$(BIN)/python manage.py migrate --noinput -v0 && \

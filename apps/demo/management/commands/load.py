@@ -67,10 +67,12 @@ class Command(BaseCommand):
         database_url = os.environ.get("DATABASE_URL", "")
         if copy_to:
             database_url = self._copy(copy_to, database_url)
-        elif "bench" in connection.settings_dict["NAME"]:
+        elif "load" not in connection.settings_dict["NAME"]:
+            # It resets its users' passwords and moves and edits their projects.
             raise CommandError(
                 "The load writes to its database: load a copy of the bench database "
-                "(--copy-to pipeline_crm_load, as `make load` does), never the bench's own."
+                "(--copy-to pipeline_crm_load, as `make load` does), or a database whose "
+                "name says it is for loading (…load…), never one in use."
             )
         if not database_url:
             raise CommandError("Set DATABASE_URL to the database to load (`make load` does).")
@@ -152,8 +154,12 @@ class Command(BaseCommand):
         process at it and return its URL. CREATE DATABASE ... TEMPLATE needs the source to
         have no other session: wait for them to end (never end them)."""
         source = connection.settings_dict["NAME"]
-        if target == source or "bench" in target:
-            raise CommandError(f"Copy the bench database to a database of its own, not {target}.")
+        if target == source or "load" not in target:
+            # The copy replaces `target` (DROP DATABASE): only a database made for loading.
+            raise CommandError(
+                f"Copy the bench database to a database of its own whose name says it is for "
+                f"loading (pipeline_crm_load), not {target}."
+            )
         connection.close()
         deadline = time.monotonic() + COPY_WAIT
         said = 0.0
