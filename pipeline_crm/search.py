@@ -3,8 +3,9 @@ embedded server has no contrib extensions: no pg_trgm, no unaccent).
 
 Each searchable table keeps a generated `search` column: the name's words, folded to plain
 lower-case letters (accents dropped by `translate`, case by `lower` after it, so the result
-does not depend on the database's locale), as a full-text vector of the 'simple'
-configuration, under a GIN index. A query folds what was typed the same way, here in Python
+does not depend on the database's locale for Latin letters; other scripts are lower-cased by
+its UTF-8 locale as by Python), as a full-text vector of the 'simple' configuration, under a
+GIN index. A query folds what was typed the same way, here in Python
 from the same table, and matches every word as a prefix: "kob fjel" finds "Købmand Fjeldsø".
 """
 
