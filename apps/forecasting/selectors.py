@@ -372,11 +372,15 @@ def forecast(
     by_bucket = {OVERDUE: columns[0]} | {column.period.start: column for column in columns[1:]}
 
     key, model = GROUP_BY[group_by]
-    rows = list(in_range.values("bucket", key).annotate(**_sums(), **_moments()))
     if group_by == "team":
-        # A rep in two teams is in both teams' rows: the totals are summed apart.
-        totals = in_range.values("bucket").annotate(**_sums(), **_moments())
+        # One aggregate by rep; each team's row is the sum of its members' rows (a rep in two
+        # teams counts in both), the totals the sum of every rep's (once each). Joining the
+        # teams in SQL took a second aggregate over every open project for the totals.
+        by_rep = list(in_range.values("bucket", "owner").annotate(**_sums(), **_moments()))
+        rows = _by_team(by_rep, key)
+        totals = _summed_by_bucket(by_rep)
     else:
+        rows = list(in_range.values("bucket", key).annotate(**_sums(), **_moments()))
         totals = _summed_by_bucket(rows)
     for row in totals:
         column = by_bucket[row["bucket"]]
@@ -433,6 +437,23 @@ def _summed_by_bucket(rows: list[dict]) -> list[dict]:
             if name != "bucket" and name in _TOTALLED:
                 total[name] = total.get(name, 0) + (amount or 0)
     return list(totals.values())
+
+
+def _by_team(by_rep: list[dict], key: str) -> list[dict]:
+    """Rows by period and team (`key`: None for reps in no team) from rows by period and rep."""
+    memberships = Team.members.through.objects.filter(user__in={row["owner"] for row in by_rep})
+    teams_of: dict[int, list[int]] = {}
+    for user, team in memberships.values_list("user_id", "team_id"):
+        teams_of.setdefault(user, []).append(team)
+    rows: dict = {}
+    for rep_row in by_rep:
+        for team in teams_of.get(rep_row["owner"], [None]):
+            row = rows.setdefault(
+                (rep_row["bucket"], team), {"bucket": rep_row["bucket"], key: team}
+            )
+            for name in _TOTALLED:
+                row[name] = row.get(name, 0) + (rep_row[name] or 0)
+    return list(rows.values())
 
 
 _TOTALLED = {

@@ -14,6 +14,7 @@ from apps.forecasting.selectors import WinRate, forecast, period_containing, sta
 from apps.pipeline import services
 from apps.pipeline.models import Stage, StopReason
 from apps.projects.factories import ProjectFactory, stage_named
+from apps.users.factories import RepFactory
 
 
 def _at(year, month, day, hour=12):
@@ -221,6 +222,35 @@ def test_the_forecast_groups_by_stage_team_and_pipeline(manager, team, pipeline_
     [quarter] = [column for column in by_pipeline.periods if column.period]
     assert (quarter.label, quarter.total.count) == ("Q1 2026", 2)  # A, and C of February
     assert quarter.groups == [("Customer acquisition", quarter.total)]
+
+
+def test_by_team_a_rep_in_two_teams_counts_in_both_and_once_in_the_total(
+    pipeline_admin, rep, other_rep, team, other_team
+):
+    other_team.members.add(rep)  # rep: North and South; other_rep: South
+    loner = RepFactory(username="loner")  # in no team
+    close = date.today()
+    for owner, value in ((rep, 1000), (other_rep, 500), (loner, 200)):
+        ProjectFactory(
+            account=AccountFactory(owner=owner),
+            value=value,
+            expected_close_date=close,
+            individual_probability=50,
+        )
+    [column] = [c for c in forecast(pipeline_admin, count=1, group_by="team").periods if c.period]
+    groups = {
+        name: (cell.count, cell.value, cell.weighted_effective) for name, cell in column.groups
+    }
+    assert groups == {
+        "North": (1, 1000, 500),
+        "South": (2, 1500, 750),
+        "No team": (1, 200, 100),
+    }
+    assert (column.total.count, column.total.value, column.total.weighted_effective) == (
+        3,
+        1700,
+        850,
+    )
 
 
 @time_machine.travel(_at(2026, 3, 15), tick=False)
