@@ -14,8 +14,8 @@ register = template.Library()
 @register.filter
 def amount(value, places: int = 0) -> str:
     """`value` rounded half up to `places` decimals, with thousands separators: what
-    `floatformat:"0g"` shows in English, at a tenth of its cost (a forecast by rep prints
-    some 2,500 amounts). "" for what is not a number (NaN and Infinity included)."""
+    `floatformat:"0g"` shows in English, at a tenth of its cost (an admin's forecast by rep
+    prints 7,700 amounts). "" for what is not a number (NaN and Infinity included)."""
     try:
         number = Decimal(repr(value) if isinstance(value, float) else value)
         if not number.is_finite():
