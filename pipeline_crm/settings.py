@@ -125,7 +125,11 @@ TEMPLATES = [
                 "pipeline_crm.context_processors.currency",
             ],
             # {% partialdef %} everywhere, as it is built into Django 6.
-            "builtins": ["template_partials.templatetags.partials", "pipeline_crm.formatting"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                "pipeline_crm.formatting",
+                "pipeline_crm.links",
+            ],
         },
     },
 ]
