@@ -3,8 +3,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Value
-from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,6 +15,7 @@ from apps.projects import selectors, services
 from apps.projects.filters import ProjectFilter
 from apps.projects.forms import NextStepForm, NoteForm, ProjectCreateForm, ProjectEditForm
 from apps.projects.models import CustomerProject
+from apps.users.models import name_of
 from pipeline_crm.errors import DomainError
 from pipeline_crm.forms import current_state_form, problems, seen_stale
 from pipeline_crm.listing import IdsFirstPaginator, csv_response, sort_columns
@@ -93,13 +92,8 @@ def _export_rows(projects):
 @require_GET
 def project_export(request):
     """The filtered project list as CSV: only what the user may see."""
-    # The owner's name as User.__str__ gives it: the full name, else the username.
-    full_name = Trim(Concat("owner__first_name", Value(" "), "owner__last_name"))
-    projects = (
-        _filtered(request)
-        .qs.with_effective_probability()
-        .annotate(owner_name=Coalesce(NullIf(full_name, Value("")), "owner__username"))
-    )
+    projects = _filtered(request).qs.with_effective_probability()
+    projects = projects.annotate(owner_name=name_of("owner"))
     return csv_response("projects", list(EXPORT_COLUMNS), _export_rows(projects))
 
 

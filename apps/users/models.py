@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Concat, Lower, NullIf, Trim
 from django.urls import reverse
 
 
@@ -18,6 +19,13 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.get_full_name() or self.username
+
+
+def name_of(path: str) -> Coalesce:
+    """User.__str__ in SQL for the user at `path` ("owner"): the full name, else the
+    username, for reads that take plain values (the CSV export)."""
+    full_name = Trim(Concat(F(f"{path}__first_name"), Value(" "), F(f"{path}__last_name")))
+    return Coalesce(NullIf(full_name, Value("")), F(f"{path}__username"))
 
 
 class Team(models.Model):

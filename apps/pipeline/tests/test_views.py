@@ -171,19 +171,27 @@ def test_move_with_htmx_returns_the_refreshed_board(client, rep, projects, acqui
     assert decision < content.index("Own deal</a>") < negotiation
 
 
-# Decision: the stage the manager moved it to, no choice of the move form any more; the
-# rep who picked it on an older board hears that someone moved it, not that it is no choice.
-@pytest.mark.parametrize("to_stage", ["Negotiation", "Decision"])
-def test_a_move_that_lost_the_race_says_who_moved_it_and_changes_nothing(
-    client, rep, manager, team, projects, to_stage
-):
+@pytest.fixture
+def moved_meanwhile(client, manager, team, projects):
+    """The rep's project, moved to Decision by their manager (version 2) while the rep's
+    page still shows version 1; the client is then the rep's."""
     project = projects["own"]
     client.force_login(manager)
     client.post(
         f"/pipeline/projects/{project.pk}/move/",
         {"to_stage": stage_named("Decision").pk, "version": 1},
     )
-    client.force_login(rep)
+    client.force_login(project.owner)
+    return project
+
+
+# Decision: the stage the manager moved it to, no choice of the move form any more; the
+# rep who picked it on an older board hears that someone moved it, not that it is no choice.
+@pytest.mark.parametrize("to_stage", ["Negotiation", "Decision"])
+def test_a_move_that_lost_the_race_says_who_moved_it_and_changes_nothing(
+    client, moved_meanwhile, to_stage
+):
+    project = moved_meanwhile
     response = client.post(
         f"/pipeline/projects/{project.pk}/move/",
         {"to_stage": stage_named(to_stage).pk, "version": 1},
@@ -197,16 +205,8 @@ def test_a_move_that_lost_the_race_says_who_moved_it_and_changes_nothing(
     assert StageTransition.objects.filter(project=project).count() == 2
 
 
-def test_a_stale_stop_page_is_a_conflict_before_its_missing_reason(
-    client, rep, manager, team, projects
-):
-    project = projects["own"]
-    client.force_login(manager)
-    client.post(
-        f"/pipeline/projects/{project.pk}/move/",
-        {"to_stage": stage_named("Decision").pk, "version": 1},
-    )
-    client.force_login(rep)
+def test_a_stale_stop_page_is_a_conflict_before_its_missing_reason(client, moved_meanwhile):
+    project = moved_meanwhile
     response = client.post(f"/pipeline/projects/{project.pk}/stop/", {"version": 1}, follow=True)
     assert "was changed by Maria Manager meanwhile" in response.content.decode()
     project.refresh_from_db()
