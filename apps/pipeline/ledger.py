@@ -5,14 +5,14 @@ current period and begins a new one with the project's facts as they now are."""
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F
 from django.utils import timezone
 
-from apps.pipeline.models import ProjectState, StageTransition
+from apps.pipeline.models import PastRevision, ProjectState, ProjectStatus, StageTransition
 from apps.projects.models import CustomerProject
 from apps.users.models import User
 
@@ -41,12 +41,14 @@ _backdated_to: ContextVar[datetime | None] = ContextVar("backdated_to", default=
 def backdated(moment: datetime) -> Iterator[None]:
     """Write as if it were `moment`. For demo data only (apps/demo), which tells two years of
     history through the same services, rules and ledger writes as the product; the product
-    itself never writes the past."""
+    itself never writes the past. Then raise the past revision of the months written."""
     token = _backdated_to.set(moment)
     try:
         yield
     finally:
         _backdated_to.reset(token)
+    if moment < today_began():
+        raise_past_revision(since=moment)
 
 
 def now() -> datetime:
@@ -107,6 +109,7 @@ def begin_period(
         ProjectState.objects.filter(pk=current.pk).update(
             period=DateTimeTZRange(current.period.lower, at, "[)")
         )
+    note_past_change(project, current, facts, at)
     facts = {name: value for name, value in facts.items() if name != "effective_probability"}
     CustomerProject.objects.filter(
         pk=project.pk, furthest_stage_order__lt=facts["stage_order"]
@@ -120,6 +123,59 @@ def begin_period(
     )
 
 
+def note_past_change(
+    project: CustomerProject, current: ProjectState | None, facts: dict, at: datetime
+) -> None:
+    """Raise the past revision (`PastRevision`) of the months of the project's life when a
+    new period changes what the ledger held about its days already over: the project was
+    closed (a reopening, an undone win, an edit of a won or stopped project change its
+    close) or its owner or pipeline changes (reports narrow to today's owner). Every other
+    change begins today and changes only today; demo data written in the past raises its
+    months when it is done (`backdated`). In the writer's transaction: figures computed
+    before it commits are kept under the old numbers, and set aside once it does."""
+    if _backdated_to.get() is not None or current is None:
+        return
+    if (
+        current.status != ProjectStatus.OPEN
+        or current.owner_id != facts["owner_id"]
+        or current.pipeline_id != facts["pipeline_id"]
+    ):
+        raise_past_revision(since=project.created_at)
+
+
+def raise_past_revision(*, since: datetime) -> None:
+    """Raise the past revision of every month from the one of `since` to this one, in
+    month order (two writers raising overlapping months wait for each other, never
+    deadlock)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO pipeline_pastrevision (month, number)
+            SELECT month::date, 1
+            FROM generate_series(date_trunc('month', %s::date), %s::date, interval '1 month')
+                 AS month
+            ORDER BY month
+            ON CONFLICT (month) DO UPDATE SET number = pipeline_pastrevision.number + 1
+            """,
+            [timezone.localdate(since), timezone.localdate()],
+        )
+
+
+def past_revisions(first: date, last: date) -> dict[date, int]:
+    """The past revision (`PastRevision`) of each month from the one of `first` to the one
+    of `last` that has been raised, by the month's first day (0 for the others)."""
+    return dict(
+        PastRevision.objects.filter(month__gte=first.replace(day=1), month__lte=last).values_list(
+            "month", "number"
+        )
+    )
+
+
+def today_began() -> datetime:
+    """Today's midnight, in the configured time zone."""
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def restate(project_ids: list[int], *, at: datetime, user: User) -> int:
     """Begin a new period for each of the projects (locked by the caller) with their stage's
     order and default % as they now are, the other facts carried over: after an admin
@@ -128,6 +184,8 @@ def restate(project_ids: list[int], *, at: datetime, user: User) -> int:
     periods began."""
     if not project_ids:
         return 0
+    if at < today_began():
+        raise_past_revision(since=at)
     with connection.cursor() as cursor:
         cursor.execute(
             """

@@ -422,7 +422,37 @@ class ProjectState(History):
                 name="pipeline_state_edit_began_idx",
                 condition=Q(transition__isnull=True),
             ),
+            # What the forecast said for a range of months (forecast accuracy): the open
+            # periods by expected close date, with what the sums need, read from the index.
+            models.Index(
+                fields=["expected_close_date"],
+                include=[
+                    "period",
+                    "pipeline",
+                    "project",
+                    "value",
+                    "effective_probability",
+                    "stage_default_probability",
+                ],
+                name="pipeline_state_open_close_idx",
+                condition=Q(status="open"),
+            ),
         ]
 
     def __str__(self):
         return f"{self.project_id}: {self.stage} {self.status} {self.period}"
+
+
+class PastRevision(models.Model):
+    """How many times the ledger changed what it held about a month's days already over, per
+    month: raised by the ledger's writer (`ledger.note_past_change`), in the transaction of
+    the change, over the months of a project's life when a closed project changes (reopened,
+    win undone, edited) or its owner or pipeline does, and over the months from a moment in
+    the past when history is written then. Reports keep figures of past days and months
+    under their month's number (apps/forecasting), so a raise sets them aside."""
+
+    month = models.DateField(unique=True)  # its first day
+    number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.month:%b %Y}: revision {self.number}"

@@ -13,8 +13,8 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 
 from apps.accounts.factories import AccountFactory
-from apps.pipeline import services
-from apps.pipeline.models import ProjectState, Stage, StageTransition, StopReason
+from apps.pipeline import ledger, services
+from apps.pipeline.models import PastRevision, ProjectState, Stage, StageTransition, StopReason
 from apps.pipeline.selectors import changes_between, projects_as_of, state_changes, timeline
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
@@ -187,6 +187,59 @@ def test_a_change_at_the_same_instant_still_begins_a_later_period(rep):
     states = list(ProjectState.objects.filter(project=project).order_by("period"))
     assert states[1].period.lower == _at(2) + timedelta(microseconds=1)
     assert_ledger_consistent(project)
+
+
+# The past revision: what reports kept of days over is set aside when the past changes.
+
+
+def _revisions() -> dict:
+    return dict(PastRevision.objects.values_list("month", "number"))
+
+
+def _on(month: int, day: int) -> datetime:
+    return datetime(2026, month, day, 9, tzinfo=UTC)
+
+
+def test_a_reopening_raises_the_months_of_the_projects_life(rep, reason):
+    with time_machine.travel(_on(1, 10), tick=False):
+        project = _open(rep)
+    with time_machine.travel(_on(2, 15), tick=False):
+        services.stop_project(
+            project=project, user=rep, seen_version=1, ended_by="us", reason=reason
+        )
+    assert _revisions() == {}
+    with time_machine.travel(_on(4, 2), tick=False):
+        services.reopen_project(project=project, user=rep, seen_version=2)
+    assert _revisions() == {date(2026, month, 1): 1 for month in (1, 2, 3, 4)}
+
+
+def test_an_owner_change_raises_the_months_of_the_projects_life(rep, teammate, manager, team):
+    with time_machine.travel(_on(2, 27), tick=False):
+        project = _open(rep)
+    with time_machine.travel(_on(3, 2), tick=False):
+        project_services.update_project(
+            project=project, user=manager, seen_version=1, data={"owner": teammate}
+        )
+    assert _revisions() == {date(2026, 2, 1): 1, date(2026, 3, 1): 1}
+
+
+def test_moves_and_edits_of_an_open_project_raise_nothing(rep, manager, team):
+    with time_machine.travel(_on(1, 10), tick=False):
+        project = _open(rep)
+    with time_machine.travel(_on(3, 2), tick=False):
+        _move_forward(project, rep, None)
+        project_services.update_project(
+            project=project, user=manager, seen_version=2, data={"value": Decimal(5)}
+        )
+    assert _revisions() == {}
+
+
+def test_history_written_in_the_past_raises_its_months_once_written(rep):
+    with time_machine.travel(_on(3, 20), tick=False):
+        with ledger.backdated(_on(1, 31)):
+            _open(rep)
+            assert _revisions() == {}
+        assert _revisions() == {date(2026, month, 1): 1 for month in (1, 2, 3)}
 
 
 # Guarded by the database.
