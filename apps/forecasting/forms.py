@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -121,7 +121,7 @@ class TargetForm(forms.Form):
 
 class AnalyticsForm(ChoicesForm):
     """The analytics page's choices; the defaults: the default acquisition pipeline, the
-    last 12 months, everyone visible."""
+    month so far and the twelve before it (`year_before`), everyone visible."""
 
     pipeline = forms.ModelChoiceField(queryset=Pipeline.objects.all(), required=False)
     start = NearDateField(required=False, widget=DATE, label="From")
@@ -139,7 +139,7 @@ class AnalyticsForm(ChoicesForm):
             self.default_pipeline.pk if self.default_pipeline else None
         )
         today = timezone.localdate()
-        self.fields["start"].initial = today - timedelta(days=364)
+        self.fields["start"].initial = year_before(today)
         self.fields["end"].initial = today
 
     def clean(self):
@@ -156,7 +156,7 @@ class AnalyticsForm(ChoicesForm):
         today = timezone.localdate()
         pipeline = valid.get("pipeline") or self.default_pipeline
         end = valid.get("end") or today
-        start = valid.get("start") or end - timedelta(days=364)  # a year, the end included
+        start = valid.get("start") or year_before(end)
         return {
             "pipeline": pipeline,
             "start": start,
@@ -164,3 +164,10 @@ class AnalyticsForm(ChoicesForm):
             "team": valid.get("team"),
             "rep": valid.get("rep"),
         }
+
+
+def year_before(end: date) -> date:
+    """The analytics' default start for a period ending on `end`: the first of `end`'s month a
+    year earlier. The period is then whole months, whose figures are kept once over
+    (apps/forecasting/selectors.py), and `end`'s month up to it."""
+    return date(end.year - 1, end.month, 1)

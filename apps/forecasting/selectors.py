@@ -12,21 +12,25 @@ Definitions (DOMAIN.md, "Definitions the reports use"):
 import calendar
 import hashlib
 import math
+import operator
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import reduce
 
 from django.core.cache import cache
 from django.db.models import (
-    Aggregate,
     Case,
     Count,
     DateField,
+    DateTimeField,
     DecimalField,
     ExpressionWrapper,
     F,
     FloatField,
     Func,
+    IntegerField,
     Max,
     OuterRef,
     Q,
@@ -40,12 +44,14 @@ from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind, Target
+from apps.pipeline import ledger
 from apps.pipeline.models import (
     Pipeline,
     ProjectState,
     ProjectStatus,
     Stage,
     StageTransition,
+    StopReason,
     effective_probability,
     weighted_value,
 )
@@ -586,6 +592,17 @@ def _midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _local_midnight(day) -> Func:
+    """The start of a date column's day in the configured time zone, as SQL (`_midnight`)."""
+    return Func(
+        day,
+        Value(timezone.get_current_timezone_name()),
+        template="(%(expressions)s)",
+        arg_joiner="::timestamp AT TIME ZONE ",
+        output_field=DateTimeField(),
+    )
+
+
 # Targets.
 
 
@@ -615,14 +632,6 @@ LATE_STOP_SHARE_IDEAL = Decimal(15)  # …and at most this share late
 LATE_STOP_SHARE_EXPENSIVE = Decimal(40)  # expensive: at least this share late
 FEW_STOPS = 10  # under this many stops the structure is not judged
 ACCURACY_MONTHS = 6
-
-
-class Median(Aggregate):
-    """The median (PostgreSQL's percentile_cont(0.5)) of an expression."""
-
-    function = "percentile_cont"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
 
 
 def _days(expression) -> Func:
@@ -739,7 +748,8 @@ def analytics(
       since), the share won;
     - efficiency: the median days from opening to winning of the projects won in the period,
       and per stage the median days a project spent in it before leaving it (moving on, back,
-      being won or stopped) in the period;
+      being won or stopped) in the period; days are whole days, rounded half up (a stay of
+      3 days and 12 hours is 4 days), so the figures of months add up (`_Part`);
     - stops (the projects stopped in the period and still stopped, each at its last stop):
       count and share per stage, median days from opening to the stop, who ended them, the top
       reasons, and the structure per team and per rep (`StopStructure`): a stop is *early* at
@@ -749,8 +759,10 @@ def analytics(
       late, *normal* otherwise, not judged under 10 stops; the project-days spent on the
       projects stopped late is the cost;
     - calibration (`calibration_of`) and forecast accuracy (`forecast_accuracy`).
-    Constant queries whatever the number of projects."""
+    All but the funnel are read by day and month, and kept for those already over
+    (`_period_part`). Constant queries whatever the number of projects, days or months."""
     window = (_midnight(start), _midnight(end))
+    narrowed = (pipeline, team, rep)
     projects = _narrowed(visible_projects(user).filter(pipeline=pipeline), team=team, rep=rep)
     stages = list(pipeline.stages.order_by("order"))
     figures = {stage.pk: StageFigures(stage) for stage in stages}
@@ -760,7 +772,7 @@ def analytics(
         .annotate(furthest=furthest_order())
         .order_by()
         .values_list("furthest")
-        .annotate(count=Count("pk"))
+        .annotate(count=Count("*"))
     )
     for order, count in opened:
         for figure in figures.values():
@@ -771,84 +783,71 @@ def analytics(
         if figure.reached:
             figure.conversion = Decimal(100 * following.reached) / figure.reached
 
-    closed = projects.filter(
-        status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
-        closed_at__gte=window[0],
-        closed_at__lt=window[1],
-    ).aggregate(
-        won=Count("pk", filter=Q(status=ProjectStatus.WON)),
-        lost=Count("pk", filter=Q(status=ProjectStatus.STOPPED)),
-        cycle=Median(_days(F("closed_at") - F("created_at")), filter=Q(status=ProjectStatus.WON)),
+    if sees_everyone(user) and team is None and rep is None:
+        # All the pipeline's projects: its stages say so without reading each one's id.
+        transitions = StageTransition.objects.filter(to_stage__pipeline=pipeline)
+    else:
+        transitions = StageTransition.objects.filter(project__in=projects.values("pk"))
+    # Who figures kept of past days are good for.
+    kept_as = ":".join(
+        [_scope(user, team), *(str(item.pk if item is not None else "") for item in narrowed)]
     )
-
-    transitions = StageTransition.objects.filter(
-        project__in=projects.values("pk"), created_at__gte=window[0], created_at__lt=window[1]
-    )
-    left = (
-        transitions.filter(
-            Q(from_stage__isnull=False)
-            & (
-                ~Q(from_stage=F("to_stage"))
-                | Q(to_status__in=[ProjectStatus.WON, ProjectStatus.STOPPED])
-            )
-        )
-        .order_by()
-        .values("from_stage")
-        .annotate(days=Median(_days(F("created_at") - F("previous_stage_entered_at"))))
-    )
-    for row in left:
-        if row["from_stage"] in figures:
-            figures[row["from_stage"]].median_days = row["days"]
-
-    # The projects stopped in the period and still stopped: each once, at its (last) stop.
-    stops = transitions.filter(
-        to_status=ProjectStatus.STOPPED,
-        project__status=ProjectStatus.STOPPED,
-        created_at=F("project__closed_at"),
-    )
-    stop_figures = _stop_figures(stops, stages, user)
-    for stage_id, count in stop_figures["per_stage"].items():
+    part = _period_part(transitions, window, kept_as=kept_as)
+    stays: dict[int, Counter] = {}
+    for (stage_id, days), count in part.stays.items():
+        stays.setdefault(stage_id, Counter())[days] += count
+    for stage_id, days in stays.items():
         if stage_id in figures:
-            figures[stage_id].stops = count
+            figures[stage_id].median_days = _median(days)
+
+    stopped = sum(part.stops.values())
     for figure in figures.values():
-        if stop_figures["total"]:
-            figure.stop_share = Decimal(100 * figure.stops) / stop_figures["total"]
-    closes = close_groups(projects, window)
+        figure.stops = part.stops[figure.stage.pk]
+        if stopped:
+            figure.stop_share = Decimal(100 * figure.stops) / stopped
+    stop_figures = _stop_figures(part, stages, user)
     return Analytics(
         pipeline=pipeline,
         start=start,
         end=end,
         stages=ordered,
-        won=closed["won"],
-        lost=closed["lost"],
-        median_cycle_days=closed["cycle"],
+        won=sum(part.cycles.values()),
+        lost=stopped,
+        median_cycle_days=_median(part.cycles),
         stop_reasons=stop_figures["reasons"],
-        ended_by=stop_figures["ended_by"],
-        median_days_before_stop=stop_figures["median_run"],
+        ended_by=dict(part.ended_by),
+        median_days_before_stop=_median(part.runs),
         structures=stop_figures["structures"],
-        calibration=calibration_of(closes),
-        reliability=reliability_of(closes),
-        accuracy=forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep),
+        calibration=calibration_of(part.close_rows(part.calibration, "owner")),
+        reliability=reliability_of(part.close_rows(part.reliability, "bucket")),
+        accuracy=forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep, kept_as=kept_as),
     )
 
 
-def recent_analytics(user: User, **choices) -> tuple[Analytics, datetime]:
-    """`analytics(user, **choices)` and when it was computed: computed at most once every
-    `CACHE_SECONDS` for the same choices and the same view of the data (everything for an
-    admin, else the same visible people and teams; the same day). The figures describe the
-    past over up to a year of transitions, most of a second or two at 100,000 projects, so
-    the page shows them as of that moment rather than recomputing them on every view."""
+def _scope(user: User, team: Team | None = None) -> str:
+    """Who `user` sees (everything for an admin, else the visible people and teams) and, for a
+    team, its members today: what figures kept for `user` are good for."""
     if sees_everyone(user):
         scope = "all"
     else:
         people = sorted(visible_users(user).values_list("pk", flat=True))
         teams = sorted(visible_teams(user).values_list("pk", flat=True))
-        scope = hashlib.sha256(f"{people}:{teams}".encode()).hexdigest()
+        scope = f"{people}:{teams}"
+    if team is not None:
+        scope += f":{sorted(team.members.values_list('pk', flat=True))}"
+    return hashlib.sha256(scope.encode()).hexdigest()
+
+
+def recent_analytics(user: User, **choices) -> tuple[Analytics, datetime]:
+    """`analytics(user, **choices)` and when it was computed: computed at most once every
+    `CACHE_SECONDS` for the same choices and the same view of the data (`_scope`; the same
+    day), so the page shows its figures as of that moment rather than recomputing them on
+    every view."""
     narrowed = [choices.get(name) for name in ("pipeline", "team", "rep")]
     key = ":".join(
         [
             "forecasting:analytics",
-            scope,
+            _scope(user, choices.get("team")),
             timezone.localdate().isoformat(),
             *(str(item.pk if item is not None else "") for item in narrowed),
             choices["start"].isoformat(),
@@ -858,6 +857,153 @@ def recent_analytics(user: User, **choices) -> tuple[Analytics, datetime]:
     return cache.get_or_set(
         key, lambda: (analytics(user, **choices), timezone.now()), timeout=CACHE_SECONDS
     )
+
+
+# What happened in a period, in parts that add up: read by day and month, kept once over.
+
+KEEP_SECONDS = 24 * 3600
+# A month or a day is over, for keeping its figures, this long after its last midnight: a
+# change begun before it has committed by then.
+SETTLED_AFTER = timedelta(hours=1)
+
+
+@dataclass
+class _Part:
+    """What happened to a set of projects in a stretch of time, in a form that adds up
+    across stretches (`add`): counts by whole days for the medians, sums for the rest."""
+
+    stays: Counter = field(default_factory=Counter)  # (stage, days in it) → stays ended
+    cycles: Counter = field(default_factory=Counter)  # days from opening to the win → wins
+    # The projects stopped (and still stopped), at their stop: by stage, reason, who ended
+    # them, days from opening, and by owner and stage order then (and their days run).
+    stops: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+    ended_by: Counter = field(default_factory=Counter)
+    runs: Counter = field(default_factory=Counter)
+    by_owner: Counter = field(default_factory=Counter)
+    days_by_owner: Counter = field(default_factory=Counter)
+    # The closes (won or stopped): (owner at the close, a sum of CLOSE_SUMS) → the sum, and
+    # (bucket of the % carried, "closed" or "won") → how many.
+    calibration: Counter = field(default_factory=Counter)
+    reliability: Counter = field(default_factory=Counter)
+
+    def add(self, other: "_Part") -> None:
+        for name in self.__dataclass_fields__:
+            getattr(self, name).update(getattr(other, name))
+
+    def close_rows(self, counts: Counter, key: str) -> list[dict]:
+        """Rows of `key` and the sums of the closes, from `calibration` or `reliability`."""
+        rows: dict = {}
+        for (value, name), amount in counts.items():
+            rows.setdefault(value, dict.fromkeys(CLOSE_SUMS, 0) | {key: value})[name] = amount
+        return list(rows.values())
+
+
+CLOSE_SUMS = ["closed", "won", "with_individual", "error_individual", "error_default"]
+
+
+def _period_part(
+    transitions: QuerySet, window: tuple[datetime, datetime], *, kept_as: str
+) -> _Part:
+    """The `_Part` of the projects of `transitions` over the window. Its whole months, and its
+    days outside whole months, that are over (`SETTLED_AFTER`) are kept for a day in the cache
+    under `kept_as` (who sees them) and their month's past revision (`ledger.past_revisions`),
+    which a change to their facts raises. The rest (today, the months and days not kept yet)
+    is read, in the same queries whatever their number."""
+    now = timezone.now()
+    spans, rest = [], None
+    start = window[0]
+    while start < window[1]:
+        day = timezone.localdate(start)
+        month = period_containing(PeriodKind.MONTH, day)
+        ends = [_midnight(month.end)] if day == month.start else []
+        ends.append(_midnight(day + timedelta(days=1)))
+        end = next((end for end in ends if end <= window[1] and end + SETTLED_AFTER <= now), None)
+        if end is None:
+            rest = (start, window[1])
+            break
+        spans.append((start, end))
+        start = end
+    revisions = ledger.past_revisions(timezone.localdate(window[0]), timezone.localdate(now))
+    keys = {}
+    for span in spans:
+        revision = revisions.get(timezone.localdate(span[0]).replace(day=1), 0)
+        keys[span] = ":".join(
+            ["forecasting:analytics-part", kept_as, str(revision), *(at.isoformat() for at in span)]
+        )
+    kept = cache.get_many(keys.values())
+    to_read = [span for span in spans if keys[span] not in kept]
+    read = _parts(transitions, to_read + ([rest] if rest else []))
+    cache.set_many({keys[span]: read[span] for span in to_read}, timeout=KEEP_SECONDS)
+    total = _Part()
+    for part in [*kept.values(), *read.values()]:
+        total.add(part)
+    return total
+
+
+def _parts(transitions: QuerySet, spans: list[tuple[datetime, datetime]]) -> dict[tuple, _Part]:
+    """The `_Part` of the projects of `transitions` over each of the disjoint `spans` ([start,
+    end)), by span: two queries whatever the number of spans."""
+    parts = {span: _Part() for span in spans}
+    if not spans:
+        return parts
+    by_index = list(parts.values())
+    in_spans, span = _in_spans("created_at", spans)
+    left = (
+        transitions.filter(
+            in_spans,
+            Q(from_stage__isnull=False)
+            & (
+                ~Q(from_stage=F("to_stage"))
+                | Q(to_status__in=[ProjectStatus.WON, ProjectStatus.STOPPED])
+            ),
+        )
+        .annotate(span=span, days=_whole_days(F("created_at") - F("previous_stage_entered_at")))
+        .order_by()
+        .values_list("span", "from_stage", "days")
+        .annotate(count=Count("pk"))
+    )
+    for index, stage_id, days, count in left:
+        by_index[index].stays[stage_id, days] += count
+
+    for row in close_groups(transitions, spans):
+        part = by_index[row["span"]]
+        for name in CLOSE_SUMS:
+            part.calibration[row["owner"], name] += row[name] or 0
+        if row["bucket"] is not None:
+            part.reliability[row["bucket"], "closed"] += row["closed"]
+            part.reliability[row["bucket"], "won"] += row["won"]
+        if row["to_status"] == ProjectStatus.WON:
+            part.cycles[row["days"]] += row["closed"]
+            continue
+        part.stops[row["to_stage"]] += row["closed"]
+        part.reasons[row["stop_reason"]] += row["closed"]
+        part.ended_by[row["ended_by"]] += row["closed"]
+        part.runs[row["days"]] += row["closed"]
+        part.by_owner[row["owner"], row["to_stage_order"]] += row["closed"]
+        part.days_by_owner[row["owner"], row["to_stage_order"]] += row["run"]
+    return parts
+
+
+def _whole_days(interval) -> Func:
+    """An interval in whole days, rounded half up."""
+    return Func(_days(interval) + Value(0.5), function="FLOOR", output_field=IntegerField())
+
+
+def _median(days: Counter) -> float | None:
+    """The median of whole days counted (`days`: days → how many), as PostgreSQL's
+    percentile_cont(0.5): the middle value, or the mean of the two middle ones."""
+    total = sum(days.values())
+    if not total:
+        return None
+    middle = [(total - 1) // 2, total // 2]
+    values, seen = [], 0
+    for value in sorted(days):
+        seen += days[value]
+        while middle and middle[0] < seen:
+            values.append(value)
+            middle.pop(0)
+    return sum(values) / 2
 
 
 def stop_bounds(stages: list[Stage]) -> tuple[int, int]:
@@ -872,52 +1018,36 @@ def stop_bounds(stages: list[Stage]) -> tuple[int, int]:
     return qualification, late_from
 
 
-def _stop_figures(stops: QuerySet, stages: list[Stage], user: User) -> dict:
-    """Stops per stage, reasons, who ended them, the median run before a stop, and the
-    structure overall, per team and per rep (by the owner recorded at the stop)."""
+def _stop_figures(part: _Part, stages: list[Stage], user: User) -> dict:
+    """The top reasons and the structure overall, per team and per rep (by the owner recorded
+    at the stop), from a `_Part`'s stops."""
     qualification, late_from = stop_bounds(stages)
-    stops = stops.annotate(
-        early=Case(When(to_stage_order__lte=qualification, then=Value(1)), default=Value(0)),
-        late=Case(When(to_stage_order__gte=late_from, then=Value(1)), default=Value(0)),
-        run=_days(F("created_at") - F("project__created_at")),
-    ).order_by()
-    # One pass over the stops, grouped finely enough for every figure but the median; the
-    # rows are bounded by stages × owners × reasons × who ended them, whatever the stops.
-    groups = list(
-        stops.values("owner", "to_stage", "ended_by", "stop_reason__name").annotate(
-            stops=Count("pk"),
-            early_count=Sum("early"),
-            late_count=Sum("late"),
-            late_days=Sum("run", filter=Q(late=1)),
-        )
-    )
     owners: dict[int, dict] = {}
-    per_stage: dict[int, int] = {}
-    reasons: dict[str, int] = {}
-    ended_by: dict[str, int] = {}
-    for row in groups:
+    for (owner_id, order), count in part.by_owner.items():
         owner = owners.setdefault(
-            row["owner"],
-            {"owner": row["owner"], "stops": 0, "early_count": 0, "late_count": 0, "late_days": 0},
+            owner_id, {"owner": owner_id, "stops": 0, "early": 0, "late": 0, "late_days": 0}
         )
-        for name in ("stops", "early_count", "late_count", "late_days"):
-            owner[name] += row[name] or 0
-        per_stage[row["to_stage"]] = per_stage.get(row["to_stage"], 0) + row["stops"]
-        reason = row["stop_reason__name"]
-        reasons[reason] = reasons.get(reason, 0) + row["stops"]
-        ended_by[row["ended_by"]] = ended_by.get(row["ended_by"], 0) + row["stops"]
+        owner["stops"] += count
+        if order <= qualification:
+            owner["early"] += count
+        if order >= late_from:
+            owner["late"] += count
+            owner["late_days"] += part.days_by_owner[owner_id, order]
     per_owner = list(owners.values())
-    overall = stops.aggregate(total=Count("pk"), median_run=Median("run"))
-    people = User.objects.in_bulk([row["owner"] for row in per_owner])
+    people = User.objects.in_bulk(list(owners))
     teams = list(visible_teams(user).prefetch_related("members"))
+    names = dict(StopReason.objects.filter(pk__in=list(part.reasons)).values_list("pk", "name"))
+    reasons = Counter()
+    for reason, count in part.reasons.items():
+        reasons[names.get(reason)] += count
 
     def structure(label, rows):
         return StopStructure(
             label=label,
             stops=sum(row["stops"] for row in rows),
-            early=sum(row["early_count"] or 0 for row in rows),
-            late=sum(row["late_count"] or 0 for row in rows),
-            late_project_days=sum(row["late_days"] or 0 for row in rows),
+            early=sum(row["early"] for row in rows),
+            late=sum(row["late"] for row in rows),
+            late_project_days=sum(row["late_days"] for row in rows),
         )
 
     structures = [structure("Everyone shown", per_owner)]
@@ -931,37 +1061,39 @@ def _stop_figures(stops: QuerySet, stages: list[Stage], user: User) -> dict:
         for row in sorted(per_owner, key=lambda row: str(people[row["owner"]]))
     ]
     return {
-        "total": overall["total"],
-        "median_run": overall["median_run"],
-        "per_stage": per_stage,
-        "reasons": sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:5],
-        "ended_by": ended_by,
+        "reasons": sorted(reasons.items(), key=lambda item: (-item[1], item[0] or ""))[:5],
         "structures": structures,
     }
 
 
-def _closes(projects: QuerySet, window: tuple[datetime, datetime]) -> QuerySet:
-    """The closing transitions of the projects closed in the window (won or stopped, not
-    reopened since), with `p` the effective % just before the close, `p_individual` the
-    individual % then (if any), `p_default` the default % of the stage the project was in
+def _in_spans(moment: str, spans: list[tuple[datetime, datetime]]) -> tuple[Q, Case]:
+    """Rows with `moment` in one of the disjoint `spans` ([start, end)), and which one: its
+    index, as SQL."""
+    within = [Q(**{f"{moment}__gte": start, f"{moment}__lt": end}) for start, end in spans]
+    return reduce(operator.or_, within), Case(
+        *(When(condition, then=Value(index)) for index, condition in enumerate(within)),
+        output_field=IntegerField(),
+    )
+
+
+def _closes(transitions: QuerySet, spans: list[tuple[datetime, datetime]]) -> QuerySet:
+    """The closing transitions among `transitions` in the spans of the projects closed then
+    (won or stopped, not reopened since: the project's close time is the transition's), with
+    `span` the index of the span, `p` the effective % just before the close, `p_individual`
+    the individual % then (if any), `p_default` the default % of the stage the project was in
     then, and `outcome` 1 for a win, 0 for a stop."""
     before = ProjectState.objects.filter(
         project=OuterRef("project"), period__endswith=OuterRef("created_at")
     ).order_by()
+    in_spans, span = _in_spans("created_at", spans)
     return (
-        StageTransition.objects.filter(
-            project__in=projects.filter(
-                status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
-                closed_at__gte=window[0],
-                closed_at__lt=window[1],
-            ).values("pk"),
+        transitions.filter(
+            in_spans,
             to_status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
             created_at=F("project__closed_at"),
-            # The close is in the window too: said outright, the time index finds them.
-            created_at__gte=window[0],
-            created_at__lt=window[1],
         )
         .annotate(
+            span=span,
             p=F("prior_probability"),
             p_individual=F("individual_probability"),
             p_default=Case(
@@ -985,11 +1117,14 @@ def _squared_error(probability: str) -> ExpressionWrapper:
     )
 
 
-def close_groups(projects: QuerySet, window: tuple[datetime, datetime]) -> list[dict]:
-    """The closes of the window (`_closes`) in one query, grouped by the owner at the close
-    and the bucket of the effective % carried (0–10 %, …, 90–100 %; 100 % in the last):
-    how many, how many won, how many carried an individual %, and over those the sums of
-    squared errors of the individual % and of the stage default. Bounded by owners × 10."""
+def close_groups(transitions: QuerySet, spans: list[tuple[datetime, datetime]]) -> list[dict]:
+    """The closes of the spans (`_closes`) in one query, grouped finely enough for every
+    figure of a close: by the span (its index), the owner at the close, the bucket of the
+    effective % carried (0–10 %, …, 90–100 %; 100 % in the last), the outcome, the stage,
+    its order then, who ended a stop and why, and the whole days from opening (`days`):
+    how many (`closed`), how many won, how many carried an individual %, and over those the
+    sums of squared errors of the individual % and of the stage default; and the days run
+    (`run`, not rounded)."""
     with_individual = Q(p_individual__isnull=False)
     bucket = Func(
         Func(F("p") / Value(10), function="FLOOR"),
@@ -997,16 +1132,28 @@ def close_groups(projects: QuerySet, window: tuple[datetime, datetime]) -> list[
         function="LEAST",
         output_field=FloatField(),
     )
+    run = F("created_at") - F("project__created_at")
     return list(
-        _closes(projects, window)
-        .annotate(bucket=bucket)
-        .values("owner", "bucket")
+        _closes(transitions, spans)
+        .annotate(bucket=bucket, days=_whole_days(run))
+        .values(
+            "span",
+            "owner",
+            "bucket",
+            "to_status",
+            "to_stage",
+            "to_stage_order",
+            "ended_by",
+            "stop_reason",
+            "days",
+        )
         .annotate(
             closed=Count("pk"),
             won=Count("pk", filter=Q(to_status=ProjectStatus.WON)),
             with_individual=Count("pk", filter=with_individual),
             error_individual=Sum(_squared_error("p_individual"), filter=with_individual),
             error_default=Sum(_squared_error("p_default"), filter=with_individual),
+            run=Sum(_days(run)),
         )
     )
 
@@ -1063,12 +1210,36 @@ def reliability_of(groups: list[dict]) -> list[dict]:
 
 
 def forecast_accuracy(
-    user: User, *, pipeline: Pipeline, team: Team | None = None, rep: User | None = None
+    user: User,
+    *,
+    pipeline: Pipeline,
+    team: Team | None = None,
+    rep: User | None = None,
+    kept_as: str | None = None,
 ) -> list[dict]:
     """For each of the last `ACCURACY_MONTHS` closed months: what the forecast for the month
     said on its first day (the open projects expected to close in it, as the ledger held them
     at midnight of the 1st, weighted by the effective % and by the stage default of that time)
-    against the value won in it. A query a month and one for the wins."""
+    against the value won in it. Two queries; with `kept_as`, kept for a day as
+    `_period_part` keeps the figures of the months over."""
+    this_month = period_containing(PeriodKind.MONTH, timezone.localdate())
+    if kept_as is None or _midnight(this_month.start) + SETTLED_AFTER > timezone.now():
+        return _forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep)
+    first = _months_later(this_month.start, -ACCURACY_MONTHS)
+    revisions = ledger.past_revisions(first, this_month.start)
+    # The months' wins, and what was said on their first day, are kept with their revisions.
+    revised = ",".join(f"{month}={number}" for month, number in sorted(revisions.items()))
+    key = f"forecasting:accuracy:{kept_as}:{this_month.key}:{revised}"
+    return cache.get_or_set(
+        key,
+        lambda: _forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep),
+        timeout=KEEP_SECONDS,
+    )
+
+
+def _forecast_accuracy(
+    user: User, *, pipeline: Pipeline, team: Team | None = None, rep: User | None = None
+) -> list[dict]:
     today = timezone.localdate()
     months = []
     month = period_containing(PeriodKind.MONTH, today)
@@ -1076,22 +1247,26 @@ def forecast_accuracy(
         month = period_containing(PeriodKind.MONTH, _months_later(month.start, -1))
         months.insert(0, month)
     projects = _narrowed(visible_projects(user).filter(pipeline=pipeline), team=team, rep=rep)
-    # One query: each month's open periods at its first midnight, among those that closed in it.
-    said_in = Q()
-    for month in months:
-        said_in |= Q(
-            period__contains=_midnight(month.start),
-            expected_close_date__gte=month.start,
-            expected_close_date__lt=month.end,
+    # One query: the open periods expected to close in the months that held at the first
+    # midnight of the month they expected; one range of the index on open periods' close
+    # dates, where a test per month read the periods around every month's first midnight.
+    month = Cast(Trunc("expected_close_date", PeriodKind.MONTH), DateField())
+    states = (
+        visible_states(user)
+        .open()
+        .filter(
+            pipeline=pipeline,
+            expected_close_date__gte=months[0].start,
+            expected_close_date__lt=months[-1].end,
         )
-    states = visible_states(user).filter(said_in, pipeline=pipeline)
+        .annotate(month=month)
+        .filter(period__contains=_local_midnight(F("month")))
+    )
     if team is not None or rep is not None:
         states = states.filter(project__in=projects.values("pk"))
     said = {
         row["month"]: row
-        for row in states.open()
-        .annotate(month=Cast(Trunc("expected_close_date", PeriodKind.MONTH), DateField()))
-        .order_by()
+        for row in states.order_by()
         .values("month")
         .annotate(
             effective=Sum(_weighted("effective_probability")),

@@ -191,6 +191,12 @@ class CustomerProject(models.Model):
             ),
             # The forecast's "won so far" and the analytics: wins by when they closed.
             models.Index("closed_at", name="projects_won_by_close_idx", condition=Q(status="won")),
+            # The analytics' funnel: the projects opened in a period, read from the index.
+            models.Index(
+                fields=["pipeline", "created_at"],
+                include=["furthest_stage_order", "owner"],
+                name="projects_opened_idx",
+            ),
         ]
 
     def __str__(self):

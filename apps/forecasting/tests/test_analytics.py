@@ -10,8 +10,10 @@ from django.core.cache import cache
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors import StopStructure, analytics
 from apps.pipeline import services
-from apps.pipeline.models import Pipeline, StopReason
+from apps.pipeline.models import PastRevision, Pipeline, StopReason
+from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
+from apps.projects.models import CustomerProject
 
 ACQUISITION = "acquisition"
 
@@ -244,11 +246,13 @@ def test_a_stage_reweighted_since_keeps_the_past_forecast(history, manager, pipe
     assert (february["effective"], february["default"]) == (6000, 6000)
 
 
-def test_a_year_back_from_a_leap_day(client, manager):
+def test_by_default_the_period_is_the_month_so_far_and_the_twelve_before(client, manager):
     client.force_login(manager)
     response = client.get("/analytics/?end=2028-02-29")
     assert response.status_code == 200
-    assert response.context["result"].start == date(2027, 3, 2)
+    assert response.context["result"].start == date(2027, 2, 1)
+    with time_machine.travel(_at(11, 23), tick=False):
+        assert client.get("/analytics/").context["result"].start == date(2025, 11, 1)
 
 
 def test_a_project_stopped_reopened_and_won_is_no_stop(rep, manager, team):
@@ -318,3 +322,80 @@ def test_kept_figures_are_never_shown_to_someone_who_sees_other_projects(
             client.force_login(user)
             reached[user.username] = client.get(url).context["result"].stages[0].reached
     assert reached == {manager.username: 2, rep.username: 1, teammate.username: 1}
+
+
+def test_days_are_whole_days_rounded_half_up(rep, manager, team):
+    project = _open(rep, "Raw lead", _at(3, 1), date(2026, 5, 1))  # at noon
+    _then(_at(3, 4) + timedelta(hours=12), services.move_project, project, **_to("Marketing"))
+    _then(_at(3, 6) + timedelta(hours=11), services.move_project, project, **_to("Decision"))
+    days = {f.stage.name: f.median_days for f in _year_to_june(user=manager).stages}
+    assert (days["Raw lead"], days["Marketing"]) == (4, 2)  # 3.5 days and 1 day 23 hours
+
+
+def _to(stage):
+    return {"to_stage": stage_named(stage)}
+
+
+# Figures kept of the days and months already over (selectors._period_part).
+
+
+def test_the_figures_of_a_month_over_are_read_once(history, manager, rep):
+    first = _year_to_june(user=manager)
+    # Written into March behind the ledger's back (time travel): the product never writes
+    # the past, so the kept March does not know of it until nothing is kept.
+    reason = StopReason.objects.get(name="Price")
+    late = _open(rep, "Decision", _at(3, 2), date(2026, 5, 1))
+    _then(_at(3, 3), services.stop_project, late, ended_by="us", reason=reason)
+    kept = _year_to_june(user=manager)
+    assert (kept.lost, kept.structures, kept.calibration) == (
+        first.lost,
+        first.structures,
+        first.calibration,
+    )
+    assert kept.stages[0].reached == first.stages[0].reached + 1  # the funnel is read each time
+    cache.clear()
+    assert _year_to_june(user=manager).lost == first.lost + 1
+
+
+def test_kept_figures_are_the_figures_read_afresh(history, manager, rep, teammate):
+    for user in (manager, rep, teammate):
+        kept = [_year_to_june(user=user), _year_to_june(user=user)]
+        cache.clear()
+        assert kept == [_year_to_june(user=user)] * 2
+
+
+def test_a_reopening_sets_aside_the_figures_kept_of_its_months(history, manager, rep):
+    assert _year_to_june(user=manager).lost == 2
+    stopped = CustomerProject.objects.get(owner=rep, status="stopped")  # P2, stopped in Feb
+    _then(_at(6, 1), services.reopen_project, stopped)
+    result = _year_to_june(user=manager)
+    assert result.lost == 1
+    assert [(f.stage.name, f.stops) for f in result.stages if f.stops] == [("Negotiation", 1)]
+
+
+def test_an_owner_change_sets_aside_the_figures_kept_of_its_months(
+    history, manager, rep, other_rep, pipeline_admin
+):
+    project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
+    _then(_at(3, 4), services.move_project, project, **_to("Qualification"))
+    raw_lead = _year_to_june(user=manager).stages[0]
+    assert raw_lead.median_days == 7  # P1 10, P2 4, P3 10, this one 3
+    project.refresh_from_db()
+    with time_machine.travel(_at(6, 1), tick=False):
+        project_services.update_project(
+            project=project,
+            user=pipeline_admin,
+            seen_version=project.version,
+            data={"owner": other_rep},
+        )
+    assert _year_to_june(user=manager).stages[0].median_days == 10
+
+
+def test_a_move_today_changes_today_only_and_keeps_what_was_kept(history, manager, rep):
+    project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
+    _year_to_june(user=manager)
+    revisions = list(PastRevision.objects.values_list("month", "number"))
+    _then(_at(6, 1), services.move_project, project, **_to("Qualification"))
+    assert list(PastRevision.objects.values_list("month", "number")) == revisions
+    # Raw lead: P1 10, P2 4, P3 10, and this one's 92 days, ended today.
+    assert _year_to_june(user=manager).stages[0].median_days == 10

@@ -1,0 +1,44 @@
+"""Figures kept of the days over, read on one connection while another writes a change to
+them: what was read before the change commits is set aside once it has."""
+
+import threading
+
+import pytest
+import time_machine
+from django.db import connection, transaction
+
+from apps.forecasting.tests.test_analytics import _at, _year_to_june, history  # noqa: F401
+from apps.pipeline import services
+from apps.projects.models import CustomerProject
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("migrated_rows", "put_back_migrated_data"),
+]
+
+
+def test_figures_read_while_a_reopening_commits_are_set_aside_once_it_has(
+    history,  # noqa: F811
+    manager,
+    rep,
+):
+    stopped = CustomerProject.objects.get(owner=rep, status="stopped")  # P2, stopped in Feb
+    reopened, read = threading.Event(), threading.Event()
+
+    def reopen():
+        try:
+            with transaction.atomic():
+                services.reopen_project(project=stopped, user=rep, seen_version=stopped.version)
+                reopened.set()
+                assert read.wait(timeout=10)
+        finally:
+            connection.close()
+
+    with time_machine.travel(_at(6, 1), tick=False):
+        writer = threading.Thread(target=reopen)
+        writer.start()
+        assert reopened.wait(timeout=10)
+        during = _year_to_june(user=manager)  # kept: February with P2 still stopped
+        read.set()
+        writer.join(timeout=10)
+    assert (during.lost, _year_to_june(user=manager).lost) == (2, 1)
