@@ -13,23 +13,38 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
-from django.db.models.functions import Round
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.lookups import IsNull
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
 
 from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import Period, periods_from, stop_bounds
-from apps.pipeline.models import ProjectState, Stage, StageTransition, weighted_value
+from apps.pipeline.models import Stage, StageTransition
 from apps.projects.models import CustomerProject, ProjectNote
 from apps.projects.selectors import with_list_columns
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.users.models import Team, User
 from apps.users.roles import is_admin, managed
+from pipeline_crm.formatting import amount
 
 SINCE_DAYS = 14  # without an earlier meeting of the scope, a review covers this many days
 QUIET_DAYS = 14  # stuck: no transition and no note for this many days (the default)
 LISTED = 25  # rows a section lists; its count is complete
 CENT = Decimal("0.01")
+# What a listed project's row shows, the only columns read for it.
+LISTED_COLUMNS = (
+    "title",
+    "status",
+    "account",
+    "account__name",
+    "owner",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+    "stage",
+    "stage__name",
+)
 
 
 @dataclass(frozen=True)
@@ -134,13 +149,18 @@ WHERE n.transition_id IS NULL
 """
 
 
+def _cents(value: str, probability: str) -> str:
+    """A project's weighted value in whole cents (value × % / 100, rounded half up as round()
+    does; values and percentages are never negative), in integers because numeric division
+    is what these queries would otherwise spend their time on."""
+    return f"((({value} * 100)::bigint * {probability} + 50) / 100)"
+
+
 def _weighted(status: str, value: str, close: str, probability: str) -> str:
-    """A project's contribution to a period's weighted forecast in whole cents (value × % /
-    100, rounded half up as round() does; values and percentages are never negative), in
-    integers because numeric division is what this query would otherwise spend its time on."""
+    """A project's contribution to a period's weighted forecast in whole cents."""
     return (
         f"(CASE WHEN {status} = 'open' AND {close} >= starts AND {close} < ends "
-        f"THEN ((({value} * 100)::bigint * {probability} + 50) / 100) ELSE 0 END)"
+        f"THEN {_cents(value, probability)} ELSE 0 END)"
     )
 
 
@@ -148,12 +168,13 @@ def _weighted(status: str, value: str, close: str, probability: str) -> str:
 # to it exactly: the close date (pulled into or pushed out of the period), then the value,
 # then the rest — the transition's kind when the step is one, else a percentage change (the
 # individual % or a re-weighted stage default). Four weighted values per step and period,
-# each part the difference of two; amounts in cents.
+# each part the difference of two; amounts in cents. The weighted values are materialized:
+# inlined, each would be computed again for every part that reads it.
 PARTS = f"""
 periods (position, starts, ends) AS (
     SELECT * FROM unnest(%(positions)s::int[], %(starts)s::date[], %(ends)s::date[])
 ),
-weighted AS (
+weighted AS MATERIALIZED (
     SELECT position, project_id, kind,
            {_weighted("s0", "v0", "d0", "p0")} AS before,
            {_weighted("s0", "v0", "d1", "p0")} AS closing,
@@ -204,9 +225,31 @@ ranked AS (
 )
 """
 
-# One pass over the steps for the waterfall's bars and the listed changes.
+# The scope's projects open at `until`, as the ledger held them: the weighted forecast of
+# each period then (each project to the cent, as `weighted_value` rounds it) and the close dates
+# already passed, the oldest `LISTED` kept with their count. The forecast at `since` is this
+# less the steps since (a project's periods in the ledger follow each other without a gap),
+# which spares a second read of the ledger; the tests check both against the ledger read as of
+# each moment.
+HELD = f"""
+held AS (
+    SELECT s.project_id, s.expected_close_date AS close,
+           {_cents("s.value", "s.effective_probability")} AS cents
+    FROM pipeline_projectstate s
+    JOIN projects_customerproject p ON p.id = s.project_id
+    WHERE s.period @> %(until)s AND s.status = 'open' AND p.owner_id = ANY(%(members)s)
+),
+overdue AS (
+    SELECT project_id, close, count(*) OVER () AS projects
+    FROM held WHERE close < %(today)s
+    ORDER BY close, project_id LIMIT %(listed)s
+)
+"""
+
+# One statement for the waterfalls, the listed changes and the overdue close dates: one pass
+# over the steps, one read of the ledger as of `until`.
 REVIEW = f"""
-WITH steps AS MATERIALIZED ({STEPS}), {PARTS}, {ENTRIES}
+WITH steps AS MATERIALIZED ({STEPS}), {PARTS}, {ENTRIES}, {HELD}
 SELECT 'bar', bar, count(DISTINCT project_id), position, sum(amount) / 100.0,
        NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::int, NULL, NULL
 FROM bars GROUP BY position, bar
@@ -215,6 +258,15 @@ SELECT 'entry', ranked.section, counted.projects, NULL, NULL,
        project_id, at, pipeline_id, stage_id, stage_order, before, after
 FROM ranked JOIN counted USING (section)
 WHERE rank <= %(listed)s
+UNION ALL
+SELECT 'until', NULL, NULL, position, sum(cents) / 100.0,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM held JOIN periods ON close >= starts AND close < ends
+GROUP BY position
+UNION ALL
+SELECT 'overdue', 'overdue', projects, NULL, NULL,
+       project_id, NULL, NULL, NULL, NULL, close::text, NULL
+FROM overdue
 """
 
 BARS = [
@@ -262,12 +314,14 @@ class Waterfall:
 
 @dataclass
 class Entry:
-    project: CustomerProject
+    project_id: int
+    project: CustomerProject | None = None  # loaded for all the entries at once
     at: datetime | None = None
     before: object = None
     after: object = None
     note: str = ""
     push_count: int | None = None
+    cells: list[str] = field(default_factory=list)  # what the row shows after the stage
 
 
 @dataclass
@@ -277,6 +331,7 @@ class Section:
     help: str
     count: int = 0
     entries: list[Entry] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # the headings of the entries' cells
 
     @property
     def more(self) -> int:
@@ -333,13 +388,15 @@ def review(
     periods = periods_from(kind, timezone.localdate(until), 2)
     sections = {key: Section(key, title, help) for key, title, help in SECTIONS}
     params = {"members": members, "since": since, "until": until, "listed": LISTED}
-    params |= _periods(periods)
+    params |= _periods(periods) | {"today": timezone.localdate(until)}
     with connection.cursor() as cursor:
         cursor.execute(REVIEW, params)
         rows = cursor.fetchall()
     sums = {(row[3], row[1]): (row[4].quantize(CENT), row[2]) for row in rows if row[0] == "bar"}
+    at_until = {row[3]: row[4].quantize(CENT) for row in rows if row[0] == "until"}
     entries = _entries([row[1:3] + row[5:] for row in rows if row[0] == "entry"], sections)
-    entries += _overdue(members, until, sections["overdue"])
+    overdue = [(row[2], row[5], row[10]) for row in rows if row[0] == "overdue"]
+    entries += _overdue(overdue, sections["overdue"])
     # Next steps and notes have no history: stuck is always as the projects are today.
     now = timezone.now()
     entries += _stuck(members, now, quiet_days, sections["stuck"])
@@ -347,15 +404,14 @@ def review(
         sections["stuck"].title = "Stuck today"
     _load_projects(entries)
     _push_counts([e for key in ("slipped", "overdue") for e in sections[key].entries])
-    [then] = forecast_at(members, [since], periods)
+    for section in sections.values():
+        _fill_cells(section)
     waterfalls = []
     for position, period in enumerate(periods):
         bars = [Bar(key, label, *sums.get((position, key), (Decimal(0), 0))) for key, label in BARS]
-        start = then[position]
-        # The ledger's periods of a project follow each other without a gap, so the forecast
-        # as of `until` is the start plus every step since; the tests check it against the
-        # ledger as of `until` and against the projects as they are, to the cent.
-        now = start + sum((bar.amount for bar in bars), Decimal(0))
+        now = at_until.get(position, Decimal("0.00"))
+        # The forecast at `since` plus every step since is the forecast at `until` (HELD).
+        start = now - sum((bar.amount for bar in bars), Decimal(0))
         waterfalls.append(Waterfall(position, period, start=start, now=now, bars=bars))
     return Review(
         scope=scope,
@@ -381,7 +437,7 @@ def _entries(rows: list[tuple], sections: dict[str, Section]) -> list[Entry]:
     for key, count, project_id, at, pipeline_id, stage_id, order, before, after in rows:
         section = sections[key]
         section.count = count
-        entry = Entry(CustomerProject(pk=project_id), at=at)
+        entry = Entry(project_id, at=at)
         if key == "stopped":
             early, late = bounds.get(pipeline_id, (0, 0))
             timing = "early" if order <= early else "late" if order >= late else "midway"
@@ -402,26 +458,68 @@ def _entries(rows: list[tuple], sections: dict[str, Section]) -> list[Entry]:
     return entries
 
 
+def _fill_cells(section: Section) -> None:
+    """The cells of each row of `section` after the project's title, as text: owner, stage
+    (and status when closed), then what changed (before and after, the close date passed or
+    a note), how often the close date was pushed, and when; with the headings of those after
+    the stage. Worked out here, once per row, because the template would otherwise test the
+    section's key several times in every row of every section."""
+    key = section.key
+    changed = {
+        "slipped": lambda entry: [_day(entry.before), _day(entry.after)],
+        "value": lambda entry: [amount(entry.before), amount(entry.after)],
+        "individual": lambda entry: [_percentage(entry.before), _percentage(entry.after)],
+        "overdue": lambda entry: [_day(entry.before)],
+    }.get(key, lambda entry: [entry.note])
+    if key == "overdue":
+        section.columns = ["Close date"]
+    elif key in ("slipped", "value", "individual"):
+        section.columns = ["Before", "After"]
+    else:
+        section.columns = ["Note"]
+    pushed = key in ("slipped", "overdue")
+    if pushed:
+        section.columns.append("Pushed")
+    if section.entries and section.entries[0].at:
+        section.columns.append("When")
+    for entry in section.entries:
+        project = entry.project
+        stage = str(project.stage)
+        if not project.is_open:
+            stage = f"{stage} ({project.get_status_display().lower()})"
+        entry.cells = [str(project.owner), stage, *changed(entry)]
+        if pushed:
+            entry.cells.append(f"{entry.push_count}×")
+        if entry.at:
+            entry.cells.append(_moment(entry.at))
+
+
+# A date as the `date` filter shows it with "j M Y", and a moment (in the current time zone)
+# with "j M H:i": the same text, without the format parser a few hundred rows would each pay.
+def _day(day: date) -> str:
+    return f"{day.day} {MONTHS_3[day.month].title()} {day.year:04d}"
+
+
+def _moment(moment: datetime) -> str:
+    moment = timezone.localtime(moment)
+    return f"{moment.day} {MONTHS_3[moment.month].title()} {moment.hour:02d}:{moment.minute:02d}"
+
+
+def _percentage(percentage: int | None) -> str:
+    return "default" if percentage is None else f"{percentage} %"
+
+
 def _open_in_scope(members: list[int]) -> QuerySet[CustomerProject]:
     return CustomerProject.objects.open().filter(owner__in=members)
 
 
-def _overdue(members: list[int], until: datetime, section: Section) -> list[Entry]:
+def _overdue(rows: list[tuple], section: Section) -> list[Entry]:
     """The projects open at `until` whose expected close date was then before its day, as
     the ledger held them (a meeting opened later shows what it showed), oldest first."""
-    overdue = (
-        ProjectState.objects.at(until)
-        .open()
-        .filter(project__owner__in=members, expected_close_date__lt=timezone.localdate(until))
-    )
-    rows = (
-        overdue.annotate(total=Window(Count("pk")))
-        .order_by("expected_close_date", "project_id")
-        .values_list("project_id", "expected_close_date", "total")[:LISTED]
-    )
-    for pk, close, total in rows:
+    overdue = sorted((date.fromisoformat(close), pk, total) for total, pk, close in rows)
+    for close, pk, total in overdue:
         section.count = total
-        section.entries.append(Entry(CustomerProject(pk=pk), before=close))
+        section.entries.append(Entry(pk, before=close))
     return section.entries
 
 
@@ -431,18 +529,21 @@ def stuck_projects(members: list[int], now: datetime, quiet_days: int) -> QueryS
     without a next step. Annotated with `days_in_stage`, `is_stuck`, `is_quiet`."""
     cutoff = now - timedelta(days=quiet_days)
     recent = {"created_at__gte": cutoff, "created_at__lt": now}
-    # The projects moved or noted lately, as sets (one hashed lookup each, not a probe per
-    # project; an open project has no null id).
-    moved = StageTransition.objects.filter(**recent).values("project")
-    noted = ProjectNote.objects.filter(**recent).values("project")
+    # Whether the project moved or was noted lately: an index lookup per project, which the
+    # conditions before it spare most projects, and one per listed row. (As a set of every
+    # project moved lately, it grew with the whole organisation's activity, not the scope's,
+    # and was built twice: once for the filter, once for the listed rows.)
+    lately = {"project": OuterRef("pk"), **recent}
+    moved = StageTransition.objects.filter(**lately).order_by().values("project")[:1]
+    noted = ProjectNote.objects.filter(**lately).order_by().values("project")[:1]
     return (
         _open_in_scope(members)
         .with_days_in_stage(now)
         .annotate(
             # Entering a stage is a transition: a project in its stage since the cutoff moved.
             is_quiet=Q(created_at__lt=cutoff, stage_entered_at__lt=cutoff)
-            & ~Q(pk__in=moved)
-            & ~Q(pk__in=noted),
+            & IsNull(Subquery(moved), True)
+            & IsNull(Subquery(noted), True),
         )
         .filter(Q(is_stuck=True) | Q(is_quiet=True) | Q(next_step=""))
     )
@@ -476,23 +577,27 @@ def _stuck(members: list[int], now: datetime, quiet_days: int, section: Section)
             reasons.append(f"no move or note for {quiet_days}+ days")
         if not next_step:
             reasons.append("no next step")
-        section.entries.append(Entry(CustomerProject(pk=pk), note="; ".join(reasons)))
+        section.entries.append(Entry(pk, note="; ".join(reasons)))
     return section.entries
 
 
 def _load_projects(entries: list[Entry]) -> None:
-    """Swap each entry's placeholder for the project as lists show it: one query."""
-    projects = with_list_columns(CustomerProject.objects.all()).in_bulk(
-        {entry.project.pk for entry in entries}
+    """Give each entry its project with what a review's row shows (title, account, owner,
+    stage, status; any other field is read when asked for): one query."""
+    projects = (
+        CustomerProject.objects.select_related("account", "owner", "stage")
+        .only(*LISTED_COLUMNS)
+        .order_by()
+        .in_bulk({entry.project_id for entry in entries})
     )
     for entry in entries:
-        entry.project = projects[entry.project.pk]
+        entry.project = projects[entry.project_id]
 
 
 def _push_counts(entries: list[Entry]) -> None:
     """How many times, in all its history, each entry's project had its close date moved
     later (from one date to a later one). One query over the listed projects' periods."""
-    ids = list({entry.project.pk for entry in entries})
+    ids = list({entry.project_id for entry in entries})
     if not ids:
         return
     with connection.cursor() as cursor:
@@ -510,50 +615,17 @@ def _push_counts(entries: list[Entry]) -> None:
         )
         counts = dict(cursor.fetchall())
     for entry in entries:
-        entry.push_count = counts.get(entry.project.pk, 0)
+        entry.push_count = counts.get(entry.project_id, 0)
 
 
 def push_count(project: CustomerProject) -> int:
     """How many times the project's close date has been moved later."""
-    entry = Entry(project)
+    entry = Entry(project.pk, project=project)
     _push_counts([entry])
     return entry.push_count
 
 
 # The forecast then and now, and the waterfall between.
-
-
-def forecast_at(
-    members: list[int], moments: list[datetime], periods: list[Period]
-) -> list[list[Decimal]]:
-    """For each moment, the weighted forecast (effective %, each project to the cent) of
-    each period: the open projects of `members` (owners today) as they stood then (the
-    ledger's `at`, as `projects_as_of` reads it; the caller has checked the user may see
-    them). One query."""
-    weighted = Round(weighted_value(), 2)
-    held = Q()
-    for moment in moments:
-        held |= Q(period__contains=moment)
-    sums = (
-        ProjectState.objects.filter(held, project__owner__in=members)
-        .open()
-        .aggregate(
-            **{
-                f"m{at}p{index}": Sum(
-                    weighted,
-                    filter=Q(
-                        period__contains=moment,
-                        expected_close_date__gte=period.start,
-                        expected_close_date__lt=period.end,
-                    ),
-                    default=Decimal(0),
-                )
-                for at, moment in enumerate(moments)
-                for index, period in enumerate(periods)
-            }
-        )
-    )
-    return [[sums[f"m{at}p{index}"] for index in range(len(periods))] for at in range(len(moments))]
 
 
 def _periods(periods: list[Period]) -> dict:

@@ -16,14 +16,19 @@ C's close date pushed from 26 Nov to 15 Dec (−2,000 Nov, +2,000 Dec); D reopen
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import Q, Sum
+from django.db.models.functions import Round
+from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
+from apps.forecasting.selectors import Period
 from apps.pipeline import services
-from apps.pipeline.models import ProjectState, StopReason
+from apps.pipeline.models import ProjectState, StopReason, weighted_value
 from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
@@ -138,6 +143,70 @@ def test_each_section_lists_exactly_the_expected_projects(history, team):
     assert stuck["A"] == "no move or note for 14+ days"
 
 
+def test_each_row_shows_the_cells_of_its_section(history, team):
+    # Times in the current time zone, as the template's date filter shows them.
+    with timezone.override(ZoneInfo("Europe/Berlin")):
+        sections = {section.key: section for section in _review(team).sections}
+
+    def cells(key, title):
+        return next(e.cells for e in sections[key].entries if e.project.title == title)
+
+    rita = "Rita Rep"
+    assert cells("new", "H") == [rita, "Raw lead", "opened in Raw lead", "12 Nov 13:00"]
+    assert cells("advanced", "B") == [rita, "Negotiation", "to Negotiation", "12 Nov 13:00"]
+    assert cells("moved back", "I") == [rita, "Qualification", "to Qualification", "13 Nov 13:00"]
+    assert cells("won", "E") == [rita, "Agreement (won)", "", "14 Nov 13:00"]
+    assert cells("stopped", "F") == [
+        rita,
+        "Qualification (stopped)",
+        "at Qualification, early",
+        "15 Nov 13:00",
+    ]
+    assert cells("reopened", "D") == [rita, "Decision", "reopened in Decision", "12 Nov 13:00"]
+    assert cells("slipped", "C") == [
+        rita,
+        "Qualification",
+        "26 Nov 2026",
+        "15 Dec 2026",
+        "1×",
+        "12 Nov 13:00",
+    ]
+    assert cells("overdue", "K") == [rita, "Raw lead", "5 Nov 2026", "0×"]
+    assert cells("overdue", "L") == [rita, "Raw lead", "6 Nov 2026", "2×"]
+    assert cells("value", "B") == [rita, "Negotiation", "10,000", "20,000", "11 Nov 13:00"]
+    assert cells("individual", "G") == [rita, "Decision", "default", "90 %", "16 Nov 13:00"]
+    assert cells("stuck", "M") == [rita, "Raw lead", "no next step"]
+    assert {key: section.columns for key, section in sections.items()} == {
+        "new": ["Note", "When"],
+        "advanced": ["Note", "When"],
+        "moved back": ["Note", "When"],
+        "won": ["Note", "When"],
+        "stopped": ["Note", "When"],
+        "reopened": ["Note", "When"],
+        "slipped": ["Before", "After", "Pushed", "When"],
+        "overdue": ["Close date", "Pushed"],
+        "value": ["Before", "After", "When"],
+        "individual": ["Before", "After", "When"],
+        "stuck": ["Note"],
+    }
+
+
+def test_the_page_shows_each_rows_cells_under_their_headings(client, history, team, manager):
+    client.force_login(manager)
+    with time_machine.travel(UNTIL, tick=False):
+        page = client.get(f"/reviews/prepare/?team={team.pk}&since=2026-11-10").content.decode()
+    slipped = page[page.index('id="slipped"') :]
+    slipped = slipped[: slipped.index("</section>")]
+    assert (
+        '<th scope="col">Before</th><th scope="col">After</th><th scope="col">Pushed</th>'
+        '<th scope="col">When</th></tr></thead>'
+    ) in slipped
+    assert (
+        "<td>Rita Rep</td><td>Qualification</td><td>26 Nov 2026</td><td>15 Dec 2026</td>"
+        "<td>1×</td><td>12 Nov 12:00</td>"
+    ) in slipped
+
+
 def test_the_waterfall_adds_up_to_the_cent(history, team):
     november, december = _review(team).waterfalls
     assert (november.start, november.now) == (Decimal("19500.00"), Decimal("23500.00"))
@@ -159,11 +228,45 @@ def test_the_waterfall_adds_up_to_the_cent(history, team):
     _adds_up_to_the_ledger_and_the_projects(team, [november, december])
 
 
+def _forecast_at(
+    members: list[int], moments: list[datetime], periods: list[Period]
+) -> list[list[Decimal]]:
+    """For each moment, the weighted forecast (effective %, each project to the cent) of
+    each period: the open projects of `members` (owners today) as they stood then, as the
+    ledger held them."""
+    weighted = Round(weighted_value(), 2)
+    held = Q()
+    for moment in moments:
+        held |= Q(period__contains=moment)
+    sums = (
+        ProjectState.objects.filter(held, project__owner__in=members)
+        .open()
+        .aggregate(
+            **{
+                f"m{at}p{index}": Sum(
+                    weighted,
+                    filter=Q(
+                        period__contains=moment,
+                        expected_close_date__gte=period.start,
+                        expected_close_date__lt=period.end,
+                    ),
+                    default=Decimal(0),
+                )
+                for at, moment in enumerate(moments)
+                for index, period in enumerate(periods)
+            }
+        )
+    )
+    return [[sums[f"m{at}p{index}"] for index in range(len(periods))] for at in range(len(moments))]
+
+
 def _adds_up_to_the_ledger_and_the_projects(team, waterfalls):
-    """Now, as the review has it, is the ledger as of `until`, and the projects as they are."""
+    """The start, as the review has it, is the ledger as of `since`; now is the ledger as of
+    `until`, and the projects as they are."""
     members = Scope(team=team).member_ids()
     periods = [waterfall.period for waterfall in waterfalls]
-    [as_of_until] = selectors.forecast_at(members, [UNTIL], periods)
+    as_of_since, as_of_until = _forecast_at(members, [SINCE, UNTIL], periods)
+    assert [waterfall.start for waterfall in waterfalls] == as_of_since
     with time_machine.travel(UNTIL, tick=False):
         today = [
             sum(

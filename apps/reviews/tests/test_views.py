@@ -149,7 +149,7 @@ def test_the_preparation_takes_constant_queries(
     client.force_login(manager)
 
     def count():
-        with django_assert_max_num_queries(30) as captured:
+        with django_assert_max_num_queries(14) as captured:
             assert client.get(f"/reviews/prepare/?team={team.pk}").status_code == 200
         return len(captured)
 
@@ -240,7 +240,7 @@ def test_the_meeting_page_takes_constant_queries(
     client.force_login(manager)
 
     def count():
-        with django_assert_max_num_queries(30) as captured:
+        with django_assert_max_num_queries(13) as captured:
             assert client.get(f"/reviews/{meeting.pk}/").status_code == 200
         return len(captured)
 
