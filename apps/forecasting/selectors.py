@@ -907,7 +907,7 @@ def _period_part(
 ) -> _Part:
     """The `_Part` of the projects of `transitions` over the window. Its whole months, and its
     days outside whole months, that are over (`SETTLED_AFTER`) are kept for a day in the cache
-    under `kept_as` (who sees them) and their month's past revision (`ledger.past_revisions`),
+    under `kept_as` (who sees them) and their days' past revisions (`ledger.past_revisions`),
     which a change to their facts raises. The rest (today, the months and days not kept yet)
     is read, in the same queries whatever their number."""
     now = timezone.now()
@@ -927,7 +927,9 @@ def _period_part(
     revisions = ledger.past_revisions(timezone.localdate(window[0]), timezone.localdate(now))
     keys = {}
     for span in spans:
-        revision = revisions.get(timezone.localdate(span[0]).replace(day=1), 0)
+        # Any raise of one of its days changes the sum.
+        first, last = timezone.localdate(span[0]), timezone.localdate(span[1])
+        revision = sum(number for day, number in revisions.items() if first <= day < last)
         keys[span] = ":".join(
             ["forecasting:analytics-part", kept_as, str(revision), *(at.isoformat() for at in span)]
         )
@@ -1226,10 +1228,9 @@ def forecast_accuracy(
     if kept_as is None or _midnight(this_month.start) + SETTLED_AFTER > timezone.now():
         return _forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep)
     first = _months_later(this_month.start, -ACCURACY_MONTHS)
-    revisions = ledger.past_revisions(first, this_month.start)
-    # The months' wins, and what was said on their first day, are kept with their revisions.
-    revised = ",".join(f"{month}={number}" for month, number in sorted(revisions.items()))
-    key = f"forecasting:accuracy:{kept_as}:{this_month.key}:{revised}"
+    # The months' wins, and what was said on their first day, kept with their days' revisions.
+    revision = sum(ledger.past_revisions(first, this_month.start).values())
+    key = f"forecasting:accuracy:{kept_as}:{this_month.key}:{revision}"
     return cache.get_or_set(
         key,
         lambda: _forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep),

@@ -41,14 +41,13 @@ _backdated_to: ContextVar[datetime | None] = ContextVar("backdated_to", default=
 def backdated(moment: datetime) -> Iterator[None]:
     """Write as if it were `moment`. For demo data only (apps/demo), which tells two years of
     history through the same services, rules and ledger writes as the product; the product
-    itself never writes the past. Then raise the past revision of the months written."""
+    itself never writes the past. The writer of such history raises the past revision of
+    its days when done (`raise_past_revision`)."""
     token = _backdated_to.set(moment)
     try:
         yield
     finally:
         _backdated_to.reset(token)
-    if moment < today_began():
-        raise_past_revision(since=moment)
 
 
 def now() -> datetime:
@@ -126,48 +125,51 @@ def begin_period(
 def note_past_change(
     project: CustomerProject, current: ProjectState | None, facts: dict, at: datetime
 ) -> None:
-    """Raise the past revision (`PastRevision`) of the months of the project's life when a
-    new period changes what the ledger held about its days already over: the project was
-    closed (a reopening, an undone win, an edit of a won or stopped project change its
-    close) or its owner or pipeline changes (reports narrow to today's owner). Every other
-    change begins today and changes only today; demo data written in the past raises its
-    months when it is done (`backdated`). In the writer's transaction: figures computed
-    before it commits are kept under the old numbers, and set aside once it does."""
+    """Raise the past revision (`PastRevision`) of the days a new period changes what the
+    ledger held about: when the project's owner or pipeline changes (reports narrow to
+    today's owner), every day of its life; when the project was closed (a reopening, an
+    undone win, an edit of a won or stopped project change its close), the day it was
+    closed. Every other change begins today and changes only today. In the writer's
+    transaction: figures computed before it commits are kept under the old numbers, and set
+    aside once it does. (Demo data written in the past raises its days once written.)"""
     if _backdated_to.get() is not None or current is None:
         return
-    if (
-        current.status != ProjectStatus.OPEN
-        or current.owner_id != facts["owner_id"]
-        or current.pipeline_id != facts["pipeline_id"]
-    ):
+    if current.owner_id != facts["owner_id"] or current.pipeline_id != facts["pipeline_id"]:
         raise_past_revision(since=project.created_at)
+    elif current.status != ProjectStatus.OPEN:
+        closed = (
+            StageTransition.objects.filter(
+                project=project, to_status__in=[ProjectStatus.WON, ProjectStatus.STOPPED]
+            )
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        raise_past_revision(since=closed or project.created_at, until=closed)
 
 
-def raise_past_revision(*, since: datetime) -> None:
-    """Raise the past revision of every month from the one of `since` to this one, in
-    month order (two writers raising overlapping months wait for each other, never
-    deadlock)."""
+def raise_past_revision(*, since: datetime, until: datetime | None = None) -> None:
+    """Raise the past revision of every day from the one of `since` to the one of `until`
+    (default: today), in day order (two writers raising the same days wait for each other,
+    never deadlock)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO pipeline_pastrevision (month, number)
-            SELECT month::date, 1
-            FROM generate_series(date_trunc('month', %s::date), %s::date, interval '1 month')
-                 AS month
-            ORDER BY month
-            ON CONFLICT (month) DO UPDATE SET number = pipeline_pastrevision.number + 1
+            INSERT INTO pipeline_pastrevision (day, number)
+            SELECT day::date, 1
+            FROM generate_series(%s::date, %s::date, interval '1 day') AS day
+            ORDER BY day
+            ON CONFLICT (day) DO UPDATE SET number = pipeline_pastrevision.number + 1
             """,
-            [timezone.localdate(since), timezone.localdate()],
+            [timezone.localdate(since), timezone.localdate(until or timezone.now())],
         )
 
 
 def past_revisions(first: date, last: date) -> dict[date, int]:
-    """The past revision (`PastRevision`) of each month from the one of `first` to the one
-    of `last` that has been raised, by the month's first day (0 for the others)."""
+    """The past revision (`PastRevision`) of each day from `first` to `last` that has been
+    raised (the others are 0)."""
     return dict(
-        PastRevision.objects.filter(month__gte=first.replace(day=1), month__lte=last).values_list(
-            "month", "number"
-        )
+        PastRevision.objects.filter(day__gte=first, day__lte=last).values_list("day", "number")
     )
 
 

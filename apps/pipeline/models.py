@@ -444,15 +444,16 @@ class ProjectState(History):
 
 
 class PastRevision(models.Model):
-    """How many times the ledger changed what it held about a month's days already over, per
-    month: raised by the ledger's writer (`ledger.note_past_change`), in the transaction of
-    the change, over the months of a project's life when a closed project changes (reopened,
-    win undone, edited) or its owner or pipeline does, and over the months from a moment in
-    the past when history is written then. Reports keep figures of past days and months
-    under their month's number (apps/forecasting), so a raise sets them aside."""
+    """How many times the ledger changed what it held about a day already over, per day:
+    raised by the ledger's writer (`ledger.note_past_change`), in the transaction of the
+    change, for the day a closed project was closed when it changes (reopened, win undone,
+    edited), for every day of a project's life when its owner or pipeline changes, and for
+    the days from a moment in the past when history is written then. Reports keep figures
+    of past days and months under their days' numbers (apps/forecasting), so a raise sets
+    them aside."""
 
-    month = models.DateField(unique=True)  # its first day
+    day = models.DateField(unique=True)
     number = models.PositiveBigIntegerField(default=0)
 
     def __str__(self):
-        return f"{self.month:%b %Y}: revision {self.number}"
+        return f"{self.day}: revision {self.number}"

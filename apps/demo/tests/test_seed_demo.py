@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.accounts.models import Account
 from apps.demo.people import DEMO_PASSWORD
 from apps.forecasting.selectors import stage_win_rates
-from apps.pipeline.models import ProjectState, StageTransition
+from apps.pipeline.models import PastRevision, ProjectState, StageTransition
 from apps.pipeline.selectors import state_changes
 from apps.projects.models import CustomerProject
 from apps.users.models import Team, User
@@ -47,6 +47,16 @@ def test_seed_demo_creates_the_cast(settings, few_projects, capsys):
     assert User.objects.get(username="rep1").check_password(DEMO_PASSWORD)
     output = capsys.readouterr().out
     assert "rep1" in output and DEMO_PASSWORD in output
+
+
+@pytest.mark.django_db
+def test_seed_demo_sets_aside_what_was_kept_of_the_days_it_wrote(settings, few_projects):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    first = CustomerProject.objects.order_by("created_at").first().created_at
+    days = set(PastRevision.objects.values_list("day", flat=True))
+    assert timezone.localdate(first) in days and timezone.localdate() in days
+    assert len(days) == (timezone.localdate() - timezone.localdate(first)).days + 1
 
 
 @pytest.fixture

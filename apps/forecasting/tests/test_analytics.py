@@ -394,8 +394,8 @@ def test_an_owner_change_sets_aside_the_figures_kept_of_its_months(
 def test_a_move_today_changes_today_only_and_keeps_what_was_kept(history, manager, rep):
     project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
     _year_to_june(user=manager)
-    revisions = list(PastRevision.objects.values_list("month", "number"))
+    revisions = list(PastRevision.objects.values_list("day", "number"))
     _then(_at(6, 1), services.move_project, project, **_to("Qualification"))
-    assert list(PastRevision.objects.values_list("month", "number")) == revisions
+    assert list(PastRevision.objects.values_list("day", "number")) == revisions
     # Raw lead: P1 10, P2 4, P3 10, and this one's 92 days, ended today.
     assert _year_to_june(user=manager).stages[0].median_days == 10

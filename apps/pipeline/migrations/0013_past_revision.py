@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("month", models.DateField(unique=True)),
+                ("day", models.DateField(unique=True)),
                 ("number", models.PositiveBigIntegerField(default=0)),
             ],
         ),

@@ -193,14 +193,18 @@ def test_a_change_at_the_same_instant_still_begins_a_later_period(rep):
 
 
 def _revisions() -> dict:
-    return dict(PastRevision.objects.values_list("month", "number"))
+    return dict(PastRevision.objects.values_list("day", "number"))
 
 
 def _on(month: int, day: int) -> datetime:
     return datetime(2026, month, day, 9, tzinfo=UTC)
 
 
-def test_a_reopening_raises_the_months_of_the_projects_life(rep, reason):
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def test_a_reopening_raises_the_day_the_project_was_closed(rep, reason):
     with time_machine.travel(_on(1, 10), tick=False):
         project = _open(rep)
     with time_machine.travel(_on(2, 15), tick=False):
@@ -210,17 +214,28 @@ def test_a_reopening_raises_the_months_of_the_projects_life(rep, reason):
     assert _revisions() == {}
     with time_machine.travel(_on(4, 2), tick=False):
         services.reopen_project(project=project, user=rep, seen_version=2)
-    assert _revisions() == {date(2026, month, 1): 1 for month in (1, 2, 3, 4)}
+    assert _revisions() == {date(2026, 2, 15): 1}
 
 
-def test_an_owner_change_raises_the_months_of_the_projects_life(rep, teammate, manager, team):
+def test_an_edit_of_a_won_project_raises_the_day_it_was_won(rep, manager, team):
+    with time_machine.travel(_on(1, 10), tick=False):
+        project = _open(rep)
+        services.win_project(project=project, user=rep, seen_version=1)
+    with time_machine.travel(_on(3, 2), tick=False):
+        project_services.update_project(
+            project=project, user=manager, seen_version=2, data={"value": Decimal(5)}
+        )
+    assert _revisions() == {date(2026, 1, 10): 1}
+
+
+def test_an_owner_change_raises_every_day_of_the_projects_life(rep, teammate, manager, team):
     with time_machine.travel(_on(2, 27), tick=False):
         project = _open(rep)
     with time_machine.travel(_on(3, 2), tick=False):
         project_services.update_project(
             project=project, user=manager, seen_version=1, data={"owner": teammate}
         )
-    assert _revisions() == {date(2026, 2, 1): 1, date(2026, 3, 1): 1}
+    assert _revisions() == dict.fromkeys(_days(date(2026, 2, 27), date(2026, 3, 2)), 1)
 
 
 def test_moves_and_edits_of_an_open_project_raise_nothing(rep, manager, team):
@@ -234,12 +249,11 @@ def test_moves_and_edits_of_an_open_project_raise_nothing(rep, manager, team):
     assert _revisions() == {}
 
 
-def test_history_written_in_the_past_raises_its_months_once_written(rep):
+def test_two_raises_of_the_same_days_add_up(rep):
     with time_machine.travel(_on(3, 20), tick=False):
-        with ledger.backdated(_on(1, 31)):
-            _open(rep)
-            assert _revisions() == {}
-        assert _revisions() == {date(2026, month, 1): 1 for month in (1, 2, 3)}
+        ledger.raise_past_revision(since=_on(3, 18))
+        ledger.raise_past_revision(since=_on(3, 19), until=_on(3, 19))
+    assert _revisions() == {date(2026, 3, 18): 1, date(2026, 3, 19): 2, date(2026, 3, 20): 1}
 
 
 # Guarded by the database.
