@@ -262,3 +262,13 @@ def test_anything_typed_is_a_message_never_an_error(client, manager, team, value
         assert response.status_code == 302 and response["Location"] == "/forecast/"
     # Python reads an Arabic-Indic ٣ as the digit 3: a target of 3, which is what was typed.
     assert list(Target.objects.values_list("amount", flat=True)) == ([3] if value == "٣" else [])
+
+
+def test_each_group_row_shows_its_projects_value_and_weighted_values(client, manager, projects):
+    client.force_login(manager)
+    html = client.get("/forecast/?count=1&group=rep").content.decode()
+    # The rep's 10,000 in Decision (60 %); the teammate's 20,000 with their own 50 %; no
+    # history yet, so the historical rate is the default.
+    assert '<th scope="row">Rita Rep</th>' in html
+    assert "<td>1</td><td>10,000</td><td>6,000</td><td>6,000</td><td>6,000</td>" in html
+    assert "<td>1</td><td>20,000</td><td>12,000</td><td>10,000</td><td>12,000</td>" in html
