@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
 from django.db.models import (
     Case,
@@ -958,8 +959,8 @@ def _parts(transitions: QuerySet, spans: list[tuple[datetime, datetime]]) -> dic
     parts = {span: _Part() for span in spans}
     if not spans:
         return parts
-    by_index = list(parts.values())
-    in_spans, span = _in_spans("created_at", spans)
+    in_spans, span, span_of = _in_spans("created_at", spans)
+    by_bucket = {bucket: parts[spans[index]] for bucket, index in span_of.items()}
     left = (
         transitions.filter(
             in_spans,
@@ -974,11 +975,11 @@ def _parts(transitions: QuerySet, spans: list[tuple[datetime, datetime]]) -> dic
         .values_list("span", "from_stage", "days")
         .annotate(count=Count("pk"))
     )
-    for index, stage_id, days, count in left:
-        by_index[index].stays[stage_id, days] += count
+    for bucket, stage_id, days, count in left:
+        by_bucket[bucket].stays[stage_id, days] += count
 
     for row in close_groups(transitions, spans):
-        part = by_index[row["span"]]
+        part = by_bucket[row["span"]]
         for name in CLOSE_SUMS:
             part.calibration[row["owner"], name] += row[name] or 0
         if row["bucket"] is not None:
@@ -1077,26 +1078,47 @@ def _stop_figures(part: _Part, stages: list[Stage], user: User) -> dict:
     }
 
 
-def _in_spans(moment: str, spans: list[tuple[datetime, datetime]]) -> tuple[Q, Case]:
-    """Rows with `moment` in one of the disjoint `spans` ([start, end)), and which one: its
-    index, as SQL."""
-    within = [Q(**{f"{moment}__gte": start, f"{moment}__lt": end}) for start, end in spans]
-    return reduce(operator.or_, within), Case(
-        *(When(condition, then=Value(index)) for index, condition in enumerate(within)),
+def _in_spans(moment: str, spans: list[tuple[datetime, datetime]]) -> tuple[Q, Func, dict]:
+    """Rows with `moment` in one of the disjoint `spans` ([start, end), in order), as SQL;
+    which one, as SQL (a bucket); and the span's index of each bucket. A binary search among
+    the spans' bounds (`width_bucket`), not a test per span: a first view reads a year in
+    some forty spans. The rows in no span are outside the ranges the spans make together,
+    which the time index finds."""
+    ranges: list[list[datetime]] = []
+    for start, end in spans:
+        if ranges and ranges[-1][1] == start:
+            ranges[-1][1] = end
+        else:
+            ranges.append([start, end])
+    within = reduce(
+        operator.or_,
+        (Q(**{f"{moment}__gte": start, f"{moment}__lt": end}) for start, end in ranges),
+    )
+    bounds = sorted({bound for span in spans for bound in span})
+    bucket = Func(
+        F(moment),
+        Value(bounds, output_field=ArrayField(DateTimeField())),
+        function="width_bucket",
         output_field=IntegerField(),
+    )
+    # A moment in [bounds[i - 1], bounds[i]) is in bucket i: the span that starts at bounds[i - 1].
+    return (
+        within,
+        bucket,
+        {bounds.index(start) + 1: index for index, (start, _) in enumerate(spans)},
     )
 
 
 def _closes(transitions: QuerySet, spans: list[tuple[datetime, datetime]]) -> QuerySet:
     """The closing transitions among `transitions` in the spans of the projects closed then
     (won or stopped, not reopened since: the project's close time is the transition's), with
-    `span` the index of the span, `p` the effective % just before the close, `p_individual`
-    the individual % then (if any), `p_default` the default % of the stage the project was in
-    then, and `outcome` 1 for a win, 0 for a stop."""
+    `span` the span's bucket (`_in_spans`), `p` the effective % just before the close,
+    `p_individual` the individual % then (if any), `p_default` the default % of the stage the
+    project was in then, and `outcome` 1 for a win, 0 for a stop."""
     before = ProjectState.objects.filter(
         project=OuterRef("project"), period__endswith=OuterRef("created_at")
     ).order_by()
-    in_spans, span = _in_spans("created_at", spans)
+    in_spans, span, _ = _in_spans("created_at", spans)
     return (
         transitions.filter(
             in_spans,
@@ -1130,8 +1152,8 @@ def _squared_error(probability: str) -> ExpressionWrapper:
 
 def close_groups(transitions: QuerySet, spans: list[tuple[datetime, datetime]]) -> list[dict]:
     """The closes of the spans (`_closes`) in one query, grouped finely enough for every
-    figure of a close: by the span (its index), the owner at the close, the bucket of the
-    effective % carried (0–10 %, …, 90–100 %; 100 % in the last), the outcome, the stage,
+    figure of a close: by the span's bucket (`_in_spans`), the owner at the close, the bucket
+    of the effective % carried (0–10 %, …, 90–100 %; 100 % in the last), the outcome, the stage,
     its order then, who ended a stop and why, and the whole days from opening (`days`):
     how many (`closed`), how many won, how many carried an individual %, and over those the
     sums of squared errors of the individual % and of the stage default; and the days run
