@@ -793,8 +793,10 @@ def analytics(
         if figure.reached:
             figure.conversion = Decimal(100 * following.reached) / figure.reached
 
-    if sees_everyone(user) and team is None and rep is None:
-        # All the pipeline's projects: its stages say so without reading each one's id.
+    everyone = sees_everyone(user) and team is None and rep is None
+    if everyone:
+        # All the pipeline's projects: its stages say so without reading each one's id (nor
+        # minding who owns them today).
         transitions = StageTransition.objects.filter(to_stage__pipeline=pipeline)
     else:
         transitions = StageTransition.objects.filter(project__in=projects.values("pk"))
@@ -802,7 +804,7 @@ def analytics(
     kept_as = ":".join(
         [_scope(user, team), *(str(item.pk if item is not None else "") for item in narrowed)]
     )
-    part = _period_part(transitions, window, kept_as=kept_as)
+    part = _period_part(transitions, window, kept_as=kept_as, everyone=everyone)
     stays: dict[int, Counter] = {}
     for (stage_id, days), count in part.stays.items():
         stays.setdefault(stage_id, Counter())[days] += count
@@ -913,13 +915,14 @@ CLOSE_SUMS = ["closed", "won", "with_individual", "error_individual", "error_def
 
 
 def _period_part(
-    transitions: QuerySet, window: tuple[datetime, datetime], *, kept_as: str
+    transitions: QuerySet, window: tuple[datetime, datetime], *, kept_as: str, everyone: bool
 ) -> _Part:
     """The `_Part` of the projects of `transitions` over the window. Its whole months, and its
     days outside whole months, that are over (`SETTLED_AFTER`) are kept for a day in the cache
-    under `kept_as` (who sees them) and their days' past revisions (`ledger.past_revisions`),
-    which a change to their facts raises. The rest (today, the months and days not kept yet)
-    is read, in the same queries whatever their number."""
+    under `kept_as` (who sees them) and their days' past revisions (`ledger.past_revisions`;
+    reassignments aside for `everyone`, whose figures no owner narrows), which a change to
+    their facts raises. The rest (today, the months and days not kept yet) is read, in the
+    same queries whatever their number."""
     now = timezone.now()
     spans, rest = [], None
     start = window[0]
@@ -934,7 +937,9 @@ def _period_part(
             break
         spans.append((start, end))
         start = end
-    revisions = ledger.past_revisions(timezone.localdate(window[0]), timezone.localdate(now))
+    revisions = ledger.past_revisions(
+        timezone.localdate(window[0]), timezone.localdate(now), reassigned=not everyone
+    )
     keys = {}
     for span in spans:
         # Any raise of one of its days changes the sum.

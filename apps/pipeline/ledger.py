@@ -126,17 +126,18 @@ def note_past_change(
     project: CustomerProject, current: ProjectState | None, facts: dict, at: datetime
 ) -> None:
     """Raise the past revision (`PastRevision`) of the days a new period changes what the
-    ledger held about: when the project's owner or pipeline changes (reports narrow to
-    today's owner), every day of its life; when the project was closed (a reopening, an
-    undone win, an edit of a won or stopped project change its close), the day it was
-    closed. Every other change begins today and changes only today. In the writer's
-    transaction: figures computed before it commits are kept under the old numbers, and set
-    aside once it does. (Demo data written in the past raises its days once written.)"""
+    ledger held about: when the project's owner or pipeline changes, every day of its life
+    (reassigned: reports narrow to today's owner and pipeline); when the project was closed
+    (a reopening, an undone win, an edit of a won or stopped project change its close), the
+    day it was closed. Every other change begins today and changes only today. In the
+    writer's transaction: figures computed before it commits are kept under the old numbers,
+    and set aside once it does. (Demo data written in the past raises its days once
+    written.)"""
     if _backdated_to.get() is not None or current is None:
         return
     if current.owner_id != facts["owner_id"] or current.pipeline_id != facts["pipeline_id"]:
-        raise_past_revision(since=project.created_at)
-    elif current.status != ProjectStatus.OPEN:
+        raise_past_revision(since=project.created_at, reassigned=True)
+    if current.status != ProjectStatus.OPEN:
         closed = (
             StageTransition.objects.filter(
                 project=project, to_status__in=[ProjectStatus.WON, ProjectStatus.STOPPED]
@@ -148,29 +149,33 @@ def note_past_change(
         raise_past_revision(since=closed or project.created_at, until=closed)
 
 
-def raise_past_revision(*, since: datetime, until: datetime | None = None) -> None:
-    """Raise the past revision of every day from the one of `since` to the one of `until`
-    (default: today), in day order (two writers raising the same days wait for each other,
-    never deadlock)."""
+def raise_past_revision(
+    *, since: datetime, until: datetime | None = None, reassigned: bool = False
+) -> None:
+    """Raise the past revision (or, `reassigned`, the count of reassignments) of every day
+    from the one of `since` to the one of `until` (default: today), in day order (two
+    writers raising the same days wait for each other, never deadlock)."""
+    column = "reassigned" if reassigned else "number"
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO pipeline_pastrevision (day, number)
-            SELECT day::date, 1
+            f"""
+            INSERT INTO pipeline_pastrevision (day, number, reassigned)
+            SELECT day::date, {int(not reassigned)}, {int(reassigned)}
             FROM generate_series(%s::date, %s::date, interval '1 day') AS day
             ORDER BY day
-            ON CONFLICT (day) DO UPDATE SET number = pipeline_pastrevision.number + 1
+            ON CONFLICT (day) DO UPDATE SET {column} = pipeline_pastrevision.{column} + 1
             """,
             [timezone.localdate(since), timezone.localdate(until or timezone.now())],
         )
 
 
-def past_revisions(first: date, last: date) -> dict[date, int]:
+def past_revisions(first: date, last: date, *, reassigned: bool = True) -> dict[date, int]:
     """The past revision (`PastRevision`) of each day from `first` to `last` that has been
-    raised (the others are 0)."""
-    return dict(
-        PastRevision.objects.filter(day__gte=first, day__lte=last).values_list("day", "number")
-    )
+    raised (the others are 0), reassignments included unless `reassigned` is false (for
+    figures that do not narrow to today's owners and pipelines). Each only ever grows."""
+    revisions = PastRevision.objects.filter(day__gte=first, day__lte=last)
+    total = F("number") + F("reassigned") if reassigned else F("number")
+    return dict(revisions.annotate(total=total).values_list("day", "total"))
 
 
 def today_began() -> datetime:

@@ -446,14 +446,16 @@ class ProjectState(History):
 class PastRevision(models.Model):
     """How many times the ledger changed what it held about a day already over, per day:
     raised by the ledger's writer (`ledger.note_past_change`), in the transaction of the
-    change, for the day a closed project was closed when it changes (reopened, win undone,
-    edited), for every day of a project's life when its owner or pipeline changes, and for
-    the days from a moment in the past when history is written then. Reports keep figures
+    change. `number`: for the day a closed project was closed when it changes (reopened, win
+    undone, edited), and for the days from a moment in the past when history is written
+    then. `reassigned`: for every day of a project's life when its owner or pipeline changes,
+    which matters only to figures narrowed by today's owner or pipeline. Reports keep figures
     of past days and months under their days' numbers (apps/forecasting), so a raise sets
     them aside."""
 
     day = models.DateField(unique=True)
     number = models.PositiveBigIntegerField(default=0)
+    reassigned = models.PositiveBigIntegerField(default=0)
 
     def __str__(self):
-        return f"{self.day}: revision {self.number}"
+        return f"{self.day}: revision {self.number}, {self.reassigned} reassigned"

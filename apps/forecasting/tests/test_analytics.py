@@ -391,11 +391,34 @@ def test_an_owner_change_sets_aside_the_figures_kept_of_its_months(
     assert _year_to_june(user=manager).stages[0].median_days == 10
 
 
+def test_a_reassignment_keeps_what_was_kept_for_everyone(
+    history, manager, rep, other_rep, pipeline_admin
+):
+    project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
+    _year_to_june(user=manager)
+    everyone = _year_to_june(user=pipeline_admin)
+    # Written into March behind the ledger's back, then a reassignment over March: the
+    # manager's figures narrow to today's owners and are read again; everyone's are kept.
+    reason = StopReason.objects.get(name="Price")
+    late = _open(rep, "Decision", _at(3, 2), date(2026, 5, 1))
+    _then(_at(3, 3), services.stop_project, late, ended_by="us", reason=reason)
+    project.refresh_from_db()
+    with time_machine.travel(_at(6, 1), tick=False):
+        project_services.update_project(
+            project=project,
+            user=pipeline_admin,
+            seen_version=project.version,
+            data={"owner": other_rep},
+        )
+    assert _year_to_june(user=pipeline_admin).lost == everyone.lost
+    assert _year_to_june(user=manager).lost == everyone.lost + 1
+
+
 def test_a_move_today_changes_today_only_and_keeps_what_was_kept(history, manager, rep):
     project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
     _year_to_june(user=manager)
-    revisions = list(PastRevision.objects.values_list("day", "number"))
+    revisions = list(PastRevision.objects.values_list("day", "number", "reassigned"))
     _then(_at(6, 1), services.move_project, project, **_to("Qualification"))
-    assert list(PastRevision.objects.values_list("day", "number")) == revisions
+    assert list(PastRevision.objects.values_list("day", "number", "reassigned")) == revisions
     # Raw lead: P1 10, P2 4, P3 10, and this one's 92 days, ended today.
     assert _year_to_june(user=manager).stages[0].median_days == 10

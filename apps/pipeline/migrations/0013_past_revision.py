@@ -20,6 +20,7 @@ class Migration(migrations.Migration):
                 ),
                 ("day", models.DateField(unique=True)),
                 ("number", models.PositiveBigIntegerField(default=0)),
+                ("reassigned", models.PositiveBigIntegerField(default=0)),
             ],
         ),
     ]
