@@ -1141,17 +1141,18 @@ def _closes(transitions: QuerySet, spans: list[tuple[datetime, datetime]]) -> Qu
                 When(individual_probability__isnull=True, then=F("prior_probability")),
                 default=Subquery(before.values("stage_default_probability")[:1]),
             ),
-            outcome=Case(When(to_status=ProjectStatus.WON, then=Value(1.0)), default=Value(0.0)),
+            outcome=Case(When(to_status=ProjectStatus.WON, then=Value(1)), default=Value(0)),
         )
         .order_by()
     )
 
 
 def _squared_error(probability: str) -> ExpressionWrapper:
+    """(probability − outcome)² in ten-thousandths, a whole number (percentages are whole):
+    sums of them are exact, whatever the order in which a period's parts add up."""
     return ExpressionWrapper(
-        (F(probability) / Value(100.0) - F("outcome"))
-        * (F(probability) / Value(100.0) - F("outcome")),
-        output_field=FloatField(),
+        (F(probability) - Value(100) * F("outcome")) * (F(probability) - Value(100) * F("outcome")),
+        output_field=IntegerField(),
     )
 
 
@@ -1210,10 +1211,14 @@ def calibration_of(groups: list[dict]) -> list[Calibration]:
             closed=sum(row["closed"] for row in rows),
             with_individual=weight,
             brier_individual=(
-                sum(row["error_individual"] or 0 for row in rows) / weight if weight else None
+                float(sum(row["error_individual"] or 0 for row in rows)) / (10_000 * weight)
+                if weight
+                else None
             ),
             brier_default=(
-                sum(row["error_default"] or 0 for row in rows) / weight if weight else None
+                float(sum(row["error_default"] or 0 for row in rows)) / (10_000 * weight)
+                if weight
+                else None
             ),
         )
 
