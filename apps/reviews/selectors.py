@@ -112,10 +112,11 @@ def default_since(scope: Scope, until: datetime) -> datetime:
 
 # The changes: one step per ledger period that began in (since, until], with the facts of
 # the period before it and after. A period begun by a transition (an opening, a move, a win,
-# a stop, a reopening) is read from the transition, which records what a step needs: the
-# status and the effective % just before and after, and the value and close date it left
-# unchanged; its kind follows StageTransition.kind. Only an edit (value, close date,
-# individual %, owner) or a re-weighted stage is read against the period before it.
+# a stop, a reopening) is read from the transition, which records the status and the
+# effective % just before and after, and its kind follows StageTransition.kind; the value,
+# close date and percentages before are the period's that ended at it (a win or a move may
+# bring a new value or close date with it). An edit (value, close date, individual %, owner)
+# or a re-weighted stage is read against the period before it.
 STEPS = """
 SELECT t.project_id, t.created_at AS at, p.pipeline_id, t.id AS transition_id,
        CASE WHEN t.from_status = '' THEN 'new'
@@ -125,12 +126,17 @@ SELECT t.project_id, t.created_at AS at, p.pipeline_id, t.id AS transition_id,
             WHEN t.from_stage_order > t.to_stage_order THEN 'moved back'
             ELSE 'advanced' END AS kind,
        t.to_stage_id AS stage_id, t.to_stage_order AS stage_order,
-       NULLIF(t.from_status, '') AS s0, t.value AS v0, t.expected_close_date AS d0,
-       t.prior_probability AS p0, t.individual_probability AS i0,
+       NULLIF(t.from_status, '') AS s0, coalesce(o.value, t.value) AS v0,
+       CASE WHEN o.id IS NULL THEN t.expected_close_date ELSE o.expected_close_date END AS d0,
+       coalesce(o.effective_probability, t.prior_probability) AS p0,
+       CASE WHEN o.id IS NULL THEN t.individual_probability
+            ELSE o.individual_probability END AS i0,
        t.to_status AS s1, t.value AS v1, t.expected_close_date AS d1,
        t.effective_probability AS p1, t.individual_probability AS i1
 FROM pipeline_stagetransition t
 JOIN projects_customerproject p ON p.id = t.project_id
+LEFT JOIN pipeline_projectstate o
+  ON o.project_id = t.project_id AND upper(o.period) = t.created_at
 WHERE t.created_at > %(since)s AND t.created_at <= %(until)s
   AND p.owner_id = ANY(%(members)s)
 UNION ALL

@@ -390,3 +390,19 @@ def test_a_meeting_opened_later_keeps_its_overdue_close_dates(history, team, rep
     assert _titles(result, "overdue") == ["K", "L"]
     stuck = next(section for section in result.sections if section.key == "stuck")
     assert stuck.title == "Stuck today"
+
+
+def test_a_win_with_a_new_value_and_close_date_takes_out_what_the_project_was(rep, team):
+    # In Decision (60 %) at 10,000 closing in November; won with 15,000 and a December close.
+    project = _open(rep, "Bigger", "Decision", _at(1), date(2026, 11, 25))
+    _then(
+        _at(14),
+        services.win_project,
+        project,
+        value=Decimal(15_000),
+        expected_close_date=date(2026, 12, 10),
+    )
+    with time_machine.travel(UNTIL, tick=False):
+        waterfalls = review(Scope(team=team), since=SINCE, until=UNTIL).waterfalls
+    assert [(w.start, w.now) for w in waterfalls] == [(6000, 0), (0, 0)]
+    _adds_up_to_the_ledger_and_the_projects(team, waterfalls)
