@@ -800,9 +800,15 @@ def analytics(
         transitions = StageTransition.objects.filter(to_stage__pipeline=pipeline)
     else:
         transitions = StageTransition.objects.filter(project__in=projects.values("pk"))
-    # Who figures kept of past days are good for.
+    # What figures kept of past days are good for: this code's parts, the time zone's days,
+    # who sees them.
     kept_as = ":".join(
-        [_scope(user, team), *(str(item.pk if item is not None else "") for item in narrowed)]
+        [
+            str(PARTS_VERSION),
+            timezone.get_current_timezone_name(),
+            _scope(user, team),
+            *(str(item.pk if item is not None else "") for item in narrowed),
+        ]
     )
     part = _period_part(transitions, window, kept_as=kept_as, everyone=everyone)
     stays: dict[int, Counter] = {}
@@ -874,6 +880,7 @@ def recent_analytics(user: User, **choices) -> tuple[Analytics, datetime]:
 # What happened in a period, in parts that add up: read by day and month, kept once over.
 
 KEEP_SECONDS = 24 * 3600
+PARTS_VERSION = 1  # raised when `_Part` or what it counts changes: the kept ones are set aside
 # A month or a day is over, for keeping its figures, this long after its last midnight: a
 # change begun before it has committed by then.
 SETTLED_AFTER = timedelta(hours=1)

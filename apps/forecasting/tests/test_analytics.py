@@ -422,3 +422,56 @@ def test_a_move_today_changes_today_only_and_keeps_what_was_kept(history, manage
     assert list(PastRevision.objects.values_list("day", "number", "reassigned")) == revisions
     # Raw lead: P1 10, P2 4, P3 10, and this one's 92 days, ended today.
     assert _year_to_june(user=manager).stages[0].median_days == 10
+
+
+def test_a_day_is_kept_only_an_hour_after_it_ended(history, manager, rep):
+    """A change begun before midnight may commit just after it: yesterday is read again
+    until an hour has passed."""
+    reason = StopReason.objects.get(name="Price")
+
+    def lost_seen_at(moment):
+        with time_machine.travel(moment, tick=False):
+            return analytics(
+                manager,
+                pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
+                start=date(2026, 5, 1),
+                end=date(2026, 6, 3),
+            ).lost
+
+    project = _open(rep, "Decision", _at(6, 1), date(2026, 7, 1))
+    assert lost_seen_at(datetime(2026, 6, 2, 0, 30, tzinfo=UTC)) == 0
+    # Stopped at 23:59 on 1 June, committed (behind the ledger's back) after the view at 00:30.
+    _then(
+        datetime(2026, 6, 1, 23, 59, tzinfo=UTC),
+        services.stop_project,
+        project,
+        ended_by="us",
+        reason=reason,
+    )
+    assert lost_seen_at(datetime(2026, 6, 2, 0, 40, tzinfo=UTC)) == 1
+
+
+def test_an_undone_win_sets_aside_the_figures_kept_of_its_day(history, manager, rep):
+    assert _year_to_june(user=manager).won == 2
+    won = CustomerProject.objects.get(owner=rep, status="won")  # P1, won on 10 Feb
+    with time_machine.travel(_at(6, 1), tick=False):
+        services.undo_win(project=won, user=manager, seen_version=won.version)
+    assert _year_to_june(user=manager).won == 1
+
+
+def test_an_admin_narrowed_to_a_team_sees_its_members_of_today(
+    history, pipeline_admin, team, teammate
+):
+    def won_by_the_team():
+        with time_machine.travel(_at(6, 1), tick=False):
+            return analytics(
+                pipeline_admin,
+                pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
+                start=date(2025, 6, 2),
+                end=date(2026, 6, 2),
+                team=team,
+            ).won
+
+    assert won_by_the_team() == 2  # P1 (rep) and P4 (teammate)
+    team.members.remove(teammate)
+    assert won_by_the_team() == 1

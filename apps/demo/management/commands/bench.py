@@ -202,6 +202,7 @@ class Command(BaseCommand):
             ledger.raise_past_revision(
                 since=CustomerProject.objects.earliest("created_at").created_at
             )
+            cache.clear()  # a shared cache may hold figures of a database this one replaced
             self.stdout.write(f"Filled in {time.perf_counter() - started:.0f} s.")
             started = time.perf_counter()
             with connection.cursor() as cursor:

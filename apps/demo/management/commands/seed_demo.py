@@ -1,6 +1,7 @@
 import random
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -39,6 +40,8 @@ class Command(BaseCommand):
             first = CustomerProject.objects.order_by("created_at").first()
             if first is not None:
                 ledger.raise_past_revision(since=first.created_at)
+                # A shared cache may hold figures of a database this one replaced.
+                cache.clear()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data is in place: {len(cast)} users, {len(demo_accounts)} accounts, "
