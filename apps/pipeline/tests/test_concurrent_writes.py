@@ -12,7 +12,7 @@ from apps.accounts import services as account_services
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import services
-from apps.pipeline.models import StageTransition
+from apps.pipeline.models import PastRevision, StageTransition
 from apps.pipeline.tests.test_ledger import assert_ledger_consistent
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
@@ -156,3 +156,21 @@ def test_two_projects_opened_with_the_same_new_account_make_one_account(rep, tea
     assert Account.objects.filter(name="Nordwind Fisk AS").count() == 1
     # The refused one left nothing behind: one project, on the one account.
     assert CustomerProject.objects.filter(account__name="Nordwind Fisk AS").count() == 1
+
+
+def test_two_reassignments_over_the_same_days_at_once_both_count(
+    rep, teammate, manager, team, pipeline_admin
+):
+    """Each raises the past revision of every day of its project's life, in day order: the
+    second waits for the first, neither deadlocks, and each day counts both."""
+    projects = [ProjectFactory(account=AccountFactory(owner=rep)) for _ in range(2)]
+    outcomes = at_once(
+        *(
+            lambda project=project, who=who: project_services.update_project(
+                project=project, user=who, seen_version=1, data={"owner": teammate}
+            )
+            for project, who in zip(projects, (manager, pipeline_admin), strict=True)
+        )
+    )
+    assert all(isinstance(outcome, CustomerProject) for outcome in outcomes), outcomes
+    assert list(PastRevision.objects.values_list("number", "reassigned")) == [(0, 2)]
