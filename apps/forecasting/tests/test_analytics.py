@@ -339,13 +339,25 @@ def _to(stage):
 # Figures kept of the days and months already over (selectors._period_part).
 
 
+def _reassign(project, *, to, by):
+    project.refresh_from_db()
+    with time_machine.travel(_at(6, 1), tick=False):
+        project_services.update_project(
+            project=project, user=by, seen_version=project.version, data={"owner": to}
+        )
+
+
+def _stop_in_march_behind_the_ledgers_back(rep):
+    """A project opened and stopped in March, written by travelling back in time: the product
+    never writes the past, so nothing raises March's past revision."""
+    project = _open(rep, "Decision", _at(3, 2), date(2026, 5, 1))
+    reason = StopReason.objects.get(name="Price")
+    _then(_at(3, 3), services.stop_project, project, ended_by="us", reason=reason)
+
+
 def test_the_figures_of_a_month_over_are_read_once(history, manager, rep):
     first = _year_to_june(user=manager)
-    # Written into March behind the ledger's back (time travel): the product never writes
-    # the past, so the kept March does not know of it until nothing is kept.
-    reason = StopReason.objects.get(name="Price")
-    late = _open(rep, "Decision", _at(3, 2), date(2026, 5, 1))
-    _then(_at(3, 3), services.stop_project, late, ended_by="us", reason=reason)
+    _stop_in_march_behind_the_ledgers_back(rep)  # the kept March does not know of it
     kept = _year_to_june(user=manager)
     assert (kept.lost, kept.structures, kept.calibration) == (
         first.lost,
@@ -380,14 +392,7 @@ def test_an_owner_change_sets_aside_the_figures_kept_of_its_months(
     _then(_at(3, 4), services.move_project, project, **_to("Qualification"))
     raw_lead = _year_to_june(user=manager).stages[0]
     assert raw_lead.median_days == 7  # P1 10, P2 4, P3 10, this one 3
-    project.refresh_from_db()
-    with time_machine.travel(_at(6, 1), tick=False):
-        project_services.update_project(
-            project=project,
-            user=pipeline_admin,
-            seen_version=project.version,
-            data={"owner": other_rep},
-        )
+    _reassign(project, to=other_rep, by=pipeline_admin)
     assert _year_to_june(user=manager).stages[0].median_days == 10
 
 
@@ -397,19 +402,10 @@ def test_a_reassignment_keeps_what_was_kept_for_everyone(
     project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
     _year_to_june(user=manager)
     everyone = _year_to_june(user=pipeline_admin)
-    # Written into March behind the ledger's back, then a reassignment over March: the
-    # manager's figures narrow to today's owners and are read again; everyone's are kept.
-    reason = StopReason.objects.get(name="Price")
-    late = _open(rep, "Decision", _at(3, 2), date(2026, 5, 1))
-    _then(_at(3, 3), services.stop_project, late, ended_by="us", reason=reason)
-    project.refresh_from_db()
-    with time_machine.travel(_at(6, 1), tick=False):
-        project_services.update_project(
-            project=project,
-            user=pipeline_admin,
-            seen_version=project.version,
-            data={"owner": other_rep},
-        )
+    # Then a reassignment over March: the manager's figures narrow to today's owners and
+    # are read again; everyone's are kept.
+    _stop_in_march_behind_the_ledgers_back(rep)
+    _reassign(project, to=other_rep, by=pipeline_admin)
     assert _year_to_june(user=pipeline_admin).lost == everyone.lost
     assert _year_to_june(user=manager).lost == everyone.lost + 1
 
