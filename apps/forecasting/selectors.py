@@ -747,6 +747,7 @@ def analytics(
     end: date,
     team: Team | None = None,
     rep: User | None = None,
+    scope: str | None = None,
 ) -> Analytics:
     """The pipeline's figures for the projects `user` may see (narrowed to a team's members or
     a rep, by today's owner), over [start, end) in the configured time zone:
@@ -770,7 +771,8 @@ def analytics(
       projects stopped late is the cost;
     - calibration (`calibration_of`) and forecast accuracy (`forecast_accuracy`).
     All but the funnel are read by day and month, and kept for those already over
-    (`_period_part`). Constant queries whatever the number of projects, days or months."""
+    (`_period_part`) for `user`'s `_scope`, given when the caller has it. Constant queries
+    whatever the number of projects, days or months."""
     window = (_midnight(start), _midnight(end))
     narrowed = (pipeline, team, rep)
     projects = _narrowed(visible_projects(user).filter(pipeline=pipeline), team=team, rep=rep)
@@ -806,7 +808,7 @@ def analytics(
         [
             str(PARTS_VERSION),
             timezone.get_current_timezone_name(),
-            _scope(user, team),
+            scope or _scope(user, team),
             *(str(item.pk if item is not None else "") for item in narrowed),
         ]
     )
@@ -862,10 +864,11 @@ def recent_analytics(user: User, **choices) -> tuple[Analytics, datetime]:
     day), so the page shows its figures as of that moment rather than recomputing them on
     every view."""
     narrowed = [choices.get(name) for name in ("pipeline", "team", "rep")]
+    scope = _scope(user, choices.get("team"))
     key = ":".join(
         [
             "forecasting:analytics",
-            _scope(user, choices.get("team")),
+            scope,
             timezone.localdate().isoformat(),
             *(str(item.pk if item is not None else "") for item in narrowed),
             choices["start"].isoformat(),
@@ -873,7 +876,9 @@ def recent_analytics(user: User, **choices) -> tuple[Analytics, datetime]:
         ]
     )
     return cache.get_or_set(
-        key, lambda: (analytics(user, **choices), timezone.now()), timeout=CACHE_SECONDS
+        key,
+        lambda: (analytics(user, scope=scope, **choices), timezone.now()),
+        timeout=CACHE_SECONDS,
     )
 
 
