@@ -7,6 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.conf import settings
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -33,3 +35,13 @@ def money(value, places: int = 0) -> str:
         return "—"
     shown = amount(value, places)
     return f"{shown} {settings.DEFAULT_CURRENCY}" if shown else str(value)
+
+
+@register.filter
+def cells(texts, heading: str = "") -> str:
+    """A table row's cells from texts worked out in Python, each escaped: `{{ row|cells }}`
+    gives `<td>`s, `{{ headings|cells:"col" }}` `<th scope="col">`s. For tables of hundreds
+    of rows, where a lookup and a filter per cell cost most of the page."""
+    opening = format_html('<th scope="{}">', heading) if heading else "<td>"
+    closing = "</th>" if heading else "</td>"
+    return mark_safe("".join(f"{opening}{conditional_escape(text)}{closing}" for text in texts))

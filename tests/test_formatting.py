@@ -1,4 +1,5 @@
-"""The amount filter shows numbers as Django's floatformat:"Ng" does (in English), faster."""
+"""The amount filter shows numbers as Django's floatformat:"Ng" does (in English), faster;
+cells makes table cells of texts, escaped."""
 
 from decimal import Decimal
 
@@ -7,7 +8,7 @@ from django.template.defaultfilters import floatformat
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline_crm.formatting import amount, money
+from pipeline_crm.formatting import amount, cells, money
 
 NUMBERS = st.one_of(
     st.decimals(min_value=-(10**13), max_value=10**13, allow_nan=False, places=4),
@@ -46,3 +47,11 @@ def test_money_names_the_currency_and_a_missing_amount(settings):
     assert money(Decimal("142500.4")) == "142,500 EUR"
     assert money(Decimal("19.999"), 2) == "20.00 EUR"
     assert money(None) == money("") == "—"
+
+
+def test_cells_escape_each_text():
+    assert cells(["1", "<b>Ann & Co</b>"]) == "<td>1</td><td>&lt;b&gt;Ann &amp; Co&lt;/b&gt;</td>"
+    assert cells(["Before", "<i>"], "col") == (
+        '<th scope="col">Before</th><th scope="col">&lt;i&gt;</th>'
+    )
+    assert cells([]) == ""
