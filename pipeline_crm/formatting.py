@@ -3,11 +3,12 @@ amounts with thousands separators and the currency, "142,500 EUR"; to the cent w
 matter (a waterfall adds up to the cent), `|money:2`. Tables show the bare amount under a
 header that names the currency, `|amount` (or `|amount:2`)."""
 
+import html
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.conf import settings
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -44,4 +45,28 @@ def cells(texts, heading: str = "") -> str:
     of rows, where a lookup and a filter per cell cost most of the page."""
     opening = format_html('<th scope="{}">', heading) if heading else "<td>"
     closing = "</th>" if heading else "</td>"
-    return mark_safe("".join(f"{opening}{conditional_escape(text)}{closing}" for text in texts))
+    return mark_safe("".join(f"{opening}{_escaped(text)}{closing}" for text in texts))
+
+
+@register.filter
+def rows(rows, group: str = "") -> str:
+    """Table rows from (heading, texts) pairs worked out in Python, each escaped: a
+    `<th scope="row">` and the texts' `<td>`s (`cells`). With `group`, the first row opens
+    with a `<th scope="rowgroup">` of that text spanning them all. For tables of a
+    thousand rows, where a template loop costs most of the page (as Django's admin builds
+    its change list's rows in Python)."""
+    rows = list(rows)
+    lead = format_html('<th scope="rowgroup" rowspan="{}">{}</th>', len(rows), group)
+    shown = []
+    for index, (heading, texts) in enumerate(rows):
+        opening = lead if group and not index else ""
+        shown.append(f'<tr>{opening}<th scope="row">{_escaped(heading)}</th>{cells(texts)}</tr>')
+    return mark_safe("\n".join(shown))
+
+
+def _escaped(text) -> str:
+    """What `conditional_escape` gives, without its check for lazy arguments on every call
+    (a third of the time of a table of a thousand rows)."""
+    if hasattr(text, "__html__"):
+        return text.__html__()
+    return html.escape(str(text))

@@ -1,14 +1,16 @@
 """The amount filter shows numbers as Django's floatformat:"Ng" does (in English), faster;
-cells makes table cells of texts, escaped."""
+cells and rows make table cells and rows of texts, escaped."""
 
 from decimal import Decimal
 
 import pytest
 from django.template.defaultfilters import floatformat
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline_crm.formatting import amount, cells, money
+from pipeline_crm.formatting import amount, cells, money, rows
 
 NUMBERS = st.one_of(
     st.decimals(min_value=-(10**13), max_value=10**13, allow_nan=False, places=4),
@@ -55,3 +57,19 @@ def test_cells_escape_each_text():
         '<th scope="col">Before</th><th scope="col">&lt;i&gt;</th>'
     )
     assert cells([]) == ""
+
+
+@given(text=st.one_of(st.text(), st.integers(), st.builds(mark_safe, st.text())))
+def test_cells_escape_as_django_does(text):
+    assert cells([text]) == f"<td>{conditional_escape(text)}</td>"
+
+
+def test_rows_escape_headings_and_span_the_group():
+    shown = rows([("<Ann>", ["1", "2"]), ("Bo & Co", ["3", "<4>"])], "Q1 <2027>")
+    assert shown == (
+        '<tr><th scope="rowgroup" rowspan="2">Q1 &lt;2027&gt;</th>'
+        '<th scope="row">&lt;Ann&gt;</th><td>1</td><td>2</td></tr>\n'
+        '<tr><th scope="row">Bo &amp; Co</th><td>3</td><td>&lt;4&gt;</td></tr>'
+    )
+    assert rows([("Ann", ["1"])]) == '<tr><th scope="row">Ann</th><td>1</td></tr>'
+    assert rows([], "Q1 2027") == ""

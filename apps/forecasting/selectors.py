@@ -259,8 +259,9 @@ class Cell:
     @property
     def shown(self) -> list[str]:
         """What a row of the forecast by group shows of it, as text: the count, the value
-        and the three weighted values (`amount`). Worked out here: a template resolving
-        and filtering each took most of an admin's forecast by rep (1,900 rows)."""
+        and the three weighted values (`amount`). Worked out here, and the rows made by the
+        `rows` filter: a template resolving and filtering each took most of an admin's
+        forecast by rep (1,900 rows)."""
         weighted = (self.weighted_default, self.weighted_effective, self.weighted_historical)
         return [str(self.count), amount(self.value), *map(amount, weighted)]
 
@@ -291,6 +292,11 @@ class PeriodForecast:
     @property
     def label(self) -> str:
         return self.period.label if self.period else "Overdue"
+
+    @property
+    def shown_groups(self) -> list[tuple[str, list[str]]]:
+        """Each group's name and what its row shows (`Cell.shown`), for the `rows` filter."""
+        return [(name, cell.shown) for name, cell in self.groups]
 
     @property
     def attainment(self) -> Decimal | None:
@@ -448,10 +454,12 @@ def _summed_by_bucket(rows: list[dict]) -> list[dict]:
     """Per-period totals from group rows that split each period's projects without overlap."""
     totals: dict = {}
     for row in rows:
-        total = totals.setdefault(row["bucket"], {"bucket": row["bucket"]})
-        for name, sum_ in row.items():
-            if name != "bucket" and name in _TOTALLED:
-                total[name] = total.get(name, 0) + (sum_ or 0)
+        bucket = row["bucket"]
+        if bucket not in totals:
+            totals[bucket] = {"bucket": bucket} | dict.fromkeys(_TOTALLED, 0)
+        total = totals[bucket]
+        for name in _TOTALLED:
+            total[name] += row[name] or 0
     return list(totals.values())
 
 
