@@ -64,6 +64,28 @@ def rows(rows, group: str = "") -> str:
     return mark_safe("\n".join(shown))
 
 
+@register.filter
+def options(optgroups) -> str:
+    """A select's `<option>`s (in their `<optgroup>`s) from its widget's `optgroups`, as
+    Django's `select_option.html` writes each: for the selects of hundreds of people, where
+    a template loop over the options took half the select's time."""
+    shown = []
+    for group_name, group_choices, _ in optgroups:
+        if group_name:
+            shown.append(f'\n  <optgroup label="{_escaped(group_name)}">')
+        for option in group_choices:
+            attrs = "".join(
+                f" {name}" if value is True else f' {name}="{_escaped(value)}"'
+                for name, value in option["attrs"].items()
+                if value is not False
+            )
+            value, label = _escaped(option["value"]), _escaped(option["label"])
+            shown.append(f'\n  <option value="{value}"{attrs}>{label}</option>')
+        if group_name:
+            shown.append("\n  </optgroup>")
+    return mark_safe("".join(shown))
+
+
 def _escaped(text) -> str:
     """What `conditional_escape` gives, without its check for lazy arguments on every call
     (a third of the time of a table of a thousand rows)."""

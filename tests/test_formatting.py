@@ -1,9 +1,13 @@
 """The amount filter shows numbers as Django's floatformat:"Ng" does (in English), faster;
-cells and rows make table cells and rows of texts, escaped."""
+cells and rows make table cells and rows of texts, escaped; options writes a select's
+options as Django's templates do."""
 
+import re
 from decimal import Decimal
 
 import pytest
+from django import forms
+from django.forms.renderers import DjangoTemplates, TemplatesSetting
 from django.template.defaultfilters import floatformat
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
@@ -73,3 +77,20 @@ def test_rows_escape_headings_and_span_the_group():
     )
     assert rows([("Ann", ["1"])]) == '<tr><th scope="row">Ann</th><td>1</td></tr>'
     assert rows([], "Q1 2027") == ""
+
+
+@pytest.mark.parametrize(
+    "widget", [forms.Select(), forms.SelectMultiple(), forms.Select(attrs={"class": "a&b"})]
+)
+@pytest.mark.parametrize("value", [None, "", "2", ["2", "x<y"], 3])
+def test_a_select_is_written_as_django_writes_it(widget, value):
+    widget.choices = [
+        ("", "Anyone"),
+        ("1", "Ann & <Bo>"),
+        ('Team "North"', [("2", "Cy"), ("x<y", "Dee")]),
+        (3, "Eve"),
+    ]
+    ours = widget.render("who", value, {"id": "id_who"}, renderer=TemplatesSetting())
+    djangos = widget.render("who", value, {"id": "id_who"}, renderer=DjangoTemplates())
+    # The same but for the blank lines an include per option leaves.
+    assert re.sub(r">\s+<", "><", ours) == re.sub(r">\s+<", "><", djangos)
