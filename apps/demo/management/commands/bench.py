@@ -50,6 +50,8 @@ BATCH = 10_000  # projects per transaction: bounds the deferred trigger queue
 LOADERS = 2  # connections loading batches at once: one per core of the budget's machine
 SEED = 1
 RESULTS = Path("bench/results.json")
+REFERENCE_LOOP = 10_000_000  # the machine's speed at Python…
+REFERENCE_SUMS = 1_000_000  # …and at PostgreSQL's arithmetic on numerics
 # One year ago the admin raised Decision's default from 50 % to today's 60 %.
 REWEIGHTED_STAGE = "Decision"
 REWEIGHTED_FROM = 50
@@ -219,11 +221,13 @@ class Command(BaseCommand):
         self._check()
         if fill_only:
             return
+        machine = self._report_machine()
         pages = self._report(repeat, only)
         if not only:
             exports = self._report_exports()
             RESULTS.parent.mkdir(exist_ok=True)
-            RESULTS.write_text(json.dumps({"pages": pages, "exports": exports}, indent=2) + "\n")
+            results = {"machine": machine, "pages": pages, "exports": exports}
+            RESULTS.write_text(json.dumps(results, indent=2) + "\n")
             self.stdout.write(f"(Pages and exports written to {RESULTS}.)")
             self._report_ledger(repeat, explain)
 
@@ -455,6 +459,40 @@ class Command(BaseCommand):
             f"stopped; {periods:,} ledger periods ({edits:,} without a transition: edits and "
             f"reweighting splits); {reopened:,} reopenings, {back:,} moves back."
         )
+
+    def _report_machine(self) -> dict:
+        """The machine, and how fast it is at two fixed pieces of work: figures from two
+        machines of the same size differ by as much as these do (virtual cores vary)."""
+
+        def python_loop():
+            total = 0
+            for number in range(REFERENCE_LOOP):
+                total += number
+            return total
+
+        def sql_sums():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT sum(n::numeric * n / 100) FROM generate_series(1, %s) AS n",
+                    [REFERENCE_SUMS],
+                )
+                return cursor.fetchone()
+
+        with open("/proc/meminfo") as meminfo:
+            memory = int(meminfo.readline().split()[1]) / 2**20
+        machine = {
+            "cores": os.cpu_count(),
+            "memory_gib": round(memory),
+            "python_loop_ms": round(statistics.median(self._time(3, python_loop)[0])),
+            "sql_sums_ms": round(statistics.median(self._time(3, sql_sums)[0])),
+        }
+        self.stdout.write(
+            f"Machine: {machine['cores']} cores, {machine['memory_gib']} GiB; "
+            f"{REFERENCE_LOOP:,} additions in a Python loop: {machine['python_loop_ms']} ms, "
+            f"{REFERENCE_SUMS:,} numeric products summed in PostgreSQL: "
+            f"{machine['sql_sums_ms']} ms (medians of 3: to compare runs on two machines)."
+        )
+        return machine
 
     def _report(self, repeat: int, only: str) -> list[dict]:
         acquisition = Pipeline.objects.get(kind="acquisition", is_default=True)
