@@ -43,6 +43,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
+from django.utils.html import format_html
 
 from apps.forecasting.models import PeriodKind, Target
 from apps.pipeline import ledger
@@ -691,6 +692,17 @@ class StopStructure:
         return Decimal(100 * self.late) / self.stops if self.stops else None
 
     @property
+    def shown(self) -> list[str]:
+        """What its row shows before the verdict, as text (for the `cells` filter): the
+        stops, the early and late ones with their shares, the project-days."""
+        return [
+            str(self.stops),
+            _with_share(self.early, self.early_share),
+            _with_share(self.late, self.late_share),
+            amount(self.late_project_days),
+        ]
+
+    @property
     def verdict(self) -> str:
         if self.stops < FEW_STOPS:
             return "too few stops to say"
@@ -711,6 +723,19 @@ class Calibration:
     with_individual: int
     brier_individual: float | None  # over the closes that carried an individual %
     brier_default: float | None  # the stage default's, over the same closes
+
+    @property
+    def shown(self) -> list[str]:
+        """What its row shows, as text (for the `cells` filter)."""
+        briers = (self.brier_individual, self.brier_default)
+        shown = [amount(brier, 3) if brier is not None else "—" for brier in briers]
+        return [str(self.closed), str(self.with_individual), *shown]
+
+
+def _with_share(count: int, share: Decimal | None) -> str:
+    if share is None:
+        return str(count)
+    return format_html('{} <small class="muted">{} %</small>', count, amount(share))
 
 
 @dataclass
@@ -968,13 +993,25 @@ def _period_part(
         keys[span] = ":".join(
             ["forecasting:analytics-part", kept_as, str(revision), *(at.isoformat() for at in span)]
         )
-    kept = cache.get_many(keys.values())
-    to_read = [span for span in spans if keys[span] not in kept]
-    read = _parts(transitions, to_read + ([rest] if rest else []))
-    cache.set_many({keys[span]: read[span] for span in to_read}, timeout=KEEP_SECONDS)
-    total = _Part()
-    for part in [*kept.values(), *read.values()]:
-        total.add(part)
+    # The spans' sum is kept too, under all their keys: a view reads one part, not a month's.
+    all_kept = (
+        "forecasting:analytics-parts:"
+        + hashlib.sha256("|".join(keys.values()).encode()).hexdigest()
+    )
+    total = cache.get(all_kept) if spans else _Part()
+    if total is None:
+        kept = cache.get_many(keys.values())
+        to_read = [span for span in spans if keys[span] not in kept]
+        read = _parts(transitions, to_read + ([rest] if rest else []))
+        cache.set_many({keys[span]: read[span] for span in to_read}, timeout=KEEP_SECONDS)
+        total = _Part()
+        for part in [*kept.values(), *(read[span] for span in to_read)]:
+            total.add(part)
+        cache.set(all_kept, total, timeout=KEEP_SECONDS)
+        if rest:
+            total.add(read[rest])
+    elif rest:
+        total.add(_parts(transitions, [rest])[rest])
     return total
 
 

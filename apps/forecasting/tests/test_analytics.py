@@ -168,6 +168,22 @@ def test_calibration_brier_scores(result):
     assert rows["Tom Mate"] == (2, 2, pytest.approx(0.445), pytest.approx(0.64))
 
 
+def test_the_page_shows_each_rows_stops_and_calibration(client, history, manager):
+    client.force_login(manager)
+    with time_machine.travel(_at(6, 1), tick=False):
+        html = client.get("/analytics/?start=2025-06-02&end=2026-06-01").content.decode()
+    # Tom Mate: one stop, late, after 50 days; two closes, both with his own %.
+    assert (
+        '<th scope="row">Tom Mate</th>\n        <td>1</td><td>0 <small class="muted">0 %'
+        '</small></td><td>1 <small class="muted">100 %</small></td><td>50</td>\n'
+        '        <td class="text"><strong>too few stops to say</strong></td>'
+    ) in html
+    assert (
+        '<th scope="row">Rita Rep</th>\n        <td>2</td><td>1</td><td>0.090</td><td>0.040</td>'
+        in html
+    )
+
+
 def test_reliability_buckets(result):
     buckets = {b["label"]: (b["count"], b["won_share"]) for b in result.reliability if b["count"]}
     assert buckets == {
