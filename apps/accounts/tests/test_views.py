@@ -12,6 +12,7 @@ from apps.accounts import services
 from apps.accounts.factories import AccountFactory, ContactFactory
 from apps.accounts.models import Account, Contact, RelationshipLevel
 from apps.users.factories import RepFactory
+from pipeline_crm import listing
 from pipeline_crm.admin import ReadOnlyHistoryAdmin
 from pipeline_crm.listing import _cell
 
@@ -575,6 +576,18 @@ def test_cells_that_are_not_text_stay_and_objects_are_checked_as_text(rep):
     )
     rep.first_name = "=cmd|' /C calc'!A0"
     assert _cell(rep) == "'" + str(rep)
+
+
+def test_an_export_is_sent_a_few_lines_at_a_time_every_line_once(client, rep, monkeypatch):
+    monkeypatch.setattr(listing, "LINES_A_CHUNK", 2)
+    for number in range(5):
+        AccountFactory(name=f"Account {number}", owner=rep)
+    client.force_login(rep)
+    chunks = list(client.get("/accounts/export.csv").streaming_content)
+    # The header, two chunks of two lines, the last line.
+    assert [chunk.count(b"\r\n") for chunk in chunks] == [1, 2, 2, 1]
+    names = [row["name"] for row in csv.DictReader(io.StringIO(b"".join(chunks).decode()))]
+    assert sorted(names) == [f"Account {number}" for number in range(5)]
 
 
 def test_csv_export_defuses_a_formula_in_an_owners_name(client, rep):
