@@ -80,13 +80,17 @@ CENT = Decimal("0.01")  # weighted values to the cent, half up as the pages show
 
 
 def _export_rows(projects):
+    status, weighted, created, closed = (
+        list(EXPORT_COLUMNS).index(name)
+        for name in ("status", "weighted_value", "created_at", "closed_at")
+    )
     for values in projects.values_list(*EXPORT_COLUMNS.values()).iterator(chunk_size=2000):
-        row = dict(zip(EXPORT_COLUMNS, values, strict=True))
-        row["status"] = STATUS_LABELS[row["status"]]
-        row["weighted_value"] = row["weighted_value"].quantize(CENT, rounding=ROUND_HALF_UP)
-        row["created_at"] = row["created_at"].isoformat()
-        row["closed_at"] = row["closed_at"] and row["closed_at"].isoformat()
-        yield row.values()  # None is an empty cell
+        row = list(values)
+        row[status] = STATUS_LABELS[row[status]]
+        row[weighted] = row[weighted].quantize(CENT, rounding=ROUND_HALF_UP)
+        row[created] = row[created].isoformat()
+        row[closed] = row[closed] and row[closed].isoformat()
+        yield row  # None is an empty cell
 
 
 @require_GET
