@@ -125,7 +125,8 @@ def test_bad_contact_email_is_refused_and_nothing_written(rep):
 # Versions: an edit from a form that showed an older version is refused, never overwrites.
 
 
-def test_a_stale_edit_is_refused_naming_who_changed_the_account_and_when(rep, manager):
+def test_a_stale_edit_is_refused_naming_who_changed_the_account_and_when(rep, manager, settings):
+    settings.TIME_ZONE = "Europe/Copenhagen"  # the time is said in the configured zone
     account = AccountFactory(owner=rep, name="Acme Robotics", notes="")
     with time_machine.travel(datetime(2026, 5, 4, 14, 30, tzinfo=UTC), tick=False):
         services.update_account(
@@ -136,7 +137,7 @@ def test_a_stale_edit_is_refused_naming_who_changed_the_account_and_when(rep, ma
             account=account, user=rep, seen_version=1, data={"notes": "Rep's note"}
         )
     assert str(error.value) == (
-        "Acme Robotics was changed by Maria Manager meanwhile (04 May 2026 14:30). "
+        "Acme Robotics was changed by Maria Manager meanwhile (04 May 2026 16:30). "
         "Nothing was overwritten; here is the current state."
     )
     account.refresh_from_db()

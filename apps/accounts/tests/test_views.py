@@ -456,8 +456,9 @@ def test_export_queries_do_not_grow_with_accounts(client, rep, django_assert_max
 
 
 def test_saving_a_stale_edit_form_is_refused_naming_who_changed_the_account(
-    client, rep, manager, accounts
+    client, rep, manager, accounts, settings
 ):
+    settings.TIME_ZONE = "UTC"  # the message's time, in the configured zone
     account = accounts["own"]
     client.force_login(rep)
     form_page = client.get(f"/accounts/{account.pk}/edit/").content.decode()

@@ -191,7 +191,10 @@ def test_each_row_shows_the_cells_of_its_section(history, team):
     }
 
 
-def test_the_page_shows_each_rows_cells_under_their_headings(client, history, team, manager):
+def test_the_page_shows_each_rows_cells_under_their_headings(
+    client, history, team, manager, settings
+):
+    settings.TIME_ZONE = "UTC"  # times in the cells are in the configured zone
     client.force_login(manager)
     with time_machine.travel(UNTIL, tick=False):
         page = client.get(f"/reviews/prepare/?team={team.pk}&since=2026-11-10").content.decode()
