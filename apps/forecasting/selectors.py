@@ -45,6 +45,7 @@ from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
 from django.utils.html import format_html
 
+from apps.forecasting import kept as kept_figures
 from apps.forecasting.models import PeriodKind, Target
 from apps.pipeline import ledger
 from apps.pipeline.models import (
@@ -963,7 +964,7 @@ def _period_part(
     transitions: QuerySet, window: tuple[datetime, datetime], *, kept_as: str, everyone: bool
 ) -> _Part:
     """The `_Part` of the projects of `transitions` over the window. Its whole months, and its
-    days outside whole months, that are over (`SETTLED_AFTER`) are kept for a day in the cache
+    days outside whole months, that are over (`SETTLED_AFTER`) are kept for a day (`kept`)
     under `kept_as` (who sees them) and their days' past revisions (`ledger.past_revisions`;
     reassignments aside for `everyone`, whose figures no owner narrows), which a change to
     their facts raises; and so is their sum. The rest (today, the months and days not kept
@@ -999,16 +1000,16 @@ def _period_part(
         "forecasting:analytics-parts:"
         + hashlib.sha256("|".join(keys.values()).encode()).hexdigest()
     )
-    total = cache.get(all_kept) if spans else _Part()
+    total = kept_figures.get(all_kept) if spans else _Part()
     if total is None:
-        kept = cache.get_many(keys.values())
+        kept = kept_figures.get_many(keys.values())
         to_read = [span for span in spans if keys[span] not in kept]
         read = _parts(transitions, to_read + ([rest] if rest else []))
-        cache.set_many({keys[span]: read[span] for span in to_read}, timeout=KEEP_SECONDS)
         total = _Part()
         for part in [*kept.values(), *(read[span] for span in to_read)]:
             total.add(part)
-        cache.set(all_kept, total, timeout=KEEP_SECONDS)
+        to_keep = {keys[span]: read[span] for span in to_read} | {all_kept: total}
+        kept_figures.set_many(to_keep, timeout=KEEP_SECONDS)
         if rest:
             total.add(read[rest])
     elif rest:
@@ -1330,11 +1331,11 @@ def forecast_accuracy(
     # The months' wins, and what was said on their first day, kept with their days' revisions.
     revision = sum(ledger.past_revisions(first, this_month.start).values())
     key = f"forecasting:accuracy:{kept_as}:{this_month.key}:{revision}"
-    return cache.get_or_set(
-        key,
-        lambda: _forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep),
-        timeout=KEEP_SECONDS,
-    )
+    accuracy = kept_figures.get(key)
+    if accuracy is None:
+        accuracy = _forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep)
+        kept_figures.set(key, accuracy, timeout=KEEP_SECONDS)
+    return accuracy
 
 
 def _forecast_accuracy(

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apps.demo import accounts, people, projects, reviews, targets
+from apps.forecasting import kept as kept_figures
 from apps.pipeline import ledger
 from apps.projects.models import CustomerProject
 
@@ -42,6 +43,7 @@ class Command(BaseCommand):
                 ledger.raise_past_revision(since=first.created_at)
                 # A shared cache may hold figures of a database this one replaced.
                 cache.clear()
+                kept_figures.clear()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data is in place: {len(cast)} users, {len(demo_accounts)} accounts, "

@@ -1,0 +1,59 @@
+"""Figures kept in the database (`KeptFigures`) for the analytics' days and months over: the
+part of the cache's interface they use. A page keeps its figures in one upsert, its keys in
+one order, and lets go of the expired ones skipping those another holds: two requests
+keeping the same figures at once wait for each other but cannot deadlock."""
+
+import hashlib
+import pickle
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from apps.forecasting.models import KeptFigures
+
+
+def _hashed(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def get_many(keys) -> dict[str, Any]:
+    """The figures kept under `keys` and not expired, by key. One query."""
+    by_hash = {_hashed(key): key for key in keys}
+    if not by_hash:
+        return {}
+    rows = KeptFigures.objects.filter(key__in=by_hash, expires_at__gt=timezone.now())
+    return {
+        by_hash[hashed]: pickle.loads(value) for hashed, value in rows.values_list("key", "value")
+    }
+
+
+def get(key: str, default=None):
+    return get_many([key]).get(key, default)
+
+
+def set_many(values: dict[str, Any], timeout: int) -> None:
+    """Keep `values` for `timeout` seconds, and let go of what expired. Two statements."""
+    now = timezone.now()
+    expires_at = now + timedelta(seconds=timeout)
+    rows = sorted(
+        (
+            KeptFigures(key=_hashed(key), value=pickle.dumps(value), expires_at=expires_at)
+            for key, value in values.items()
+        ),
+        key=lambda row: row.key,
+    )
+    KeptFigures.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["key"], update_fields=["value", "expires_at"]
+    )
+    expired = KeptFigures.objects.filter(expires_at__lte=now).select_for_update(skip_locked=True)
+    KeptFigures.objects.filter(key__in=expired.values("key")).delete()
+
+
+def set(key: str, value: Any, timeout: int) -> None:  # noqa: A001 (the cache's name)
+    set_many({key: value}, timeout)
+
+
+def clear() -> None:
+    """Let go of every kept figure: after the history was rewritten (a demo or bench fill)."""
+    KeptFigures.objects.all().delete()
