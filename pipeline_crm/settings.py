@@ -160,8 +160,9 @@ if REDIS_URL:
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    # The analytics keep the figures of each day and month over per view of the data
-    # (apps/forecasting/selectors.py): some forty entries a person, more than the default 300.
+    # Per process: the analytics' figures of the last five minutes per view of the data, and
+    # the win rates; room for more views than the default 300 entries. (The figures of days
+    # and months over are kept in the database, shared: apps/forecasting/kept.py.)
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
