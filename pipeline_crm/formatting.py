@@ -75,7 +75,7 @@ def options(optgroups) -> str:
             shown.append(f'\n  <optgroup label="{_escaped(group_name)}">')
         for option in group_choices:
             attrs = "".join(
-                f" {name}" if value is True else f' {name}="{_escaped(value)}"'
+                f" {_escaped(name)}" if value is True else f' {_escaped(name)}="{_escaped(value)}"'
                 for name, value in option["attrs"].items()
                 if value is not False
             )

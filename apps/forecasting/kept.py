@@ -1,20 +1,30 @@
 """Figures kept in the database (`KeptFigures`) for the analytics' days and months over: the
 part of the cache's interface they use. A page keeps its figures in one upsert, its keys in
 one order, and lets go of the expired ones skipping those another holds: two requests
-keeping the same figures at once wait for each other but cannot deadlock."""
+keeping the same figures at once wait for each other but cannot deadlock. Keeping is a
+saving, not a write the page is for: one that fails (a read-only database) is logged, and
+the page shows the figures it computed.
+
+The figures are pickled, as Django's database and Redis caches pickle theirs: whoever can
+write this table can run code in the app, as with those."""
 
 import hashlib
+import logging
 import pickle
+import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from apps.forecasting.models import KeptFigures
 
+logger = logging.getLogger(__name__)
 
-def _hashed(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+
+def _hashed(key: str) -> uuid.UUID:
+    return uuid.UUID(bytes=hashlib.sha256(key.encode()).digest()[:16])
 
 
 def get_many(keys) -> dict[str, Any]:
@@ -33,21 +43,27 @@ def get(key: str, default=None):
 
 
 def set_many(values: dict[str, Any], timeout: int) -> None:
-    """Keep `values` for `timeout` seconds, and let go of what expired. Two statements."""
+    """Keep `values` for `timeout` seconds, and let go of what expired: two statements, in a
+    transaction of their own (a savepoint inside the caller's)."""
     now = timezone.now()
     expires_at = now + timedelta(seconds=timeout)
-    rows = sorted(
-        (
-            KeptFigures(key=_hashed(key), value=pickle.dumps(value), expires_at=expires_at)
-            for key, value in values.items()
-        ),
-        key=lambda row: row.key,
-    )
-    KeptFigures.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["key"], update_fields=["value", "expires_at"]
-    )
+    rows = [
+        KeptFigures(key=_hashed(key), value=pickle.dumps(value), expires_at=expires_at)
+        for key, value in values.items()
+    ]
+    rows.sort(key=lambda row: row.key)  # every writer locks them in this order
     expired = KeptFigures.objects.filter(expires_at__lte=now).select_for_update(skip_locked=True)
-    KeptFigures.objects.filter(key__in=expired.values("key")).delete()
+    try:
+        with transaction.atomic():
+            KeptFigures.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["key"],
+                update_fields=["value", "expires_at"],
+            )
+            KeptFigures.objects.filter(key__in=expired.values("key")).delete()
+    except DatabaseError:
+        logger.warning("Figures could not be kept; they will be computed again.", exc_info=True)
 
 
 def set(key: str, value: Any, timeout: int) -> None:  # noqa: A001 (the cache's name)

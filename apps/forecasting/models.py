@@ -69,7 +69,7 @@ class KeptFigures(models.Model):
     every app process shares them and they outlive a restart, where the local-memory cache
     held them per process and lost them at each start (a first view then took seconds)."""
 
-    key = models.CharField(max_length=64, primary_key=True)
+    key = models.UUIDField(primary_key=True)  # 128 bits of the SHA-256 of their key
     value = models.BinaryField()
     expires_at = models.DateTimeField(db_index=True)
 

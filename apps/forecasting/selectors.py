@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
+from pathlib import Path
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
@@ -840,7 +841,7 @@ def analytics(
     # who sees them.
     kept_as = ":".join(
         [
-            str(PARTS_VERSION),
+            KEPT_BY,
             timezone.get_current_timezone_name(),
             scope or _scope(user, team),
             *(str(item.pk if item is not None else "") for item in narrowed),
@@ -919,7 +920,10 @@ def recent_analytics(user: User, **choices) -> tuple[Analytics, datetime]:
 # What happened in a period, in parts that add up: read by day and month, kept once over.
 
 KEEP_SECONDS = 24 * 3600
-PARTS_VERSION = 1  # raised when `_Part` or what it counts changes: the kept ones are set aside
+# What computed the kept figures: this module's source. They are in the database and outlive
+# a restart; a deploy that changes how they are computed (or `_Part`, which they are
+# pickled as) sets them aside.
+KEPT_BY = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 # A month or a day is over, for keeping its figures, this long after its last midnight: a
 # change begun before it has committed by then.
 SETTLED_AFTER = timedelta(hours=1)

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="KeptFigures",
             fields=[
-                ("key", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("key", models.UUIDField(primary_key=True, serialize=False)),
                 ("value", models.BinaryField()),
                 ("expires_at", models.DateTimeField(db_index=True)),
             ],

@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from apps.accounts.factories import AccountFactory
 from apps.forecasting import kept as kept_figures
+from apps.forecasting import selectors
 from apps.forecasting.selectors import StopStructure, analytics
 from apps.pipeline import services
 from apps.pipeline.models import PastRevision, Pipeline, StopReason
@@ -389,6 +390,14 @@ def test_the_figures_of_a_month_over_are_read_once(history, manager, rep):
     cache.clear()  # as a restart empties the local cache: the kept figures are in the database
     assert _year_to_june(user=manager).lost == first.lost
     kept_figures.clear()
+    assert _year_to_june(user=manager).lost == first.lost + 1
+
+
+def test_figures_kept_by_other_code_are_set_aside(history, manager, rep, monkeypatch):
+    first = _year_to_june(user=manager)
+    _stop_in_march_behind_the_ledgers_back(rep)
+    assert _year_to_june(user=manager).lost == first.lost  # kept
+    monkeypatch.setattr(selectors, "KEPT_BY", "a deploy that changed how they are computed")
     assert _year_to_june(user=manager).lost == first.lost + 1
 
 

@@ -1,17 +1,28 @@
 """The store of kept figures (apps/forecasting/kept.py): what is kept is read back until it
-expires, expired figures are let go, and two processes keeping the same figures at once
-both succeed."""
+expires, expired figures are let go, two processes keeping the same figures at once both
+succeed, and a keep that fails costs the page nothing."""
 
+import re
 import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.forecasting import kept
 from apps.forecasting.models import KeptFigures
+from apps.forecasting.tests.test_analytics import _at, history  # noqa: F401
+
+REFUSE_KEEPING = """
+CREATE FUNCTION test_refuse_keeping() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction (a test)'; END $$
+LANGUAGE plpgsql;
+CREATE TRIGGER test_refuse_keeping BEFORE INSERT ON forecasting_keptfigures
+    FOR EACH ROW EXECUTE FUNCTION test_refuse_keeping();
+"""
 
 
 @pytest.mark.django_db
@@ -35,6 +46,31 @@ def test_keeping_again_replaces_and_lets_go_of_what_expired():
 
 
 @pytest.mark.django_db
+def test_every_writer_writes_its_keys_in_one_order():
+    keys = [f"key-{number}" for number in range(30)]
+    written = []
+    for order in (keys, keys[::-1]):
+        with CaptureQueriesContext(connection) as queries:
+            kept.set_many(dict.fromkeys(order, 1), timeout=60)
+        [insert] = [q["sql"] for q in queries if q["sql"].startswith("INSERT")]
+        written.append(re.findall(r"'([0-9a-f]{32})'::uuid", insert))
+    assert len(written[0]) == 30 and written[0] == written[1] == sorted(written[0])
+
+
+@pytest.mark.django_db
+def test_a_keep_that_fails_costs_the_page_nothing(client, history, manager, caplog):  # noqa: F811
+    with connection.cursor() as cursor:
+        cursor.execute(REFUSE_KEEPING)  # dropped with the test's transaction
+    client.force_login(manager)
+    with time_machine.travel(_at(6, 1), tick=False):
+        response = client.get("/analytics/?start=2025-06-02&end=2026-06-01")
+    assert response.status_code == 200
+    assert (response.context["result"].won, response.context["result"].lost) == (2, 2)
+    assert not KeptFigures.objects.exists()
+    assert "Figures could not be kept" in caplog.text
+
+
+@pytest.mark.django_db
 def test_clear_lets_go_of_everything():
     kept.set_many({"a": 1, "b": 2}, timeout=60)
     kept.clear()
@@ -48,7 +84,8 @@ def test_two_keeping_the_same_figures_at_once_both_succeed():
     transaction: rows are locked in one order, so one waits for the other rather than the
     two deadlocking; and the figures that expired go whoever lets go of them."""
     keys = [f"key-{number}" for number in range(200)]
-    KeptFigures.objects.create(key="expired", value=b"", expires_at=timezone.now())
+    expired = kept._hashed("expired")
+    KeptFigures.objects.create(key=expired, value=b"", expires_at=timezone.now())
     errors, started = [], threading.Barrier(2)
 
     def keep(order):
@@ -69,4 +106,4 @@ def test_two_keeping_the_same_figures_at_once_both_succeed():
     assert errors == []
     values = kept.get_many(keys)
     assert len(values) == 200 and len(set(values.values())) == 1  # one writer's, whole
-    assert not KeptFigures.objects.filter(key="expired").exists()
+    assert not KeptFigures.objects.filter(key=expired).exists()
