@@ -49,16 +49,16 @@ def cells(texts, heading: str = "") -> str:
 
 
 @register.filter
-def rows(rows, group: str = "") -> str:
+def rows(pairs, group: str = "") -> str:
     """Table rows from (heading, texts) pairs worked out in Python, each escaped: a
     `<th scope="row">` and the texts' `<td>`s (`cells`). With `group`, the first row opens
     with a `<th scope="rowgroup">` of that text spanning them all. For tables of a
     thousand rows, where a template loop costs most of the page (as Django's admin builds
     its change list's rows in Python)."""
-    rows = list(rows)
-    lead = format_html('<th scope="rowgroup" rowspan="{}">{}</th>', len(rows), group)
+    pairs = list(pairs)
+    lead = format_html('<th scope="rowgroup" rowspan="{}">{}</th>', len(pairs), group)
     shown = []
-    for index, (heading, texts) in enumerate(rows):
+    for index, (heading, texts) in enumerate(pairs):
         opening = lead if group and not index else ""
         shown.append(f'<tr>{opening}<th scope="row">{_escaped(heading)}</th>{cells(texts)}</tr>')
     return mark_safe("\n".join(shown))

@@ -64,14 +64,16 @@ def history(rep, teammate, team):
     _then(_at(4, 11), services.win_project, p4)
 
 
-def _year_to_june(*, user):
-    """The acquisition pipeline's analytics for the year to 1 June 2026, seen on 1 June."""
+def _year_to_june(*, user, **narrowed):
+    """The acquisition pipeline's analytics for the year to 1 June 2026, seen on 1 June
+    (narrowed to a team or a rep)."""
     with time_machine.travel(_at(6, 1), tick=False):
         return analytics(
             user,
             pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
             start=date(2025, 6, 2),
             end=date(2026, 6, 2),
+            **narrowed,
         )
 
 
@@ -490,16 +492,6 @@ def test_an_undone_win_sets_aside_the_figures_kept_of_its_day(history, manager, 
 def test_an_admin_narrowed_to_a_team_sees_its_members_of_today(
     history, pipeline_admin, team, teammate
 ):
-    def won_by_the_team():
-        with time_machine.travel(_at(6, 1), tick=False):
-            return analytics(
-                pipeline_admin,
-                pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
-                start=date(2025, 6, 2),
-                end=date(2026, 6, 2),
-                team=team,
-            ).won
-
-    assert won_by_the_team() == 2  # P1 (rep) and P4 (teammate)
+    assert _year_to_june(user=pipeline_admin, team=team).won == 2  # P1 (rep), P4 (teammate)
     team.members.remove(teammate)
-    assert won_by_the_team() == 1
+    assert _year_to_june(user=pipeline_admin, team=team).won == 1
