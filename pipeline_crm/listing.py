@@ -2,14 +2,27 @@
 CSV exports."""
 
 import csv
+import operator
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property, reduce
 
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, Expression, F, Q, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class ByRelated:
+    """A sort key that is a value of the row a foreign key of the list's rows points to (the
+    account's name): counted by the foreign key, which the list's table holds (and indexes),
+    and put in order by the related table, both without joining every row."""
+
+    relation: str  # the foreign key ("account"), not null
+    value: str | Expression  # the key on the related row ("name")
 
 
 class IdsFirstPaginator(Paginator):
@@ -20,14 +33,62 @@ class IdsFirstPaginator(Paginator):
     does: page 4,000 of 100,000 projects is an index scan of 25 ids, not a sort of them all.
 
     The list's order is made to end with the id, so that reading it backwards is its mirror
-    and no row is on two pages."""
+    and no row is on two pages.
 
-    def __init__(self, object_list: QuerySet, per_page: int, *, rows=None, **kwargs):
+    A sort by a key that no index of the list's table serves, because it lives in another
+    table (the account's name, the stage's order) or is worked out per row (the effective
+    %), sorted every id to find a page in the middle (page 2,000 of 100,000 projects:
+    150-300 ms). `grouped` names such keys, which have few values beside the rows: for a
+    list sorted by one of them first, the page is found by counting the rows of each value
+    of the key (`groups`: by the value itself, or `ByRelated`), and only the rows of the
+    values that the page spans are sorted. The counts also give the list's count."""
+
+    def __init__(self, object_list: QuerySet, per_page: int, *, rows=None, grouped=None, **kwargs):
         ordering = list(object_list.query.order_by or object_list.model._meta.ordering)
         if not ordering or ordering[-1].lstrip("-") not in ("pk", "id"):
             object_list = object_list.order_by(*ordering, "pk")
         super().__init__(object_list, per_page, **kwargs)
         self.rows = rows or (lambda queryset: queryset)
+        first = ordering[0] if ordering and isinstance(ordering[0], str) else ""
+        self.grouped_by = first if first.lstrip("-") in (grouped or {}) else None
+        self.grouping = (grouped or {}).get(first.lstrip("-"))
+
+    @cached_property
+    def count(self):
+        if self.grouped_by:
+            return sum(rows for _, rows in self.groups)
+        return super().count
+
+    @cached_property
+    def groups(self) -> list[tuple[object, int]]:
+        """Each value of the grouped key (for `ByRelated`, the foreign keys of the related
+        rows that have it) and how many rows have it, in the list's order. Related rows that
+        share a value (two reps named Anna Berg) are one group: the list puts their rows in
+        one run, by id."""
+        key = self.grouped_by.lstrip("-")
+        rows = self.object_list.order_by()
+        if self.grouping is None:
+            counts = rows.values(key).annotate(rows=Count("*")).order_by(self.grouped_by)
+            return [(row[key], row["rows"]) for row in counts]
+        relation = self.object_list.model._meta.get_field(self.grouping.relation)
+        counts = dict(rows.values_list(relation.attname).annotate(rows=Count("*")))
+        direction = "-" if self.grouped_by.startswith("-") else ""
+        value = self.grouping.value
+        related = (
+            relation.related_model._default_manager.annotate(
+                sort_value=F(value) if isinstance(value, str) else value
+            )
+            .order_by(f"{direction}sort_value", "pk")
+            .values_list("pk", "sort_value")
+        )
+        groups: list[list] = []  # [the value, the foreign keys that have it, rows]
+        for pk, value in related:
+            if pk in counts:
+                if not groups or groups[-1][0] != value:
+                    groups.append([value, [], 0])
+                groups[-1][1].append(pk)
+                groups[-1][2] += counts[pk]
+        return [(pks, count) for _, pks, count in groups]
 
     def page(self, number):
         number = self.validate_number(number)
@@ -36,13 +97,38 @@ class IdsFirstPaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         ids = self.object_list.values_list("pk", flat=True)
-        if bottom > self.count // 2:
+        if self.grouped_by:
+            ids = self._ids_in_groups(ids, bottom, top)
+        elif bottom > self.count // 2:
             ids = list(ids.reverse()[self.count - top : self.count - bottom])[::-1]
         else:
             ids = list(ids[bottom:top])
         found = self.rows(self.object_list.model._default_manager.filter(pk__in=ids)).in_bulk()
         # A row deleted between the two reads is left out, not an error.
         return self._get_page([found[pk] for pk in ids if pk in found], number, self)
+
+    def _rows_of(self, group) -> Q:
+        """The condition for the rows of one of `groups`."""
+        if self.grouping is not None:
+            relation = self.object_list.model._meta.get_field(self.grouping.relation)
+            return Q(**{f"{relation.attname}__in": group})
+        key = self.grouped_by.lstrip("-")
+        return Q(**{f"{key}__isnull": True}) if group is None else Q(**{key: group})
+
+    def _ids_in_groups(self, ids: QuerySet, bottom: int, top: int) -> list:
+        """The ids of rows [bottom, top) of the list, read from the groups they are in."""
+        before, spanned, reached = 0, [], 0
+        for group, rows in self.groups:
+            if not spanned and reached + rows <= bottom:
+                reached = before = reached + rows
+                continue
+            spanned.append(self._rows_of(group))
+            reached += rows
+            if reached >= top:
+                break
+        if not spanned:
+            return []
+        return list(ids.filter(reduce(operator.or_, spanned))[bottom - before : top - before])
 
 
 def sort_columns(columns: list[tuple[str, str]], current: str) -> list[dict]:

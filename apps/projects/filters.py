@@ -9,6 +9,7 @@ from apps.accounts.models import Account
 from apps.pipeline.models import Pipeline, ProjectStatus, Stage
 from apps.projects.models import CustomerProject
 from apps.projects.selectors import ATTENTION, attention_q
+from apps.users.models import name_of
 from apps.users.roles import visible_teams, visible_users
 from pipeline_crm.search import equals_any, search_query
 
@@ -53,14 +54,22 @@ class _StageFilter(django_filters.ModelChoiceFilter):
 
 class _Ordering(django_filters.OrderingFilter):
     """The list's sort, with the id last so that equal keys keep one order from page to page
-    (and IdsFirstPaginator can read it backwards). Sorting by % annotates it: the unsorted
-    list does not join the stages to count or to page."""
+    (and IdsFirstPaginator can read it backwards). The id goes the way the last key does, so
+    that one index of (key, id) serves a column both ways. Sorting by % annotates it: the
+    unsorted list does not join the stages to count or to page; sorting by account manager
+    sorts by the name shown (the full name, else the username)."""
 
     def filter(self, queryset, value):
-        if value and any(key.lstrip("-") == "probability" for key in value):
+        if not value:
+            return queryset
+        sorts = {key.lstrip("-") for key in value}
+        if "probability" in sorts:
             queryset = queryset.with_effective_probability()
+        if "owner" in sorts:
+            queryset = queryset.annotate(owner_name=name_of("owner"))
         queryset = super().filter(queryset, value)
-        return queryset.order_by(*queryset.query.order_by, "pk") if value else queryset
+        order = queryset.query.order_by
+        return queryset.order_by(*order, "-pk" if str(order[-1]).startswith("-") else "pk")
 
 
 class ProjectFilter(django_filters.FilterSet):
@@ -98,7 +107,7 @@ class ProjectFilter(django_filters.FilterSet):
         fields=[
             ("title", "title"),
             ("account__name", "account"),
-            ("owner__first_name", "owner"),
+            ("owner_name", "owner"),  # the name the list shows
             ("stage__order", "stage"),
             ("value", "value"),
             ("effective_probability", "probability"),

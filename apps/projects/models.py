@@ -184,6 +184,13 @@ class CustomerProject(models.Model):
             # The project list's default order (newest first): a page reads 25 rows from it
             # instead of sorting every visible project.
             models.Index(F("created_at").desc(), "id", name="projects_newest_first_idx"),
+            # The project list sorted by a column of its own, either way (the id follows the
+            # key's direction): a page in the middle reads 25 ids from an index, where it
+            # sorted every visible project (page 2,000 of 100,000: 150-250 ms).
+            models.Index(fields=["title", "id"], name="projects_by_title_idx"),
+            models.Index(fields=["value", "id"], name="projects_by_value_idx"),
+            models.Index(fields=["expected_close_date", "id"], name="projects_by_close_idx"),
+            models.Index(fields=["updated_at", "id"], name="projects_by_update_idx"),
             GinIndex(fields=["search"], name="projects_search_idx"),
             # The forecast: open projects by close month (and those without a close date).
             models.Index(

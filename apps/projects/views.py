@@ -18,7 +18,7 @@ from apps.projects.models import CustomerProject
 from apps.users.models import name_of
 from pipeline_crm.errors import DomainError
 from pipeline_crm.forms import current_state_form, problems, seen_stale
-from pipeline_crm.listing import IdsFirstPaginator, csv_response, sort_columns
+from pipeline_crm.listing import ByRelated, IdsFirstPaginator, csv_response, sort_columns
 
 PROJECTS_PER_PAGE = 25
 SORTABLE_COLUMNS = [
@@ -31,6 +31,16 @@ SORTABLE_COLUMNS = [
     ("close", "Expected close"),
 ]
 
+# Sorts by a key that no index of the projects table serves, with few values beside the
+# projects: a page is found by counting each value's projects (IdsFirstPaginator). The other
+# sorts (title, value, close date, last change) read an index of (key, id).
+GROUPED_SORTS = {
+    "account__name": ByRelated("account", "name"),
+    "owner_name": ByRelated("owner", name_of()),
+    "stage__order": ByRelated("stage", "order"),
+    "effective_probability": None,  # by the value: it is worked out per project
+}
+
 
 def _filtered(request):
     projects = selectors.visible_projects(request.user)
@@ -41,7 +51,10 @@ def _filtered(request):
 def project_list(request):
     project_filter = _filtered(request)
     paginator = IdsFirstPaginator(
-        project_filter.qs, PROJECTS_PER_PAGE, rows=selectors.with_list_columns
+        project_filter.qs,
+        PROJECTS_PER_PAGE,
+        rows=selectors.with_list_columns,
+        grouped=GROUPED_SORTS,
     )
     page = paginator.get_page(request.GET.get("page"))
     return render(

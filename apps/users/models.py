@@ -21,11 +21,13 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
-def name_of(path: str) -> Coalesce:
-    """User.__str__ in SQL for the user at `path` ("owner"): the full name, else the
-    username, for reads that take plain values (the CSV export)."""
-    full_name = Trim(Concat(F(f"{path}__first_name"), Value(" "), F(f"{path}__last_name")))
-    return Coalesce(NullIf(full_name, Value("")), F(f"{path}__username"))
+def name_of(path: str = "") -> Coalesce:
+    """User.__str__ in SQL for the user at `path` ("owner"; by default the user itself): the
+    full name, else the username, for reads that take plain values (the CSV export) and
+    sorts by name."""
+    prefix = f"{path}__" if path else ""
+    full_name = Trim(Concat(F(f"{prefix}first_name"), Value(" "), F(f"{prefix}last_name")))
+    return Coalesce(NullIf(full_name, Value("")), F(f"{prefix}username"))
 
 
 class Team(models.Model):

@@ -15,6 +15,8 @@ from apps.projects import selectors, services
 from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.filters import ProjectFilter
 from apps.projects.models import CustomerProject, ProjectNote
+from apps.users.factories import RepFactory
+from apps.users.models import name_of
 
 
 @pytest.fixture
@@ -272,37 +274,103 @@ def test_list_filters_and_sorting(client, rep):
     assert ordered[0].title == "Beta"  # Decision's 60% beats Raw lead's 5%
 
 
-@pytest.mark.parametrize(
-    "order",
-    ["", "-value", "value", "probability", "-account", "stage", "close", "-close", "title"],
-)
-def test_every_project_is_on_exactly_one_page_whatever_the_sort(client, rep, order):
-    """Pages read ids first and the far half from the end (IdsFirstPaginator): with many
-    equal keys and missing close dates, page after page lists each project once, in the
-    sort's order, down to a last page of one."""
-    account = AccountFactory(owner=rep)
-    for number in range(51):  # three values, two stages, a third without a close date
+ORDERS = ["title", "account", "owner", "stage", "value", "probability", "close", "updated"]
+
+
+@pytest.fixture
+def many_projects(pipeline_admin):
+    """51 projects of four owners (two with one name, one without a name), four accounts whose
+    names sort otherwise than their ids, stages of both pipelines (which share orders), equal
+    values and percentages, and missing close dates."""
+    owners = [
+        RepFactory(first_name="Anna", last_name="Berg"),
+        RepFactory(username="zed", first_name="", last_name=""),
+        RepFactory(first_name="Anna", last_name="Berg"),
+        RepFactory(first_name="Bo", last_name="Ek"),
+    ]
+    accounts = [AccountFactory(owner=owners[0], name=name) for name in ("Delta", "alpha", "Bravo")]
+    accounts.append(AccountFactory(owner=owners[0], name="charlie", relationship_level=3))
+    stages = [
+        stage_named("Raw lead"),
+        stage_named("Decision"),
+        stage_named("Qualification", "development"),
+        stage_named("Decision", "development"),
+    ]
+    for number in range(51):
         ProjectFactory(
-            account=account,
+            account=accounts[number % 4 if number % 4 < 3 else 3],
+            owner=owners[number % 4],
             title=f"P{number % 7}",
             value=100 * (number % 3),
-            stage=stage_named("Decision" if number % 2 else "Raw lead"),
+            stage=stages[number % 4] if number % 4 < 2 else stages[2 + number % 2],
+            pipeline=stages[number % 4].pipeline if number % 4 < 2 else stages[2].pipeline,
+            individual_probability=[None, 30, None, 60, None][number % 5],
             expected_close_date=None if number % 3 == 0 else date(2027, 1, 1 + number % 5),
         )
-    client.force_login(rep)
-    listed = []
+    return pipeline_admin
+
+
+@pytest.mark.parametrize(
+    "order", ["", *ORDERS, *(f"-{order}" for order in ORDERS), "account,-value", "-stage,title"]
+)
+def test_every_project_is_on_exactly_one_page_whatever_the_sort(client, many_projects, order):
+    """Pages read ids first, the far half from the end, or, sorted by a key from another
+    table or by %, from the groups of the key's values (IdsFirstPaginator): with many equal
+    keys, owners of one name, stages of two pipelines with one order and missing close
+    dates, page after page lists each project once, in the sort's order, down to a last
+    page of one."""
+    client.force_login(many_projects)
+    listed, counts = [], set()
     for page in (1, 2, 3):
-        listed += list(client.get("/projects/", {"o": order, "page": page}).context["page"])
+        response = client.get("/projects/", {"o": order, "page": page})
+        listed += list(response.context["page"])
+        counts.add(response.context["page"].paginator.count)
+    assert counts == {51}
     assert len(listed) == 51 and len({project.pk for project in listed}) == 51
-    everything = selectors.visible_projects(rep)
-    if order:
-        key = dict(ProjectFilter.base_filters["o"].param_map)[order.lstrip("-")]
-        everything = everything.with_effective_probability().order_by(
-            f"-{key}" if order.startswith("-") else key, "pk"
-        )
+    keys = dict(ProjectFilter.base_filters["o"].param_map)
+    ordering = [
+        f"-{keys[key.lstrip('-')]}" if key.startswith("-") else keys[key]
+        for key in order.split(",")
+        if key
+    ]
+    everything = (
+        selectors.visible_projects(many_projects)
+        .with_effective_probability()
+        .annotate(owner_name=name_of("owner"))
+        .order_by(*ordering, "-pk" if ordering and ordering[-1].startswith("-") else "pk")
+    )
+    if not ordering:
+        everything = everything.order_by("-created_at", "pk")
     assert [project.pk for project in listed] == [project.pk for project in everything]
-    # What the rows show is there, on the pages read from the end too.
-    assert listed[-1].effective_probability in (5, 60) and listed[-1].stage.name
+    # What the rows show is there, on the pages read from the end or from groups too.
+    assert listed[-1].effective_probability in (5, 20, 30, 60) and listed[-1].stage.name
+
+
+def test_sorting_by_account_manager_sorts_by_the_name_shown(client, many_projects):
+    """The full name, else the username (what the column shows), not the first name alone."""
+    client.force_login(many_projects)
+    pages = [client.get("/projects/", {"o": "owner", "page": page}) for page in (1, 2, 3)]
+    names = [str(project.owner) for page in pages for project in page.context["page"]]
+    assert names == sorted(names, key=lambda name: name.lower()) and names[-1] == "zed"
+
+
+@pytest.mark.parametrize("order", ["account", "-owner", "stage", "-probability"])
+def test_a_page_in_the_middle_of_a_grouped_sort_reads_only_its_groups(client, many_projects, order):
+    """A sort by a key from another table or by % counts the projects of each value of the
+    key and sorts only the rows of the values the page spans: the ids query asks for them."""
+    client.force_login(many_projects)
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/projects/", {"o": order, "page": 2})
+    [ids] = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith('SELECT "projects_customerproject"."id" AS "pk"')
+    ]
+    assert " WHERE " in ids and "COUNT(*)" not in ids
+    assert not any(
+        query["sql"].startswith('SELECT COUNT(*) AS "__count"')
+        for query in queries.captured_queries
+    )
 
 
 def test_a_deep_page_costs_the_same_queries_as_the_first(client, rep):

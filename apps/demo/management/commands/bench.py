@@ -61,6 +61,17 @@ REWEIGHTED_DAYS_AGO = 365
 AS_OF_DAYS_AGO = (10, 130, 250, 370, 490, 610)
 AFRESH = "(computed afresh)"  # the page's figures not kept; the months over are
 COLD = "(nothing kept)"  # nor the months over: after a restart or a change to the past
+# Every sort of the project list, half of them reversed.
+MIDDLE_SORTS = (
+    "title",
+    "-account",
+    "owner",
+    "-stage",
+    "value",
+    "-probability",
+    "close",
+    "-updated",
+)
 HISTORY_IN_TIME_ORDER = [
     ("pipeline_stagetransition", "pipeline_transition_time_idx"),
     ("pipeline_projectstate", "pipeline_state_began_idx"),
@@ -526,9 +537,9 @@ class Command(BaseCommand):
             ("bench-admin", "/projects/?o=-value&status=open"),
             ("bench-admin", "/projects/?q=Bench+project+4242"),
             ("bench-admin", "/projects/?q=account+42"),
-            # Deep pages: the last of 4,000, and far into a sort by an annotation.
+            # Deep pages: the last of 4,000, and the middle of every sort (the worst page).
             ("bench-admin", "/projects/?page=4000"),
-            ("bench-admin", "/projects/?o=-probability&page=2000"),
+            *(("bench-admin", f"/projects/?o={order}&page=2000") for order in MIDDLE_SORTS),
             ("bench-admin", "/projects/?o=account&page=3000"),
             ("bench-manager", "/projects/?o=-probability"),
             ("bench-manager", f"/projects/?team={team.pk}&o=stage&page=50"),
