@@ -22,6 +22,7 @@ from pathlib import Path
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -401,11 +402,11 @@ def forecast(
         # One aggregate by rep; each team's row is the sum of its members' rows (a rep in two
         # teams counts in both), the totals the sum of every rep's (once each). Joining the
         # teams in SQL took a second aggregate over every open project for the totals.
-        by_rep = list(in_range.values("bucket", "owner").annotate(**_sums(), **_moments()))
+        by_rep = _sums_by(in_range, "owner")
         rows = _by_team(by_rep, key)
         totals = _summed_by_bucket(by_rep)
     else:
-        rows = list(in_range.values("bucket", key).annotate(**_sums(), **_moments()))
+        rows = _sums_by(in_range, key)
         totals = _summed_by_bucket(rows)
     for row in totals:
         column = by_bucket[row["bucket"]]
@@ -508,32 +509,47 @@ def _weighted(probability: str) -> ExpressionWrapper:
     return ExpressionWrapper(weighted_value(probability), output_field=MONEY)
 
 
-def _sums() -> dict:
-    return {
-        "n": Count("pk"),
-        "total_value": Sum("value"),
-        "w_default": Sum(_weighted("p_default")),
-        "w_effective": Sum(_weighted("p_effective")),
-        "w_historical": Sum(_weighted("p_historical")),
-    }
+# The sums of `_sums_by`, over a derived table of the projects: one row each, with its
+# probabilities. Summed by the ORM (`.values().annotate(Sum(...))`), each probability's CASE
+# is written out, and evaluated, in every sum that reads it: the effective and historical
+# ones three times a row, the historical one a WHEN per stage; and each row's weighted
+# value (`weighted_value`) is divided by 100 on its own. Here each CASE is evaluated once a
+# row (OFFSET 0 keeps PostgreSQL from pulling the derived table up into the aggregate, which
+# writes them out again), and each sum is scaled once, after summing: × 0.01, a numeric
+# product, exact, where a quotient is rounded to a scale PostgreSQL picks. An admin's
+# forecast by rep at 100,000 projects (25,000 open rows), medians of runs alternated on two
+# busy cores: 118–137 ms as the ORM wrote it, 78–99 ms so; the same figures to the digit.
+SUMS = """
+SELECT bucket, {key},
+       count(*) AS n,
+       sum(value) AS total_value,
+       sum(value * p_default) * 0.01 AS w_default,
+       sum(value * p_effective) * 0.01 AS w_effective,
+       sum(value * p_historical) * 0.01 AS w_historical,
+       sum(value * value * p_effective * (100 - p_effective)) * 0.0001 AS var_effective,
+       sum(value * value * p_historical * (100 - p_historical)) * 0.0001 AS var_historical
+FROM ({projects} OFFSET 0) AS per_project
+GROUP BY 1, 2
+"""
 
 
-def _moments() -> dict:
-    """Σ v²·p·(1−p) for each source: the variance of the period's outcome when each project
-    wins its value with its probability, independently of the others."""
-    return {
-        f"var_{source}": Sum(
-            ExpressionWrapper(
-                F("value")
-                * F("value")
-                * F(f"p_{source}")
-                * (Value(100) - F(f"p_{source}"))
-                / Value(10_000),
-                output_field=MONEY,
-            )
-        )
-        for source in ("effective", "historical")
-    }
+def _sums_by(projects: QuerySet, key: str) -> list[dict]:
+    """By `bucket` and `key` (a field of the project), of `projects` annotated with `bucket`
+    and the probabilities `p_default`, `p_effective` and `p_historical` (percent): how many
+    (`n`), their value (`total_value`), their weighted value under each source (`w_default`,
+    `w_effective`, `w_historical`: Σ value × p / 100), and for the effective and historical
+    sources Σ value² × p × (100 − p) / 10,000 (`var_effective`, `var_historical`): the
+    variance of the outcome when each project wins its value with its probability,
+    independently of the others. One query."""
+    # The primary key keeps one row per project, should the queryset ever be DISTINCT.
+    per_project = projects.values(
+        "pk", "bucket", key, "value", "p_default", "p_effective", "p_historical"
+    )
+    sql, params = per_project.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(SUMS.format(key=connection.ops.quote_name(key), projects=sql), params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _cell(row: dict) -> Cell:

@@ -157,8 +157,10 @@ def effective_probability(
 
 def weighted_value(probability: str = "effective_probability") -> models.Expression:
     """What a project weighs in a forecast: its value × `probability` (a percentage field or
-    annotation) / 100. The one definition: projects, the ledger, the forecast and reviews
-    weigh with it."""
+    annotation) / 100. The one definition for reads through the ORM: projects and the ledger
+    weigh with it. Two aggregates write the same product in SQL, for speed, and their tests
+    check them against it: the forecast's (`forecasting.selectors.SUMS`, scaled after the
+    sum) and the review's waterfall (`reviews.selectors._cents`, in whole cents)."""
     return F("value") * F(probability) / Value(100)
 
 

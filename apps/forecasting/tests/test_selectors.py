@@ -1,5 +1,6 @@
 """The forecast's figures on a small history built by hand, each worked out in the test."""
 
+import math
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -251,6 +252,128 @@ def test_by_team_a_rep_in_two_teams_counts_in_both_and_once_in_the_total(
         1700,
         850,
     )
+
+
+def _thirteenths():
+    """Historical rates of 1 won of 3 reached at every stage: blended (1 + 10·default) / 13,
+    which the forecast takes to four decimals — Qualification 23.0769 %, Solution design
+    38.4615 %, Decision 53.8462 %, Negotiation 69.2308 %."""
+    return {
+        stage.pk: WinRate(stage, reached=3, won=1)
+        for stage in Stage.objects.select_related("pipeline")
+    }
+
+
+@pytest.fixture
+def mixed_group(rep, teammate, team):
+    """Today is 15 March 2026. Closing in April: Rita's P1 (Qualification, 1,500), P2
+    (Decision, own 35 %, 2,000), P3 (Negotiation, own 5 %, 4,000) and P4 (Solution design,
+    8,000), and Tom's P5 (Decision, 10,000); in March, Tom's P6 (Negotiation, own 50 %,
+    3,000)."""
+    with time_machine.travel(_at(2026, 3, 2), tick=False):
+        for owner, stage, value, individual, close in (
+            (rep, "Qualification", 1_500, None, date(2026, 4, 2)),
+            (rep, "Decision", 2_000, 35, date(2026, 4, 10)),
+            (rep, "Negotiation", 4_000, 5, date(2026, 4, 20)),
+            (rep, "Solution design", 8_000, None, date(2026, 4, 30)),
+            (teammate, "Decision", 10_000, None, date(2026, 4, 15)),
+            (teammate, "Negotiation", 3_000, 50, date(2026, 3, 25)),
+        ):
+            ProjectFactory(
+                account=AccountFactory(owner=owner),
+                stage=stage_named(stage),
+                value=Decimal(value),
+                expected_close_date=close,
+                individual_probability=individual,
+            )
+    return _thirteenths()
+
+
+# April's rows, each project weighted by its own stage and percentage, summed, then rounded
+# to the cent. Rita: default 300 + 1,200 + 3,200 + 3,200; effective 300 + 700 + 200 + 3,200;
+# historical 346.1535 + 1,076.924 + 2,769.232 + 3,076.92 = 7,269.2295. Tom: 10,000 × 60 %,
+# and 10,000 × 53.8462 % = 5,384.62. Together 12,653.8495, where rows rounded to the cent
+# first would make 12,653.84.
+APRIL_TOTAL = (5, 25_500, 13_900, 10_400, Decimal("12653.85"))
+
+
+@pytest.mark.parametrize(
+    ("group_by", "april"),
+    [
+        (
+            "rep",
+            {
+                "Rita Rep": (4, 15_500, 7_900, 4_400, Decimal("7269.23")),
+                "Tom Mate": (1, 10_000, 6_000, 6_000, Decimal("5384.62")),
+            },
+        ),
+        (
+            "stage",
+            {
+                # P2 and P5: 2,000 × 53.8462 % + 10,000 × 53.8462 % = 6,461.544.
+                "Decision": (2, 12_000, 7_200, 6_700, Decimal("6461.54")),
+                "Negotiation": (1, 4_000, 3_200, 200, Decimal("2769.23")),
+                "Qualification": (1, 1_500, 300, 300, Decimal("346.15")),
+                "Solution design": (1, 8_000, 3_200, 3_200, Decimal("3076.92")),
+            },
+        ),
+        ("team", {"North": APRIL_TOTAL}),
+        ("pipeline", {"Customer acquisition": APRIL_TOTAL}),
+    ],
+)
+@time_machine.travel(_at(2026, 3, 15), tick=False)
+def test_a_groups_weighted_values_weigh_each_project_by_its_own_percentage(
+    manager, mixed_group, group_by, april
+):
+    result = forecast(manager, count=2, group_by=group_by, rates=mixed_group)
+    march, april_column = result.periods
+    assert {name: _cell(cell) for name, cell in april_column.groups} == april
+    assert _cell(april_column.total) == APRIL_TOTAL
+    # March: P6 alone, 3,000 × 80 %, × 50 %, × 69.2308 % = 2,076.924.
+    assert _cell(march.total) == (1, 3_000, 2_400, 1_500, Decimal("2076.92"))
+
+
+@time_machine.travel(_at(2026, 3, 15), tick=False)
+def test_the_range_of_thirty_projects_adds_each_projects_variance(manager, rep, team):
+    with time_machine.travel(_at(2026, 3, 2), tick=False):
+        for _ in range(10):
+            for stage, value, individual in (
+                ("Qualification", 1_000, None),
+                ("Decision", 2_000, 35),
+                ("Negotiation", 3_000, 5),
+            ):
+                ProjectFactory(
+                    account=AccountFactory(owner=rep),
+                    stage=stage_named(stage),
+                    value=Decimal(value),
+                    expected_close_date=date(2026, 3, 31),
+                    individual_probability=individual,
+                )
+    march = forecast(manager, count=1, rates=_thirteenths()).periods[0]
+    assert march.total.count == 30
+
+    def normal(mean, variance):
+        spread = Decimal(math.sqrt(variance) * selectors.Z_80)
+        cents = Decimal("0.01")
+        return selectors.Range(
+            mean, (mean - spread).quantize(cents), (mean + spread).quantize(cents), "normal"
+        )
+
+    # Σ v²·p·(1 − p), ten times: 1,000² × 0.2 × 0.8 + 2,000² × 0.35 × 0.65 + 3,000² × 0.05 × 0.95.
+    assert march.range_effective == normal(Decimal(10_500), 14_975_000)
+    # The historical percentages (`_thirteenths`), ten times each.
+    variance = (
+        10
+        * (
+            1_000**2 * Decimal("23.0769") * Decimal("76.9231")
+            + 2_000**2 * Decimal("53.8462") * Decimal("46.1538")
+            + 3_000**2 * Decimal("69.2308") * Decimal("30.7692")
+        )
+        / 10_000
+    )
+    assert variance == Decimal("30887560.65087")
+    # 10 × (230.769 + 1,076.924 + 2,076.924) = 33,846.17.
+    assert march.range_historical == normal(Decimal("33846.17"), float(variance))
 
 
 @time_machine.travel(_at(2026, 3, 15), tick=False)
