@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import cached_property, reduce
 
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Count, Expression, F, Q, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -40,8 +41,8 @@ class IdsFirstPaginator(Paginator):
     %), sorted every id to find a page in the middle (page 2,000 of 100,000 projects:
     150-300 ms). `grouped` names such keys, which have few values beside the rows: for a
     list sorted by one of them first, the page is found by counting the rows of each value
-    of the key (`groups`: by the value itself, or `ByRelated`), and only the rows of the
-    values that the page spans are sorted. The counts also give the list's count."""
+    of the key (by the value itself, or `ByRelated`), and only the rows of the values that
+    the page spans are sorted."""
 
     def __init__(self, object_list: QuerySet, per_page: int, *, rows=None, grouped=None, **kwargs):
         ordering = list(object_list.query.order_by or object_list.model._meta.ordering)
@@ -55,40 +56,17 @@ class IdsFirstPaginator(Paginator):
 
     @cached_property
     def count(self):
-        if self.grouped_by:
+        if self.grouped_by and self.grouping is None:
             return sum(rows for _, rows in self.groups)
         return super().count
 
     @cached_property
     def groups(self) -> list[tuple[object, int]]:
-        """Each value of the grouped key (for `ByRelated`, the foreign keys of the related
-        rows that have it) and how many rows have it, in the list's order. Related rows that
-        share a value (two reps named Anna Berg) are one group: the list puts their rows in
-        one run, by id."""
+        """Each value of a key grouped by its value and how many rows have it, in the list's
+        order: a hundred at most for a percentage, read in one aggregate."""
         key = self.grouped_by.lstrip("-")
-        rows = self.object_list.order_by()
-        if self.grouping is None:
-            counts = rows.values(key).annotate(rows=Count("*")).order_by(self.grouped_by)
-            return [(row[key], row["rows"]) for row in counts]
-        relation = self.object_list.model._meta.get_field(self.grouping.relation)
-        counts = dict(rows.values_list(relation.attname).annotate(rows=Count("*")))
-        direction = "-" if self.grouped_by.startswith("-") else ""
-        value = self.grouping.value
-        related = (
-            relation.related_model._default_manager.annotate(
-                sort_value=F(value) if isinstance(value, str) else value
-            )
-            .order_by(f"{direction}sort_value", "pk")
-            .values_list("pk", "sort_value")
-        )
-        groups: list[list] = []  # [the value, the foreign keys that have it, rows]
-        for pk, value in related:
-            if pk in counts:
-                if not groups or groups[-1][0] != value:
-                    groups.append([value, [], 0])
-                groups[-1][1].append(pk)
-                groups[-1][2] += counts[pk]
-        return [(pks, count) for _, pks, count in groups]
+        counts = self.object_list.order_by().values(key).annotate(rows=Count("*"))
+        return [(row[key], row["rows"]) for row in counts.order_by(self.grouped_by)]
 
     def page(self, number):
         number = self.validate_number(number)
@@ -107,28 +85,82 @@ class IdsFirstPaginator(Paginator):
         # A row deleted between the two reads is left out, not an error.
         return self._get_page([found[pk] for pk in ids if pk in found], number, self)
 
-    def _rows_of(self, group) -> Q:
-        """The condition for the rows of one of `groups`."""
-        if self.grouping is not None:
-            relation = self.object_list.model._meta.get_field(self.grouping.relation)
-            return Q(**{f"{relation.attname}__in": group})
-        key = self.grouped_by.lstrip("-")
-        return Q(**{f"{key}__isnull": True}) if group is None else Q(**{key: group})
-
     def _ids_in_groups(self, ids: QuerySet, bottom: int, top: int) -> list:
         """The ids of rows [bottom, top) of the list, read from the groups they are in."""
-        before, spanned, reached = 0, [], 0
-        for group, rows in self.groups:
-            if not spanned and reached + rows <= bottom:
-                reached = before = reached + rows
-                continue
-            spanned.append(self._rows_of(group))
-            reached += rows
-            if reached >= top:
-                break
+        if self.grouping is None:
+            spanned = _spanned(self.groups, bottom, top)
+            key = self.grouped_by.lstrip("-")
+            conditions = [
+                Q(**{f"{key}__isnull": True}) if value is None else Q(**{key: value})
+                for value, _ in spanned
+            ]
+        else:
+            spanned = self._related_spanned(bottom, top)
+            relation = self.object_list.model._meta.get_field(self.grouping.relation)
+            conditions = [Q(**{f"{relation.attname}__in": pks}) for pks, _ in spanned]
         if not spanned:
             return []
-        return list(ids.filter(reduce(operator.or_, spanned))[bottom - before : top - before])
+        before = spanned[0][1]
+        return list(ids.filter(reduce(operator.or_, conditions))[bottom - before : top - before])
+
+    def _related_spanned(self, bottom: int, top: int) -> list[tuple[list, int]]:
+        """For a `ByRelated` key: the foreign keys of each value that rows [bottom, top) of
+        the list have, and how many rows come before that value. One statement: the rows
+        counted by the foreign key, the related rows that have them grouped by their value,
+        added up in the list's order; only the values the page spans come back (there are
+        as many values as accounts: read into Python, they cost more than the sort)."""
+        relation = self.object_list.model._meta.get_field(self.grouping.relation)
+        value = self.grouping.value
+        counts = self.object_list.order_by().values(relation.attname).annotate(rows=Count("*"))
+        related = (
+            relation.related_model._default_manager.order_by()
+            .annotate(sort_value=F(value) if isinstance(value, str) else value)
+            .values("pk", "sort_value")
+        )
+        counts_sql, counts_params = counts.query.sql_with_params()
+        related_sql, related_params = related.query.sql_with_params()
+        sql = RELATED_SPANNED.format(
+            counts=counts_sql,
+            related=related_sql,
+            key=connection.ops.quote_name(relation.attname),
+            direction="DESC" if self.grouped_by.startswith("-") else "ASC",
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, (*counts_params, *related_params, bottom, top))
+            return cursor.fetchall()
+
+
+# The values of a related row's key that a page spans (IdsFirstPaginator): the rows of the
+# list counted by foreign key, the related rows grouped by value (two reps named Anna Berg
+# are one value: the list puts their rows in one run), each value's running total in the
+# list's order (NULLs where the list puts them: last going up, first going down).
+RELATED_SPANNED = """
+SELECT foreign_keys, upto - "rows"
+FROM (
+    SELECT foreign_keys, "rows",
+           sum("rows") OVER (ORDER BY sort_value {direction} ROWS UNBOUNDED PRECEDING) AS upto
+    FROM (
+        SELECT related.sort_value, array_agg(related.pk) AS foreign_keys,
+               sum(counts."rows") AS "rows"
+        FROM ({counts}) AS counts
+        JOIN ({related}) AS related ON related.pk = counts.{key}
+        GROUP BY related.sort_value
+    ) AS grouped
+) AS running
+WHERE upto > %s AND upto - "rows" < %s
+ORDER BY upto
+"""
+
+
+def _spanned(groups: list[tuple[object, int]], bottom: int, top: int) -> list[tuple[object, int]]:
+    """Of (group, rows) in the list's order, the groups that rows [bottom, top) are in, each
+    with how many rows come before it."""
+    spanned, reached = [], 0
+    for group, rows in groups:
+        if reached + rows > bottom and reached < top:
+            spanned.append((group, reached))
+        reached += rows
+    return spanned
 
 
 def sort_columns(columns: list[tuple[str, str]], current: str) -> list[dict]:

@@ -367,10 +367,6 @@ def test_a_page_in_the_middle_of_a_grouped_sort_reads_only_its_groups(client, ma
         if query["sql"].startswith('SELECT "projects_customerproject"."id" AS "pk"')
     ]
     assert " WHERE " in ids and "COUNT(*)" not in ids
-    assert not any(
-        query["sql"].startswith('SELECT COUNT(*) AS "__count"')
-        for query in queries.captured_queries
-    )
 
 
 def test_a_deep_page_costs_the_same_queries_as_the_first(client, rep):
