@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 
 from apps.accounts.models import Account, Contact, Industry, RelationshipLevel
+from apps.users.models import to_choose
 from apps.users.roles import visible_users
 from pipeline_crm.search import search_query
 
@@ -36,7 +37,7 @@ class AccountFilter(django_filters.FilterSet):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.filters["owner"].queryset = visible_users(user)
+        self.filters["owner"].queryset = to_choose(visible_users(user))
 
     def search(self, queryset, name, value):
         value = value.strip()

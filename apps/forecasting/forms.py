@@ -6,7 +6,7 @@ from django.utils import timezone
 from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import GROUP_BY
 from apps.pipeline.models import Pipeline, PipelineKind
-from apps.users.models import User
+from apps.users.models import User, to_choose
 from apps.users.roles import is_admin, managed, visible_users
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -36,7 +36,7 @@ class ChoicesForm(forms.Form):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = managed(user)[1]
-        self.fields["rep"].queryset = visible_users(user)
+        self.fields["rep"].queryset = to_choose(visible_users(user))
 
     def valid_choices(self) -> dict:
         """The choices that were valid (none for an unbound form)."""
@@ -107,7 +107,7 @@ class TargetForm(forms.Form):
         super().__init__(*args, **kwargs)
         reps, teams = managed(user)
         self.teams = {str(team.pk): team for team in teams}
-        self.reps = {str(rep.pk): rep for rep in reps}
+        self.reps = {str(rep.pk): rep for rep in to_choose(reps)}
         self.fields["who"].choices = [
             ("Teams", [(f"team:{pk}", str(team)) for pk, team in self.teams.items()]),
             ("Reps", [(f"rep:{pk}", str(rep)) for pk, rep in self.reps.items()]),

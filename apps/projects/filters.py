@@ -9,7 +9,7 @@ from apps.accounts.models import Account
 from apps.pipeline.models import Pipeline, ProjectStatus, Stage
 from apps.projects.models import CustomerProject
 from apps.projects.selectors import ATTENTION, attention_q
-from apps.users.models import name_of
+from apps.users.models import name_of, to_choose
 from apps.users.roles import visible_teams, visible_users
 from pipeline_crm.search import equals_any, search_query
 
@@ -124,7 +124,7 @@ class ProjectFilter(django_filters.FilterSet):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.filters["owner"].queryset = visible_users(user)
+        self.filters["owner"].queryset = to_choose(visible_users(user))
         self.filters["team"].queryset = visible_teams(user)
 
     @property

@@ -8,7 +8,7 @@ from apps.forecasting.models import PeriodKind
 from apps.projects.models import CustomerProject
 from apps.reviews.models import ActionItem
 from apps.reviews.selectors import QUIET_DAYS, Scope
-from apps.users.models import User
+from apps.users.models import User, to_choose
 from apps.users.roles import managed
 
 
@@ -39,7 +39,7 @@ class PrepareForm(ChoicesForm):
         super().__init__(*args, user=user, **kwargs)
         reps, teams = managed(user)
         self.fields["team"].queryset = teams
-        self.fields["rep"].queryset = reps
+        self.fields["rep"].queryset = to_choose(reps)
 
     def clean(self):
         cleaned_data = super().clean()

@@ -21,6 +21,12 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+def to_choose(users: models.QuerySet["User"]) -> models.QuerySet["User"]:
+    """`users` as a select of people lists them: only what User.__str__ reads. A select of
+    300 people built each with every column and two dates parsed (5-10 ms a select)."""
+    return users.only("username", "first_name", "last_name")
+
+
 def name_of(path: str = "") -> Coalesce:
     """User.__str__ in SQL for the user at `path` ("owner"; by default the user itself): the
     full name, else the username, for reads that take plain values (the CSV export) and
