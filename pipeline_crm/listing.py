@@ -87,6 +87,8 @@ class IdsFirstPaginator(Paginator):
 
     def _ids_in_groups(self, ids: QuerySet, bottom: int, top: int) -> list:
         """The ids of rows [bottom, top) of the list, read from the groups they are in."""
+        if top <= bottom:  # an empty list (a search that can match nothing has no SQL)
+            return []
         if self.grouping is None:
             spanned = _spanned(self.groups, bottom, top)
             key = self.grouped_by.lstrip("-")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Case,
@@ -545,7 +546,10 @@ def _sums_by(projects: QuerySet, key: str) -> list[dict]:
     per_project = projects.values(
         "pk", "bucket", key, "value", "p_default", "p_effective", "p_historical"
     )
-    sql, params = per_project.query.sql_with_params()
+    try:
+        sql, params = per_project.query.sql_with_params()
+    except EmptyResultSet:  # a queryset that can match nothing (.none()) has no SQL
+        return []
     with connection.cursor() as cursor:
         cursor.execute(SUMS.format(key=connection.ops.quote_name(key), projects=sql), params)
         names = [column.name for column in cursor.description]

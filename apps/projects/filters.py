@@ -69,6 +69,8 @@ class _Ordering(django_filters.OrderingFilter):
             queryset = queryset.annotate(owner_name=name_of("owner"))
         queryset = super().filter(queryset, value)
         order = queryset.query.order_by
+        if not order:  # only empty keys ("o=,"): the list's own order
+            return queryset
         return queryset.order_by(*order, "-pk" if str(order[-1]).startswith("-") else "pk")
 
 

@@ -43,6 +43,12 @@ NASTY = st.sampled_from(
         "%00",
         "[]",
         "{}",
+        # Sorts: empty keys, and keys the list pages by group (with a search of punctuation,
+        # which can match nothing, they once gave a 500).
+        ",",
+        "account,,-value",
+        "-owner",
+        "stage,-probability",
     ]
 )
 VALUE = st.one_of(NASTY, st.text(max_size=40), st.integers().map(str), st.floats().map(str))

@@ -7,14 +7,22 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.db.models import F
 
 from apps.accounts.factories import AccountFactory
 from apps.forecasting import selectors
 from apps.forecasting.models import Target
-from apps.forecasting.selectors import WinRate, forecast, period_containing, stage_win_rates
+from apps.forecasting.selectors import (
+    WinRate,
+    _sums_by,
+    forecast,
+    period_containing,
+    stage_win_rates,
+)
 from apps.pipeline import services
 from apps.pipeline.models import Stage, StopReason
 from apps.projects.factories import ProjectFactory, stage_named
+from apps.projects.models import CustomerProject
 from apps.users.factories import RepFactory
 
 
@@ -450,3 +458,14 @@ def test_the_forecast_takes_constant_queries(manager, team, rep, django_assert_m
 )
 def test_the_win_rate_window_is_twelve_months_to_the_day(moment, year_before):
     assert selectors._months_before(moment, 12) == year_before
+
+
+def test_the_forecasts_sums_of_a_queryset_that_can_match_nothing_are_none(db):
+    probability = F("stage__default_probability")
+    projects = CustomerProject.objects.annotate(
+        bucket=F("expected_close_date"),
+        p_default=probability,
+        p_effective=probability,
+        p_historical=probability,
+    ).none()
+    assert _sums_by(projects, "owner") == []

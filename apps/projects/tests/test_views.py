@@ -369,6 +369,22 @@ def test_a_page_in_the_middle_of_a_grouped_sort_reads_only_its_groups(client, ma
     assert " WHERE " in ids and "COUNT(*)" not in ids
 
 
+def test_a_sort_of_empty_keys_lists_in_the_lists_own_order(client, many_projects):
+    client.force_login(many_projects)
+    response = client.get("/projects/", {"o": ","})
+    assert response.status_code == 200 and len(response.context["page"]) == 25
+
+
+@pytest.mark.parametrize("order", ["account", "-owner", "stage", "probability"])
+def test_a_search_that_can_match_nothing_sorted_by_a_grouped_key_lists_nothing(
+    client, many_projects, order
+):
+    """Punctuation alone has no words to search: the list is empty, whatever the sort."""
+    client.force_login(many_projects)
+    response = client.get("/projects/", {"q": "!!", "o": order})
+    assert response.status_code == 200 and list(response.context["page"]) == []
+
+
 def test_a_deep_page_costs_the_same_queries_as_the_first(client, rep):
     account = AccountFactory(owner=rep)
     for number in range(60):
