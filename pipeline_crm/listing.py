@@ -47,7 +47,9 @@ class IdsFirstPaginator(Paginator):
     def __init__(self, object_list: QuerySet, per_page: int, *, rows=None, grouped=None, **kwargs):
         ordering = list(object_list.query.order_by or object_list.model._meta.ordering)
         if not ordering or ordering[-1].lstrip("-") not in ("pk", "id"):
-            object_list = object_list.order_by(*ordering, "pk")
+            ordering.append("pk")
+        # Given again: a queryset whose order was cleared (order_by()) pages by the model's.
+        object_list = object_list.order_by(*ordering)
         super().__init__(object_list, per_page, **kwargs)
         self.rows = rows or (lambda queryset: queryset)
         first = ordering[0] if ordering and isinstance(ordering[0], str) else ""

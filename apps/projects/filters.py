@@ -60,7 +60,8 @@ class _Ordering(django_filters.OrderingFilter):
     sorts by the name shown (the full name, else the username)."""
 
     def filter(self, queryset, value):
-        if not value:
+        value = [key for key in value or [] if key]
+        if not value:  # none, or only empty keys ("o=,"): the list's own order
             return queryset
         sorts = {key.lstrip("-") for key in value}
         if "probability" in sorts:
@@ -69,8 +70,6 @@ class _Ordering(django_filters.OrderingFilter):
             queryset = queryset.annotate(owner_name=name_of("owner"))
         queryset = super().filter(queryset, value)
         order = queryset.query.order_by
-        if not order:  # only empty keys ("o=,"): the list's own order
-            return queryset
         return queryset.order_by(*order, "-pk" if str(order[-1]).startswith("-") else "pk")
 
 

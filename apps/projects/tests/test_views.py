@@ -17,6 +17,7 @@ from apps.projects.filters import ProjectFilter
 from apps.projects.models import CustomerProject, ProjectNote
 from apps.users.factories import RepFactory
 from apps.users.models import name_of
+from pipeline_crm.listing import IdsFirstPaginator
 
 
 @pytest.fixture
@@ -371,8 +372,20 @@ def test_a_page_in_the_middle_of_a_grouped_sort_reads_only_its_groups(client, ma
 
 def test_a_sort_of_empty_keys_lists_in_the_lists_own_order(client, many_projects):
     client.force_login(many_projects)
-    response = client.get("/projects/", {"o": ","})
-    assert response.status_code == 200 and len(response.context["page"]) == 25
+    listed = [client.get("/projects/", {"o": ",", "page": page}) for page in (1, 2, 3)]
+    newest_first = selectors.visible_projects(many_projects).order_by("-created_at", "pk")
+    assert [project.pk for response in listed for project in response.context["page"]] == [
+        project.pk for project in newest_first
+    ]
+
+
+def test_pages_of_a_queryset_whose_order_was_cleared_follow_the_models_order(many_projects):
+    paginator = IdsFirstPaginator(CustomerProject.objects.order_by(), 20)
+    assert paginator.object_list.ordered
+    listed = [project.pk for page in paginator.page_range for project in paginator.page(page)]
+    assert listed == [
+        project.pk for project in CustomerProject.objects.order_by("-created_at", "pk")
+    ]
 
 
 @pytest.mark.parametrize("order", ["account", "-owner", "stage", "probability"])
