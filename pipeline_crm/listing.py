@@ -91,28 +91,29 @@ class IdsFirstPaginator(Paginator):
         """The ids of rows [bottom, top) of the list, read from the groups they are in."""
         if top <= bottom:  # an empty list (a search that can match nothing has no SQL)
             return []
-        if self.grouping is None:
-            spanned = _spanned(self.groups, bottom, top)
-            key = self.grouped_by.lstrip("-")
-            conditions = [
-                Q(**{f"{key}__isnull": True}) if value is None else Q(**{key: value})
-                for value, _ in spanned
-            ]
-        else:
-            spanned = self._related_spanned(bottom, top)
-            relation = self.object_list.model._meta.get_field(self.grouping.relation)
-            conditions = [Q(**{f"{relation.attname}__in": pks}) for pks, _ in spanned]
+        spanned = self._spanned(bottom, top)
         if not spanned:
             return []
         before = spanned[0][1]
-        return list(ids.filter(reduce(operator.or_, conditions))[bottom - before : top - before])
+        rows = reduce(operator.or_, (condition for condition, _ in spanned))
+        return list(ids.filter(rows)[bottom - before : top - before])
 
-    def _related_spanned(self, bottom: int, top: int) -> list[tuple[list, int]]:
-        """For a `ByRelated` key: the foreign keys of each value that rows [bottom, top) of
-        the list have, and how many rows come before that value. One statement: the rows
-        counted by the foreign key, the related rows that have them grouped by their value,
-        added up in the list's order; only the values the page spans come back (there are
-        as many values as accounts: read into Python, they cost more than the sort)."""
+    def _spanned(self, bottom: int, top: int) -> list[tuple[Q, int]]:
+        """The condition for the rows of each value of the grouped key that rows [bottom,
+        top) of the list have, and how many rows come before that value. A key grouped by
+        its value walks `groups`; for a `ByRelated` key, one statement: the rows counted by
+        the foreign key, the related rows that have them grouped by their value, added up in
+        the list's order; only the values the page spans come back (there are as many
+        values as accounts: read into Python, they cost more than the sort)."""
+        if self.grouping is None:
+            key = self.grouped_by.lstrip("-")
+            spanned, reached = [], 0
+            for value, rows in self.groups:
+                if reached + rows > bottom and reached < top:
+                    condition = Q(**{f"{key}__isnull": True} if value is None else {key: value})
+                    spanned.append((condition, reached))
+                reached += rows
+            return spanned
         relation = self.object_list.model._meta.get_field(self.grouping.relation)
         value = self.grouping.value
         counts = self.object_list.order_by().values(relation.attname).annotate(rows=Count("*"))
@@ -131,7 +132,9 @@ class IdsFirstPaginator(Paginator):
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, (*counts_params, *related_params, bottom, top))
-            return cursor.fetchall()
+            return [
+                (Q(**{f"{relation.attname}__in": pks}), before) for pks, before in cursor.fetchall()
+            ]
 
 
 # The values of a related row's key that a page spans (IdsFirstPaginator): the rows of the
@@ -154,17 +157,6 @@ FROM (
 WHERE upto > %s AND upto - "rows" < %s
 ORDER BY upto
 """
-
-
-def _spanned(groups: list[tuple[object, int]], bottom: int, top: int) -> list[tuple[object, int]]:
-    """Of (group, rows) in the list's order, the groups that rows [bottom, top) are in, each
-    with how many rows come before it."""
-    spanned, reached = [], 0
-    for group, rows in groups:
-        if reached + rows > bottom and reached < top:
-            spanned.append((group, reached))
-        reached += rows
-    return spanned
 
 
 def sort_columns(columns: list[tuple[str, str]], current: str) -> list[dict]:

@@ -520,6 +520,8 @@ def _weighted(probability: str) -> ExpressionWrapper:
 # product, exact, where a quotient is rounded to a scale PostgreSQL picks. An admin's
 # forecast by rep at 100,000 projects (25,000 open rows), medians of runs alternated on two
 # busy cores: 118–137 ms as the ORM wrote it, 78–99 ms so; the same figures to the digit.
+# It takes about half the CPU; one request at a time on an idle machine it is no faster,
+# since PostgreSQL ran the ORM's query on two parallel workers (this one runs on one).
 SUMS = """
 SELECT bucket, {key},
        count(*) AS n,
