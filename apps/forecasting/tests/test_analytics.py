@@ -395,6 +395,24 @@ def test_the_figures_of_a_month_over_are_read_once(history, manager, rep):
     assert _year_to_june(user=manager).lost == first.lost + 1
 
 
+def test_the_figures_of_a_month_over_are_kept_for_a_month(history, manager, rep):
+    """Not for a day: every view of the data read its whole year again each morning."""
+
+    def seen_on(moment):
+        with time_machine.travel(moment, tick=False):
+            return analytics(
+                manager,
+                pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
+                start=date(2025, 6, 2),
+                end=date(2026, 6, 2),
+            )
+
+    first = seen_on(_at(6, 1))
+    _stop_in_march_behind_the_ledgers_back(rep)  # the kept March does not know of it
+    assert seen_on(_at(6, 25)).lost == first.lost
+    assert seen_on(_at(7, 2)).lost == first.lost + 1  # lapsed: read again
+
+
 def test_figures_kept_by_other_code_are_set_aside(history, manager, rep, monkeypatch):
     first = _year_to_june(user=manager)
     _stop_in_march_behind_the_ledgers_back(rep)
