@@ -12,7 +12,7 @@ from apps.forecasting import kept as kept_figures
 from apps.forecasting import selectors
 from apps.forecasting.selectors import StopStructure, analytics
 from apps.pipeline import services
-from apps.pipeline.models import PastRevision, Pipeline, StopReason
+from apps.pipeline.models import PastRevision, Pipeline, StageTransition, StopReason
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
@@ -513,3 +513,16 @@ def test_an_admin_narrowed_to_a_team_sees_its_members_of_today(
     assert _year_to_june(user=pipeline_admin, team=team).won == 2  # P1 (rep), P4 (teammate)
     team.members.remove(teammate)
     assert _year_to_june(user=pipeline_admin, team=team).won == 1
+
+
+def test_the_parts_are_read_as_sent_with_python_types_from_sql(history):
+    """Days are whole (int), days run a float, counts and sums of squares int: the SQL casts
+    them, since the rows skip the ORM's conversion (selectors._as_sent)."""
+    spans = [(_at(1, 1), _at(6, 1))]
+    part = selectors._parts(StageTransition.objects.all(), spans)[spans[0]]
+    assert {type(days) for _, days in part.stays} == {int}
+    assert {type(days) for days in [*part.cycles, *part.runs]} == {int}
+    assert {type(run) for run in part.days_by_owner.values()} == {float}
+    groups = selectors.close_groups(StageTransition.objects.all(), spans)
+    assert {type(row[name]) for row in groups for name in ("closed", "won", "days")} == {int}
+    assert {type(row["bucket"]) for row in groups} == {float}
