@@ -828,8 +828,8 @@ def analytics(
       projects stopped late is the cost;
     - calibration (`calibration_of`) and forecast accuracy (`forecast_accuracy`).
     All but the funnel are read by day and month, and kept for those already over
-    (`_period_part`) for `user`'s `_scope`, given when the caller has it. Constant queries
-    whatever the number of projects, days or months."""
+    (`_period_part`) for `user`'s view of the data (`scope_of`, given when the caller has
+    it). Constant queries whatever the number of projects, days or months."""
     window = (_midnight(start), _midnight(end))
     narrowed = (pipeline, team, rep)
     projects = _narrowed(visible_projects(user).filter(pipeline=pipeline), team=team, rep=rep)
@@ -865,7 +865,7 @@ def analytics(
         [
             KEPT_BY,
             timezone.get_current_timezone_name(),
-            scope or _scope(user, team),
+            scope or scope_of(user, team),
             *(str(item.pk if item is not None else "") for item in narrowed),
         ]
     )
@@ -901,7 +901,7 @@ def analytics(
     )
 
 
-def _scope(user: User, team: Team | None = None) -> str:
+def scope_of(user: User, team: Team | None = None) -> str:
     """Who `user` sees (everything for an admin, else the visible people and teams) and, for a
     team, its members today: what figures kept for `user` are good for."""
     if sees_everyone(user):
@@ -917,11 +917,11 @@ def _scope(user: User, team: Team | None = None) -> str:
 
 def recent_analytics(user: User, **choices) -> tuple[Analytics, datetime]:
     """`analytics(user, **choices)` and when it was computed: computed at most once every
-    `CACHE_SECONDS` for the same choices and the same view of the data (`_scope`; the same
+    `CACHE_SECONDS` for the same choices and the same view of the data (`scope_of`; the same
     day), so the page shows its figures as of that moment rather than recomputing them on
     every view."""
     narrowed = [choices.get(name) for name in ("pipeline", "team", "rep")]
-    scope = _scope(user, choices.get("team"))
+    scope = scope_of(user, choices.get("team"))
     key = ":".join(
         [
             "forecasting:analytics",

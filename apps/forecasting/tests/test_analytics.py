@@ -2,10 +2,12 @@
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.core.management import call_command
 
 from apps.accounts.factories import AccountFactory
 from apps.forecasting import kept as kept_figures
@@ -526,3 +528,38 @@ def test_the_parts_are_read_as_sent_with_python_types_from_sql(history):
     groups = selectors.close_groups(StageTransition.objects.all(), spans)
     assert {type(row[name]) for row in groups for name in ("closed", "won", "days")} == {int}
     assert {type(row["bucket"]) for row in groups} == {float}
+
+
+def _default_view(user):
+    """What the analytics page shows `user` first on 1 June 2026: the default pipeline, the
+    month so far and the twelve before it."""
+    with time_machine.travel(_at(6, 1), tick=False):
+        return analytics(
+            user,
+            pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
+            start=date(2025, 6, 1),
+            end=date(2026, 6, 2),
+        )
+
+
+def test_keep_analytics_keeps_the_first_view_of_every_admin_and_manager(
+    history, manager, other_manager, pipeline_admin, rep
+):
+    """After a deploy (nothing kept), `manage.py keep_analytics` reads each admin's and
+    manager's view of every pipeline, so their first view reads only today's history."""
+    out = StringIO()
+    with time_machine.travel(_at(6, 1), tick=False):
+        call_command("keep_analytics", stdout=out)
+    pipelines = Pipeline.objects.count()
+    # One view for every admin (they see the same), one for each manager: per pipeline.
+    assert f"Kept the analytics of {3 * pipelines} views." in out.getvalue()
+    _stop_in_march_behind_the_ledgers_back(rep)  # unknown to what was kept
+    assert _default_view(manager).lost == 2  # kept: P2 and P3
+    assert _default_view(pipeline_admin).lost == 2
+    assert _default_view(rep).lost == 2  # a rep's view is read afresh: P2 and March's stop
+
+
+def test_keep_analytics_with_no_admin_nor_manager_keeps_nothing(rep):
+    out = StringIO()
+    call_command("keep_analytics", stdout=out)
+    assert "Kept the analytics of 0 views." in out.getvalue()

@@ -1,0 +1,54 @@
+"""Compute and keep the analytics' figures of the days and months over, after a deploy.
+
+A deploy that changes how they are computed sets every kept figure aside (the key holds a
+hash of apps/forecasting/selectors.py), and the first view of each view of the data would
+then read its whole year: 1.3-2.4 s for an admin at 100,000 projects, about 0.35 s for a
+manager. Run after `migrate`, this reads them instead, once for each view of each pipeline's
+default period that admins and managers have (every admin sees the same figures; a manager,
+those of their teams), so their pages read only today's history. Reps' views are left to
+their first view (about 0.1 s).
+"""
+
+import time
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.forecasting import selectors
+from apps.forecasting.forms import year_before
+from apps.pipeline.models import Pipeline
+from apps.users.models import User
+from apps.users.roles import Role
+
+
+class Command(BaseCommand):
+    help = "Compute and keep the analytics of the days and months over for admins and managers."
+
+    def handle(self, *args, **options):
+        today = timezone.localdate()
+        people = User.objects.filter(
+            Q(is_superuser=True) | Q(groups__name__in=[Role.ADMIN, Role.MANAGER]),
+            is_active=True,
+        )
+        kept = set()
+        for user in people.distinct().order_by("pk"):
+            scope = selectors.scope_of(user)
+            for pipeline in Pipeline.objects.order_by("pk"):
+                if (scope, pipeline.pk) in kept:
+                    continue
+                started = time.perf_counter()
+                selectors.analytics(
+                    user,
+                    pipeline=pipeline,
+                    start=year_before(today),
+                    end=today + timedelta(days=1),
+                    scope=scope,
+                )
+                kept.add((scope, pipeline.pk))
+                self.stdout.write(
+                    f"{pipeline.name}, as {user.username} sees it: "
+                    f"{(time.perf_counter() - started) * 1000:.0f} ms"
+                )
+        self.stdout.write(f"Kept the analytics of {len(kept)} views.")
