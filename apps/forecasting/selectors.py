@@ -506,6 +506,17 @@ def _narrowed(projects: QuerySet, *, pipeline=None, team=None, rep=None) -> Quer
     return projects
 
 
+def _owners(user: User, *, team=None, rep=None) -> QuerySet:
+    """The ids of the people whose projects `_narrowed` keeps of `user`'s: whose
+    reassignments change figures narrowed to today's owners (`ledger.past_revisions`)."""
+    people = visible_users(user)
+    if team is not None:
+        people = people.filter(pk__in=team.members.values("pk"))
+    if rep is not None:
+        people = people.filter(pk=rep.pk)
+    return people.values("pk")
+
+
 def _weighted(probability: str) -> ExpressionWrapper:
     return ExpressionWrapper(weighted_value(probability), output_field=MONEY)
 
@@ -869,7 +880,8 @@ def analytics(
             *(str(item.pk if item is not None else "") for item in narrowed),
         ]
     )
-    part = _period_part(transitions, window, kept_as=kept_as, everyone=everyone)
+    owners = None if everyone else _owners(user, team=team, rep=rep)
+    part = _period_part(transitions, window, kept_as=kept_as, owners=owners)
     stays: dict[int, Counter] = {}
     for (stage_id, days), count in part.stays.items():
         stays.setdefault(stage_id, Counter())[days] += count
@@ -994,14 +1006,15 @@ CLOSE_SUMS = ["closed", "won", "with_individual", "error_individual", "error_def
 
 
 def _period_part(
-    transitions: QuerySet, window: tuple[datetime, datetime], *, kept_as: str, everyone: bool
+    transitions: QuerySet, window: tuple[datetime, datetime], *, kept_as: str, owners
 ) -> _Part:
     """The `_Part` of the projects of `transitions` over the window. Its whole months, and its
     days outside whole months, that are over (`SETTLED_AFTER`) are kept (`kept`, a month)
-    under `kept_as` (who sees them) and their days' past revisions (`ledger.past_revisions`;
-    reassignments aside for `everyone`, whose figures no owner narrows), which a change to
-    their facts raises; and so is their sum, for a day. The rest (today, the months and days
-    not kept yet) is read, in the same queries whatever their number."""
+    under `kept_as` (who sees them) and their days' past revisions (`ledger.past_revisions`,
+    with the reassignments of `owners`, the people the figures are narrowed to; None for
+    everyone's, which no owner narrows), which a change to their facts raises; and so is
+    their sum, for a day. The rest (today, the months and days not kept yet) is read, in the
+    same queries whatever their number."""
     now = timezone.now()
     spans, rest = [], None
     start = window[0]
@@ -1017,7 +1030,7 @@ def _period_part(
         spans.append((start, end))
         start = end
     revisions = ledger.past_revisions(
-        timezone.localdate(window[0]), timezone.localdate(now), reassigned=not everyone
+        timezone.localdate(window[0]), timezone.localdate(now), owners=owners
     )
     keys = {}
     for span in spans:
@@ -1380,7 +1393,8 @@ def forecast_accuracy(
         return _forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep)
     first = _months_later(this_month.start, -ACCURACY_MONTHS)
     # The months' wins, and what was said on their first day, kept with their days' revisions.
-    revision = sum(ledger.past_revisions(first, this_month.start).values())
+    owners = _owners(user, team=team, rep=rep)  # the won are narrowed by today's pipeline
+    revision = sum(ledger.past_revisions(first, this_month.start, owners=owners).values())
     key = f"forecasting:accuracy:{kept_as}:{this_month.key}:{revision}"
     accuracy = kept_figures.get(key)
     if accuracy is None:

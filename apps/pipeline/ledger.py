@@ -12,7 +12,13 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F
 from django.utils import timezone
 
-from apps.pipeline.models import PastRevision, ProjectState, ProjectStatus, StageTransition
+from apps.pipeline.models import (
+    PastReassignment,
+    PastRevision,
+    ProjectState,
+    ProjectStatus,
+    StageTransition,
+)
 from apps.projects.models import CustomerProject
 from apps.users.models import User
 
@@ -126,8 +132,9 @@ def note_past_change(
     project: CustomerProject, current: ProjectState | None, facts: dict, at: datetime
 ) -> None:
     """Raise the past revision (`PastRevision`) of the days a new period changes what the
-    ledger held about: when the project's owner or pipeline changes, every day of its life
-    (reassigned: reports narrow to today's owner and pipeline); when the project was closed
+    ledger held about: when the project's owner or pipeline changes, every day of its life,
+    for its owners before and after (`PastReassignment`: reports narrow to today's owner and
+    pipeline); when the project was closed
     (a reopening, an undone win, an edit of a won or stopped project change its close), the
     day it was closed. Every other change begins today and changes only today. In the
     writer's transaction: figures computed before it commits are kept under the old numbers,
@@ -136,7 +143,9 @@ def note_past_change(
     if _backdated_to.get() is not None or current is None:
         return
     if current.owner_id != facts["owner_id"] or current.pipeline_id != facts["pipeline_id"]:
-        raise_past_revision(since=project.created_at, reassigned=True)
+        raise_past_reassignment(
+            since=project.created_at, owners=[current.owner_id, facts["owner_id"]]
+        )
     if current.status != ProjectStatus.OPEN:
         closed = (
             StageTransition.objects.filter(
@@ -149,33 +158,59 @@ def note_past_change(
         raise_past_revision(since=closed or project.created_at, until=closed)
 
 
-def raise_past_revision(
-    *, since: datetime, until: datetime | None = None, reassigned: bool = False
-) -> None:
-    """Raise the past revision (or, `reassigned`, the count of reassignments) of every day
-    from the one of `since` to the one of `until` (default: today), in day order (two
-    writers raising the same days wait for each other, never deadlock)."""
-    column = "reassigned" if reassigned else "number"
+def raise_past_revision(*, since: datetime, until: datetime | None = None) -> None:
+    """Raise the past revision of every day from the one of `since` to the one of `until`
+    (default: today), in day order (two writers raising the same days wait for each other,
+    never deadlock)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            INSERT INTO pipeline_pastrevision (day, number, reassigned)
-            SELECT day::date, {int(not reassigned)}, {int(reassigned)}
+            """
+            INSERT INTO pipeline_pastrevision (day, number)
+            SELECT day::date, 1
             FROM generate_series(%s::date, %s::date, interval '1 day') AS day
             ORDER BY day
-            ON CONFLICT (day) DO UPDATE SET {column} = pipeline_pastrevision.{column} + 1
+            ON CONFLICT (day) DO UPDATE SET number = pipeline_pastrevision.number + 1
             """,
             [timezone.localdate(since), timezone.localdate(until or timezone.now())],
         )
 
 
-def past_revisions(first: date, last: date, *, reassigned: bool = True) -> dict[date, int]:
-    """The past revision (`PastRevision`) of each day from `first` to `last` that has been
-    raised (the others are 0), reassignments included unless `reassigned` is false (for
-    figures that do not narrow to today's owners and pipelines). Each only ever grows."""
-    revisions = PastRevision.objects.filter(day__gte=first, day__lte=last)
-    total = F("number") + F("reassigned") if reassigned else F("number")
-    return dict(revisions.annotate(total=total).values_list("day", "total"))
+def raise_past_reassignment(*, since: datetime, owners: list[int]) -> None:
+    """Count a reassignment for each of `owners` (the project's before and after: one, if
+    they are the same) on every day from the one of `since` to today, in the order of day and
+    owner (two writers raising the same rows wait for each other, never deadlock)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO pipeline_pastreassignment (day, owner_id, number)
+            SELECT day::date, owner, 1
+            FROM generate_series(%s::date, %s::date, interval '1 day') AS day,
+                 unnest(%s::bigint[]) AS owner
+            ORDER BY day, owner
+            ON CONFLICT (day, owner_id)
+            DO UPDATE SET number = pipeline_pastreassignment.number + 1
+            """,
+            [timezone.localdate(since), timezone.localdate(), sorted(set(owners))],
+        )
+
+
+def past_revisions(first: date, last: date, *, owners=None) -> dict[date, int]:
+    """The past revision of each day from `first` to `last` that has been raised (the others
+    are 0), plus the reassignments counted for `owners` (ids, or a query of them) when given:
+    for figures narrowed to today's owners or pipeline; figures that are not (everyone's, by
+    the pipeline of the time) leave them out. Each only ever grows. One query."""
+    revisions = PastRevision.objects.filter(day__gte=first, day__lte=last).values_list(
+        "day", "number"
+    )
+    if owners is not None:
+        reassigned = PastReassignment.objects.filter(
+            day__gte=first, day__lte=last, owner__in=owners
+        ).values_list("day", "number")
+        revisions = revisions.union(reassigned, all=True)
+    totals: dict[date, int] = {}
+    for day, number in revisions:
+        totals[day] = totals.get(day, 0) + number
+    return totals
 
 
 def today_began() -> datetime:

@@ -448,16 +448,34 @@ class ProjectState(History):
 class PastRevision(models.Model):
     """How many times the ledger changed what it held about a day already over, per day:
     raised by the ledger's writer (`ledger.note_past_change`), in the transaction of the
-    change. `number`: for the day a closed project was closed when it changes (reopened, win
-    undone, edited), and for the days from a moment in the past when history is written
-    then. `reassigned`: for every day of a project's life when its owner or pipeline changes,
-    which matters only to figures narrowed by today's owner or pipeline. Reports keep figures
-    of past days and months under their days' numbers (apps/forecasting), so a raise sets
-    them aside."""
+    change, for the day a closed project was closed when it changes (reopened, win undone,
+    edited), and for the days from a moment in the past when history is written then.
+    Reports keep figures of past days and months under their days' numbers (apps/forecasting),
+    so a raise sets them aside."""
 
     day = models.DateField(unique=True)
     number = models.PositiveBigIntegerField(default=0)
-    reassigned = models.PositiveBigIntegerField(default=0)
 
     def __str__(self):
-        return f"{self.day}: revision {self.number}, {self.reassigned} reassigned"
+        return f"{self.day}: revision {self.number}"
+
+
+class PastReassignment(models.Model):
+    """How many times a project of `owner` was reassigned (its owner or its pipeline changed),
+    for every day of the project's life, counted for its owner before and after: raised as
+    `PastRevision` is. It matters only to figures narrowed by today's owner or pipeline,
+    which keep under their days' revisions plus their people's reassignments: a reassignment
+    sets aside the figures of the views that hold one of its two owners, not every view
+    narrowed to someone (a manager's whole year, each time a project changed hands anywhere)."""
+
+    day = models.DateField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "owner"], name="pipeline_reassignment_once")
+        ]
+
+    def __str__(self):
+        return f"{self.day}: {self.number} reassigned of user {self.owner_id}"

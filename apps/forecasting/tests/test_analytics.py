@@ -14,10 +14,17 @@ from apps.forecasting import kept as kept_figures
 from apps.forecasting import selectors
 from apps.forecasting.selectors import StopStructure, analytics
 from apps.pipeline import services
-from apps.pipeline.models import PastRevision, Pipeline, StageTransition, StopReason
+from apps.pipeline.models import (
+    PastReassignment,
+    PastRevision,
+    Pipeline,
+    StageTransition,
+    StopReason,
+)
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
+from apps.users.factories import RepFactory
 
 ACQUISITION = "acquisition"
 
@@ -450,6 +457,33 @@ def test_an_owner_change_sets_aside_the_figures_kept_of_its_months(
     assert _year_to_june(user=manager).stages[0].median_days == 10
 
 
+def test_an_owner_change_into_the_team_sets_aside_the_figures_kept_of_its_months(
+    history, manager, rep, other_rep, pipeline_admin
+):
+    project = _open(other_rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
+    _then(_at(3, 4), services.move_project, project, **_to("Qualification"))
+    assert _year_to_june(user=manager).stages[0].median_days == 10  # P1 10, P2 4, P3 10
+    _reassign(project, to=rep, by=pipeline_admin)
+    assert _year_to_june(user=manager).stages[0].median_days == 7  # and this one's 3
+
+
+def test_a_reassignment_between_people_a_manager_does_not_see_keeps_their_figures(
+    history, manager, rep, other_rep, other_team, pipeline_admin
+):
+    """Counted for its two owners only: a project changing hands in another team does not
+    make every manager read their year again."""
+    third = RepFactory(username="third")
+    project = _open(other_rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
+    _then(_at(3, 4), services.move_project, project, **_to("Qualification"))
+    assert _year_to_june(user=other_team.manager).stages[0].median_days == 3
+    kept = _year_to_june(user=manager)
+    _stop_in_march_behind_the_ledgers_back(rep)  # unknown to what was kept
+    _reassign(project, to=third, by=pipeline_admin)
+    assert _year_to_june(user=manager).lost == kept.lost
+    # The other team's manager held its first owner: their figures are read again.
+    assert _year_to_june(user=other_team.manager).stages[0].median_days is None
+
+
 def test_a_reassignment_keeps_what_was_kept_for_everyone(
     history, manager, rep, other_rep, pipeline_admin
 ):
@@ -467,9 +501,10 @@ def test_a_reassignment_keeps_what_was_kept_for_everyone(
 def test_a_move_today_changes_today_only_and_keeps_what_was_kept(history, manager, rep):
     project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
     _year_to_june(user=manager)
-    revisions = list(PastRevision.objects.values_list("day", "number", "reassigned"))
+    revisions = list(PastRevision.objects.values_list("day", "number"))
     _then(_at(6, 1), services.move_project, project, **_to("Qualification"))
-    assert list(PastRevision.objects.values_list("day", "number", "reassigned")) == revisions
+    assert list(PastRevision.objects.values_list("day", "number")) == revisions
+    assert not PastReassignment.objects.exists()
     # Raw lead: P1 10, P2 4, P3 10, and this one's 92 days, ended today.
     assert _year_to_june(user=manager).stages[0].median_days == 10
 

@@ -12,7 +12,7 @@ from apps.accounts import services as account_services
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import services
-from apps.pipeline.models import PastRevision, StageTransition
+from apps.pipeline.models import PastReassignment, PastRevision, StageTransition
 from apps.pipeline.tests.test_ledger import assert_ledger_consistent
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
@@ -173,4 +173,6 @@ def test_two_reassignments_over_the_same_days_at_once_both_count(
         )
     )
     assert all(isinstance(outcome, CustomerProject) for outcome in outcomes), outcomes
-    assert list(PastRevision.objects.values_list("number", "reassigned")) == [(0, 2)]
+    counted = PastReassignment.objects.values_list("owner__username", "number")
+    assert sorted(counted) == [("rep", 2), ("teammate", 2)]
+    assert not PastRevision.objects.exists()

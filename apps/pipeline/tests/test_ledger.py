@@ -14,7 +14,15 @@ from django.db.models.functions import TruncMonth
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import ledger, services
-from apps.pipeline.models import PastRevision, ProjectState, Stage, StageTransition, StopReason
+from apps.pipeline.models import (
+    PastReassignment,
+    PastRevision,
+    Pipeline,
+    ProjectState,
+    Stage,
+    StageTransition,
+    StopReason,
+)
 from apps.pipeline.selectors import changes_between, projects_as_of, state_changes, timeline
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
@@ -192,8 +200,14 @@ def test_a_change_at_the_same_instant_still_begins_a_later_period(rep):
 # The past revision: what reports kept of days over is set aside when the past changes.
 
 
-def _revisions(kind: str = "number") -> dict:
-    return dict(PastRevision.objects.filter(**{f"{kind}__gt": 0}).values_list("day", kind))
+def _revisions() -> dict:
+    return dict(PastRevision.objects.filter(number__gt=0).values_list("day", "number"))
+
+
+def _reassigned() -> dict:
+    """{(day, owner's username): reassignments counted}."""
+    rows = PastReassignment.objects.values_list("day", "owner__username", "number")
+    return {(day, owner): number for day, owner, number in rows}
 
 
 def _on(month: int, day: int) -> datetime:
@@ -235,7 +249,23 @@ def test_an_owner_change_raises_every_day_of_the_projects_life(rep, teammate, ma
         project_services.update_project(
             project=project, user=manager, seen_version=1, data={"owner": teammate}
         )
-    assert _revisions("reassigned") == dict.fromkeys(_days(date(2026, 2, 27), date(2026, 3, 2)), 1)
+    days = _days(date(2026, 2, 27), date(2026, 3, 2))
+    # For both owners, before and after: the views that hold either see the project move.
+    assert _reassigned() == {(day, owner): 1 for day in days for owner in ("rep", "teammate")}
+    assert _revisions() == {}
+
+
+def test_a_pipeline_change_counts_for_its_owner(rep):
+    """No service moves a project to another pipeline today; the ledger's writer counts it
+    should one ever do, since figures are narrowed by today's pipeline."""
+    with time_machine.travel(_on(2, 27), tick=False):
+        project = _open(rep)
+    development = Pipeline.objects.get(kind="development")
+    facts = ledger.snapshot(project) | {"pipeline_id": development.pk}
+    with time_machine.travel(_on(3, 1), tick=False):
+        ledger.note_past_change(project, ledger.current_period(project), facts, _on(3, 1))
+    days = _days(date(2026, 2, 27), date(2026, 3, 1))
+    assert _reassigned() == {(day, "rep"): 1 for day in days}
     assert _revisions() == {}
 
 
@@ -247,7 +277,7 @@ def test_moves_and_edits_of_an_open_project_raise_nothing(rep, manager, team):
         project_services.update_project(
             project=project, user=manager, seen_version=2, data={"value": Decimal(5)}
         )
-    assert (_revisions(), _revisions("reassigned")) == ({}, {})
+    assert (_revisions(), _reassigned()) == ({}, {})
 
 
 def test_two_raises_of_the_same_days_add_up(rep):
