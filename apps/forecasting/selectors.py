@@ -11,6 +11,7 @@ Definitions (DOMAIN.md, "Definitions the reports use"):
 
 import calendar
 import hashlib
+import importlib.util
 import math
 import operator
 from collections import Counter
@@ -23,7 +24,7 @@ from pathlib import Path
 from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import (
     Case,
     Count,
@@ -506,7 +507,7 @@ def _narrowed(projects: QuerySet, *, pipeline=None, team=None, rep=None) -> Quer
     return projects
 
 
-def _owners(user: User, *, team=None, rep=None) -> QuerySet:
+def _owners(user: User, *, team: Team | None = None, rep: User | None = None) -> QuerySet:
     """The ids of the people whose projects `_narrowed` keeps of `user`'s: whose
     reassignments change figures narrowed to today's owners (`ledger.past_revisions`)."""
     people = visible_users(user)
@@ -955,16 +956,31 @@ def recent_analytics(user: User, **choices) -> tuple[Analytics, datetime]:
 
 # How long kept figures last. What changes them sets them aside (their days' past revisions,
 # the code's hash, who sees them), not time: time only lets go of what no view reads any more.
-# A part of a day or a month is read by every view for a year, and read again only when it
-# lapses: a month (after a day, every view of the data paid its whole year again each morning,
-# 1.3-2.4 s for an admin). The sum of a view's parts is good for a day: the next day's view
-# has one more day over, and sums under another key.
+# A part of a day or a month lasts a month from the last day a view summed it (each view sums
+# its parts again once a day, when one more day is over), so the parts in use never lapse;
+# kept for a day, every view of the data paid its whole year again each morning (1.3-2.4 s
+# for an admin). The sum of a view's parts is good for a day: the next day's sums under
+# another key.
 KEEP_SECONDS = 30 * 24 * 3600
 KEEP_SUM_SECONDS = 24 * 3600
-# What computed the kept figures: this module's source. They are in the database and outlive
-# a restart; a deploy that changes how they are computed (or `_Part`, which they are
-# pickled as) sets them aside.
-KEPT_BY = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+# What computed the kept figures: the source of the modules they are read with (this one,
+# with `_Part`, which they are pickled as; who sees what; the ledger and its revisions). They
+# are in the database and outlive a restart; a deploy that changes one of these sets them
+# aside. (Another change to their meaning, or history fixed by hand, needs
+# `manage.py keep_analytics --afresh`.)
+_READ_WITH = [
+    __name__,
+    "apps.forecasting.kept",
+    "apps.pipeline.ledger",
+    "apps.pipeline.models",
+    "apps.pipeline.selectors",
+    "apps.projects.models",
+    "apps.projects.selectors",
+    "apps.users.roles",
+]
+KEPT_BY = hashlib.sha256(
+    b"".join(Path(importlib.util.find_spec(name).origin).read_bytes() for name in _READ_WITH)
+).hexdigest()[:16]
 # A month or a day is over, for keeping its figures, this long after its last midnight: a
 # change begun before it has committed by then.
 SETTLED_AFTER = timedelta(hours=1)
@@ -1006,7 +1022,11 @@ CLOSE_SUMS = ["closed", "won", "with_individual", "error_individual", "error_def
 
 
 def _period_part(
-    transitions: QuerySet, window: tuple[datetime, datetime], *, kept_as: str, owners
+    transitions: QuerySet,
+    window: tuple[datetime, datetime],
+    *,
+    kept_as: str,
+    owners: QuerySet | None,
 ) -> _Part:
     """The `_Part` of the projects of `transitions` over the window. Its whole months, and its
     days outside whole months, that are over (`SETTLED_AFTER`) are kept (`kept`, a month)
@@ -1058,6 +1078,8 @@ def _period_part(
             kept_figures.set_many(
                 {keys[span]: read[span] for span in to_read}, timeout=KEEP_SECONDS
             )
+        if kept:
+            kept_figures.keep_longer(kept, timeout=KEEP_SECONDS)
         kept_figures.set(all_kept, total, timeout=KEEP_SUM_SECONDS)
         if rest:
             total.add(read[rest])
@@ -1124,7 +1146,7 @@ def _as_sent(rows: QuerySet) -> list[dict]:
         sql, params = rows.query.sql_with_params()
     except EmptyResultSet:  # a queryset that can match nothing (.none()) has no SQL
         return []
-    with connection.cursor() as cursor:
+    with connections[rows.db].cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -1393,7 +1415,8 @@ def forecast_accuracy(
         return _forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep)
     first = _months_later(this_month.start, -ACCURACY_MONTHS)
     # The months' wins, and what was said on their first day, kept with their days' revisions.
-    owners = _owners(user, team=team, rep=rep)  # the won are narrowed by today's pipeline
+    # Narrowed by today's pipeline (the won) and, but for an admin, today's owners (all).
+    owners = _owners(user, team=team, rep=rep)
     revision = sum(ledger.past_revisions(first, this_month.start, owners=owners).values())
     key = f"forecasting:accuracy:{kept_as}:{this_month.key}:{revision}"
     accuracy = kept_figures.get(key)

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
-from django.db.models import F
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
 from apps.pipeline.models import (
@@ -134,9 +134,9 @@ def note_past_change(
     """Raise the past revision (`PastRevision`) of the days a new period changes what the
     ledger held about: when the project's owner or pipeline changes, every day of its life,
     for its owners before and after (`PastReassignment`: reports narrow to today's owner and
-    pipeline); when the project was closed
-    (a reopening, an undone win, an edit of a won or stopped project change its close), the
-    day it was closed. Every other change begins today and changes only today. In the
+    pipeline); when the project was closed (a reopening, an undone win, an edit of a won or
+    stopped project change its close), the day it was closed. Every other change begins
+    today and changes only today. In the
     writer's transaction: figures computed before it commits are kept under the old numbers,
     and set aside once it does. (Demo data written in the past raises its days once
     written.)"""
@@ -194,22 +194,29 @@ def raise_past_reassignment(*, since: datetime, owners: list[int]) -> None:
         )
 
 
-def past_revisions(first: date, last: date, *, owners=None) -> dict[date, int]:
+def past_revisions(
+    first: date, last: date, *, owners: QuerySet | list[int] | None = None
+) -> dict[date, int]:
     """The past revision of each day from `first` to `last` that has been raised (the others
     are 0), plus the reassignments counted for `owners` (ids, or a query of them) when given:
     for figures narrowed to today's owners or pipeline; figures that are not (everyone's, by
-    the pipeline of the time) leave them out. Each only ever grows. One query."""
+    the pipeline of the time) leave them out. Each only ever grows. One query, answering a
+    row or two a day (the owners' counts summed in SQL: an admin's are every owner's)."""
     revisions = PastRevision.objects.filter(day__gte=first, day__lte=last).values_list(
         "day", "number"
     )
     if owners is not None:
-        reassigned = PastReassignment.objects.filter(
-            day__gte=first, day__lte=last, owner__in=owners
-        ).values_list("day", "number")
+        reassigned = (
+            PastReassignment.objects.filter(day__gte=first, day__lte=last, owner__in=owners)
+            .order_by()
+            .values("day")
+            .annotate(total=Sum("number"))
+            .values_list("day", "total")
+        )
         revisions = revisions.union(reassigned, all=True)
     totals: dict[date, int] = {}
     for day, number in revisions:
-        totals[day] = totals.get(day, 0) + number
+        totals[day] = totals.get(day, 0) + int(number)
     return totals
 
 

@@ -469,12 +469,13 @@ class PastReassignment(models.Model):
     narrowed to someone (a manager's whole year, each time a project changed hands anywhere)."""
 
     day = models.DateField()
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     number = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "owner"], name="pipeline_reassignment_once")
+            # Its index serves the read of a range of days for some owners (past_revisions).
+            models.UniqueConstraint(fields=["day", "owner"], name="pipeline_pastreassignment_once")
         ]
 
     def __str__(self):

@@ -404,8 +404,10 @@ def test_the_figures_of_a_month_over_are_read_once(history, manager, rep):
     assert _year_to_june(user=manager).lost == first.lost + 1
 
 
-def test_the_figures_of_a_month_over_are_kept_for_a_month(history, manager, rep):
-    """Not for a day: every view of the data read its whole year again each morning."""
+def test_the_figures_of_a_month_over_last_a_month_from_the_last_view(history, manager, rep):
+    """Not a day: every view of the data read its whole year again each morning. A view
+    sums its parts again each day and keeps them a month longer: the parts in use never
+    lapse, those no view read for a month do."""
 
     def seen_on(moment):
         with time_machine.travel(moment, tick=False):
@@ -419,7 +421,8 @@ def test_the_figures_of_a_month_over_are_kept_for_a_month(history, manager, rep)
     first = seen_on(_at(6, 1))
     _stop_in_march_behind_the_ledgers_back(rep)  # the kept March does not know of it
     assert seen_on(_at(6, 25)).lost == first.lost
-    assert seen_on(_at(7, 2)).lost == first.lost + 1  # lapsed: read again
+    assert seen_on(_at(7, 20)).lost == first.lost  # kept from 25 June on
+    assert seen_on(_at(8, 30)).lost == first.lost + 1  # no view for 41 days: read again
 
 
 def test_figures_kept_by_other_code_are_set_aside(history, manager, rep, monkeypatch):
@@ -482,6 +485,18 @@ def test_a_reassignment_between_people_a_manager_does_not_see_keeps_their_figure
     assert _year_to_june(user=manager).lost == kept.lost
     # The other team's manager held its first owner: their figures are read again.
     assert _year_to_june(user=other_team.manager).stages[0].median_days is None
+
+
+def test_a_reassignment_out_of_the_team_sets_aside_the_forecast_accuracy_kept(
+    history, manager, rep, other_rep, pipeline_admin
+):
+    """What the forecast said on 1 April is narrowed to today's owners too."""
+    project = _open(rep, "Raw lead", _at(3, 1), date(2026, 4, 20))
+    before = _year_to_june(user=manager).accuracy
+    _reassign(project, to=other_rep, by=pipeline_admin)
+    after = _year_to_june(user=manager).accuracy
+    kept_figures.clear()
+    assert after == _year_to_june(user=manager).accuracy != before
 
 
 def test_a_reassignment_keeps_what_was_kept_for_everyone(
@@ -592,6 +607,17 @@ def test_keep_analytics_keeps_the_first_view_of_every_admin_and_manager(
     assert _default_view(manager).lost == 2  # kept: P2 and P3
     assert _default_view(pipeline_admin).lost == 2
     assert _default_view(rep).lost == 2  # a rep's view is read afresh: P2 and March's stop
+
+
+def test_keep_analytics_afresh_lets_go_of_what_was_kept_first(history, manager, rep):
+    """After history was changed outside the app, which raises no revision."""
+    with time_machine.travel(_at(6, 1), tick=False):
+        call_command("keep_analytics", stdout=StringIO())
+    _stop_in_march_behind_the_ledgers_back(rep)
+    assert _default_view(manager).lost == 2  # kept
+    with time_machine.travel(_at(6, 1), tick=False):
+        call_command("keep_analytics", "--afresh", stdout=StringIO())
+    assert _default_view(manager).lost == 3
 
 
 def test_keep_analytics_with_no_admin_nor_manager_keeps_nothing(rep):

@@ -36,6 +36,15 @@ def test_figures_are_read_back_by_key_until_they_expire():
 
 
 @pytest.mark.django_db
+def test_figures_kept_longer_last_from_then():
+    kept.set_many({"a": 1, "b": 2}, timeout=60)
+    with time_machine.travel(timezone.now() + timedelta(seconds=50)):
+        kept.keep_longer(["a", "missing"], timeout=60)
+    with time_machine.travel(timezone.now() + timedelta(seconds=100)):
+        assert kept.get_many(["a", "b"]) == {"a": 1}
+
+
+@pytest.mark.django_db
 def test_keeping_again_replaces_and_lets_go_of_what_expired():
     kept.set("old", 1, timeout=10)
     kept.set("a", 1, timeout=60)

@@ -3,10 +3,13 @@ connection: undoing a win, a move that brings the fields its stage needs, a win 
 confirmed facts, and a project opened with a new account of the same name."""
 
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts import services as account_services
 from apps.accounts.factories import AccountFactory
@@ -176,3 +179,29 @@ def test_two_reassignments_over_the_same_days_at_once_both_count(
     counted = PastReassignment.objects.values_list("owner__username", "number")
     assert sorted(counted) == [("rep", 2), ("teammate", 2)]
     assert not PastRevision.objects.exists()
+
+
+def test_two_reassignments_crossing_at_once_both_count(
+    rep, teammate, manager, team, pipeline_admin
+):
+    """A → B and B → A over the same days, two years of them: each counts for both owners in
+    the order of day and owner, so neither waits on the other in the opposite order."""
+    two_years_ago = timezone.now() - timedelta(days=730)
+    with time_machine.travel(two_years_ago, tick=False):
+        projects = [
+            ProjectFactory(account=AccountFactory(owner=owner)) for owner in (rep, teammate)
+        ]
+    outcomes = at_once(
+        *(
+            lambda project=project, who=who, to=to: project_services.update_project(
+                project=project, user=who, seen_version=1, data={"owner": to}
+            )
+            for project, who, to in zip(
+                projects, (manager, pipeline_admin), (teammate, rep), strict=True
+            )
+        )
+    )
+    assert all(isinstance(outcome, CustomerProject) for outcome in outcomes), outcomes
+    counts = PastReassignment.objects.values_list("owner__username", "number")
+    assert {(owner, number) for owner, number in counts} == {("rep", 2), ("teammate", 2)}
+    assert PastReassignment.objects.count() == 2 * 731
