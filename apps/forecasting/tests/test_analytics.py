@@ -73,14 +73,14 @@ def history(rep, teammate, team):
     _then(_at(4, 11), services.win_project, p4)
 
 
-def _year_to_june(*, user, **narrowed):
-    """The acquisition pipeline's analytics for the year to 1 June 2026, seen on 1 June
-    (narrowed to a team or a rep)."""
-    with time_machine.travel(_at(6, 1), tick=False):
+def _year_to_june(*, user, on=None, start=date(2025, 6, 2), **narrowed):
+    """The acquisition pipeline's analytics for the year to 1 June 2026 (from `start`), seen
+    on 1 June (or `on`), narrowed to a team or a rep."""
+    with time_machine.travel(on or _at(6, 1), tick=False):
         return analytics(
             user,
             pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
-            start=date(2025, 6, 2),
+            start=start,
             end=date(2026, 6, 2),
             **narrowed,
         )
@@ -408,21 +408,12 @@ def test_the_figures_of_a_month_over_last_a_month_from_the_last_view(history, ma
     """Not a day: every view of the data read its whole year again each morning. A view
     sums its parts again each day and keeps them a month longer: the parts in use never
     lapse, those no view read for a month do."""
-
-    def seen_on(moment):
-        with time_machine.travel(moment, tick=False):
-            return analytics(
-                manager,
-                pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
-                start=date(2025, 6, 2),
-                end=date(2026, 6, 2),
-            )
-
-    first = seen_on(_at(6, 1))
+    first = _year_to_june(user=manager)
     _stop_in_march_behind_the_ledgers_back(rep)  # the kept March does not know of it
-    assert seen_on(_at(6, 25)).lost == first.lost
-    assert seen_on(_at(7, 20)).lost == first.lost  # kept from 25 June on
-    assert seen_on(_at(8, 30)).lost == first.lost + 1  # no view for 41 days: read again
+    assert _year_to_june(user=manager, on=_at(6, 25)).lost == first.lost
+    assert _year_to_june(user=manager, on=_at(7, 20)).lost == first.lost  # kept from 25 June
+    # No view for 41 days: read again.
+    assert _year_to_june(user=manager, on=_at(8, 30)).lost == first.lost + 1
 
 
 def test_figures_kept_by_other_code_are_set_aside(history, manager, rep, monkeypatch):
@@ -583,13 +574,7 @@ def test_the_parts_are_read_as_sent_with_python_types_from_sql(history):
 def _default_view(user):
     """What the analytics page shows `user` first on 1 June 2026: the default pipeline, the
     month so far and the twelve before it."""
-    with time_machine.travel(_at(6, 1), tick=False):
-        return analytics(
-            user,
-            pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
-            start=date(2025, 6, 1),
-            end=date(2026, 6, 2),
-        )
+    return _year_to_june(user=user, start=date(2025, 6, 1))
 
 
 def test_keep_analytics_keeps_the_first_view_of_every_admin_and_manager(
