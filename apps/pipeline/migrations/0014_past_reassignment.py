@@ -4,7 +4,9 @@
 # `pastrevision.reassigned` leaves the model but stays in the table this release, with a
 # database default: the code of the release before, still serving while a deploy migrates,
 # writes and reads it. A later release drops it. The figures kept under the old counts are
-# set aside by forecasting's migration 0004.
+# set aside by forecasting's migration 0004. A reassignment the old code makes after this
+# migration counts in that column only: once no process of the old code serves, run
+# `manage.py keep_analytics --afresh`.
 
 import django.db.models.deletion
 from django.conf import settings
