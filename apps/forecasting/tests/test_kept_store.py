@@ -116,3 +116,34 @@ def test_two_keeping_the_same_figures_at_once_both_succeed():
     values = kept.get_many(keys)
     assert len(values) == 200 and len(set(values.values())) == 1  # one writer's, whole
     assert not KeptFigures.objects.filter(key=expired).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migrated_rows", "put_back_migrated_data")
+def test_keeping_longer_skips_what_another_holds_without_waiting():
+    """Another request keeping a row (its transaction holds the row's lock) is not waited
+    for: that request keeps it itself; the other rows are kept longer."""
+    kept.set_many({"held": 1, "free": 2}, timeout=60)
+    holding, done = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                list(KeptFigures.objects.select_for_update().filter(key=kept._hashed("held")))
+                holding.set()
+                assert done.wait(timeout=10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(timeout=10)
+    try:
+        kept.keep_longer(["held", "free"], timeout=3600)
+    finally:
+        done.set()
+        holder.join(timeout=10)
+    lasting = dict(KeptFigures.objects.values_list("key", "expires_at"))
+    later = timezone.now() + timedelta(seconds=600)
+    assert lasting[kept._hashed("free")] > later
+    assert lasting[kept._hashed("held")] < later
