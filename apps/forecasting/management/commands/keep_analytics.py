@@ -45,10 +45,11 @@ class Command(BaseCommand):
             Q(is_superuser=True) | Q(groups__name__in=[Role.ADMIN, Role.MANAGER]),
             is_active=True,
         )
+        pipelines = list(Pipeline.objects.order_by("pk"))
         kept = set()
         for user in people.distinct().order_by("pk"):
             scope = selectors.scope_of(user)
-            for pipeline in Pipeline.objects.order_by("pk"):
+            for pipeline in pipelines:
                 if (scope, pipeline.pk) in kept:
                     continue
                 started = time.perf_counter()
