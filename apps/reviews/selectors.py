@@ -203,8 +203,9 @@ bars AS (
 """
 
 # The listed changes: every step that is a transition, a later close date, a new value or a
-# new individual %, with before and after; counted in distinct projects, the newest
-# `LISTED` of each section kept.
+# new individual %, with before and after; each a row of its section (a project moved twice
+# is two rows), counted as the rows are, so a section's count is what its list lists; the
+# newest `LISTED` of each section kept.
 ENTRIES = """
 entries AS (
     SELECT kind AS section, project_id, at, pipeline_id, stage_id, stage_order,
@@ -220,13 +221,9 @@ entries AS (
     SELECT 'individual', project_id, at, pipeline_id, NULL, NULL, i0::text, i1::text
     FROM steps WHERE s0 IS NOT NULL AND i1 IS DISTINCT FROM i0
 ),
-counted AS (
-    SELECT section, count(*) AS projects
-    FROM (SELECT DISTINCT section, project_id FROM entries) AS projects
-    GROUP BY section
-),
 ranked AS (
-    SELECT *, row_number() OVER (PARTITION BY section ORDER BY at DESC, project_id) AS rank
+    SELECT *, row_number() OVER (PARTITION BY section ORDER BY at DESC, project_id) AS rank,
+           count(*) OVER (PARTITION BY section) AS total
     FROM entries
 )
 """
@@ -260,10 +257,9 @@ SELECT 'bar', bar, count(DISTINCT project_id), position, sum(amount) / 100.0,
        NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::int, NULL, NULL
 FROM bars GROUP BY position, bar
 UNION ALL
-SELECT 'entry', ranked.section, counted.projects, NULL, NULL,
+SELECT 'entry', section, total, NULL, NULL,
        project_id, at, pipeline_id, stage_id, stage_order, before, after
-FROM ranked JOIN counted USING (section)
-WHERE rank <= %(listed)s
+FROM ranked WHERE rank <= %(listed)s
 UNION ALL
 SELECT 'until', NULL, NULL, position, sum(cents) / 100.0,
        NULL, NULL, NULL, NULL, NULL, NULL, NULL
@@ -341,17 +337,26 @@ class Section:
 
     @property
     def more(self) -> int:
-        return self.count - len(self.entries)
+        """The rows counted but not listed: `count` counts rows as the list lists them."""
+        return max(self.count - len(self.entries), 0)
 
 
 SECTIONS = [
     ("new", "New projects", "Opened in the period."),
-    ("advanced", "Advanced", "Moved to a later stage."),
-    ("moved back", "Moved back", "Moved to an earlier stage."),
+    ("advanced", "Advanced", "Each move to a later stage: a project moved twice is two rows."),
+    ("moved back", "Moved back", "Each move to an earlier stage."),
     ("won", "Won", ""),
     ("stopped", "Stopped", "At which stage, and whether that was early or late."),
-    ("reopened", "Reopened", "Stopped, or won by mistake, and open again."),
-    ("slipped", "Close dates pushed later", "With how often each close date has been pushed."),
+    (
+        "reopened",
+        "Reopened",
+        "Each time a stopped project, or one won by mistake, was opened again.",
+    ),
+    (
+        "slipped",
+        "Close dates pushed later",
+        "Each push since the last meeting, with how often the close date has been pushed in all.",
+    ),
     ("overdue", "Close dates passed while open", "Expected to close before today."),
     ("value", "Value changes", ""),
     ("individual", "Individual percentage changes", ""),
