@@ -33,6 +33,12 @@ def may_hold(user: User, meeting: ReviewMeeting) -> bool:
     return meeting.manager_id == user.pk or is_admin(user)
 
 
+def check_may_hold(user: User, meeting: ReviewMeeting, *, to: str) -> None:
+    """Refuse anyone but the meeting's manager (or an admin) the write `to` names."""
+    if not may_hold(user, meeting):
+        raise ReviewError(f"Only the manager who held the meeting {to}.")
+
+
 @transaction.atomic
 def hold_meeting(*, user: User, scope: Scope, since: datetime) -> ReviewMeeting:
     """Begin a review of `scope` now, covering the changes since `since`. The same start
@@ -60,8 +66,7 @@ def save_notes(
     *, user: User, meeting: ReviewMeeting, notes: str, seen_version: int
 ) -> ReviewMeeting:
     """Replace the meeting's notes, unless someone saved them since `seen_version`."""
-    if not may_hold(user, meeting):
-        raise ReviewError("Only the manager who held the meeting writes its notes.")
+    check_may_hold(user, meeting, to="writes its notes")
     locked = ReviewMeeting.objects.select_for_update().get(pk=meeting.pk)
     if locked.version != seen_version:
         raise ReviewError(
@@ -86,8 +91,7 @@ def add_action(
 ) -> ActionItem:
     """An action agreed in the meeting, for someone in its scope (or its manager), maybe
     about one of the scope's projects."""
-    if not may_hold(user, meeting):
-        raise ReviewError("Only the manager who held the meeting adds its actions.")
+    check_may_hold(user, meeting, to="adds its actions")
     scope = Scope(team=meeting.team, rep=meeting.rep)
     members = set(scope.member_ids())
     if owner.pk not in members | {meeting.manager_id}:

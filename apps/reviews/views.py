@@ -127,17 +127,39 @@ def _meeting_or_404(request, pk):
     return get_object_or_404(selectors.visible_meetings(request.user), pk=pk)
 
 
+def _actions_seen(user, meeting):
+    """The meeting's actions `user` sees: all of them for whoever sees the whole meeting,
+    else (a rep it covered) their own."""
+    actions = meeting.actions.select_related("owner", "project", "done_by")
+    if selectors.sees_all_of(user, meeting):
+        return actions
+    return actions.filter(owner=user)
+
+
+def _action_or_404(request, pk):
+    """An action the user sees (theirs, or one of a meeting they see whole); 404 for any other,
+    as for one that does not exist."""
+    action = get_object_or_404(
+        selectors.visible_actions(request.user).select_related("meeting"), pk=pk
+    )
+    if action.owner_id != request.user.pk and not selectors.sees_all_of(
+        request.user, action.meeting
+    ):
+        raise Http404("No such action.")
+    return action
+
+
 @require_GET
 def meeting(request, pk):
     """A meeting: the review of what changed up to when it was held, its notes and actions;
     `?present` shows it for a projector, one section at a time."""
     meeting = _meeting_or_404(request, pk)
     may_hold = services.may_hold(request.user, meeting)
-    actions = meeting.actions.select_related("owner", "project", "done_by")
+    actions = _actions_seen(request.user, meeting)
     if selectors.sees_all_of(request.user, meeting):
         scope = Scope(team=meeting.team, rep=meeting.rep)
     else:  # a rep the meeting covered: their part of it
-        scope, actions = Scope(rep=request.user), actions.filter(owner=request.user)
+        scope = Scope(rep=request.user)
     review = selectors.review(scope, since=meeting.since, until=meeting.held_at)
     listed = {entry.project for section in review.sections for entry in section.entries}
     return render(
@@ -159,23 +181,26 @@ def meeting(request, pk):
     )
 
 
-def _attempt(form, write) -> tuple[object, str | None]:
-    """Validate `form`, then `write(cleaned_data)`: what the write returned, and the message
-    to show when the form or the rules refused."""
-    if not form.is_valid():
-        return None, problems(form)
+def _attempt(request, meeting, form, write, *, to: str) -> tuple[object, str | None]:
+    """Unless the user may not write `to` the meeting (refused before the form is read),
+    validate `form`, then `write(cleaned_data)`: what the write returned, and the message to
+    show when the form or the rules refused."""
     try:
+        services.check_may_hold(request.user, meeting, to=to)
+        if not form.is_valid():
+            return None, problems(form)
         return write(form.cleaned_data), None
     except DomainError as refused:
         return None, str(refused)
 
 
 def _answer(request, meeting, *, partial: str, context: dict, error, refused: str, done: str):
-    """An htmx request gets the meeting page's `partial` again; a plain form, a message and
-    the meeting page."""
+    """An htmx request gets the meeting page's `partial` again, with `context`; a plain
+    form, a message and the meeting page. The caller builds `context` from what the page
+    shows this user: a refused write shows no more than the page would."""
     if request.htmx:
-        context = {"meeting": meeting, "may_hold": True, **context}
-        return render(request, f"reviews/meeting.html#{partial}", context)
+        shown = {"meeting": meeting, "may_hold": services.may_hold(request.user, meeting)}
+        return render(request, f"reviews/meeting.html#{partial}", {**shown, **context})
     if error:
         messages.error(request, f"{refused}: {error}")
     else:
@@ -187,12 +212,16 @@ def _answer(request, meeting, *, partial: str, context: dict, error, refused: st
 def notes(request, pk):
     meeting = _meeting_or_404(request, pk)
     saved, error = _attempt(
+        request,
+        meeting,
         NotesForm(request.POST),
         lambda data: services.save_notes(
             user=request.user, meeting=meeting, notes=data["notes"], seen_version=data["version"]
         ),
+        to="writes its notes",
     )
     meeting = saved or meeting
+    may_hold = services.may_hold(request.user, meeting)
     # Refused, the box keeps what was typed (on the current version, to save it again).
     shown = request.POST.get("notes", "") if error else meeting.notes
     return _answer(
@@ -200,7 +229,9 @@ def notes(request, pk):
         meeting,
         partial="notes",
         context={
-            "notes_form": NotesForm(initial={"notes": shown, "version": meeting.version}),
+            "notes_form": NotesForm(initial={"notes": shown, "version": meeting.version})
+            if may_hold
+            else None,
             "notes_error": error,
             "notes_saved": not error,
         },
@@ -213,19 +244,18 @@ def notes(request, pk):
 @require_POST
 def action_add(request, pk):
     meeting = _meeting_or_404(request, pk)
-    form = ActionForm(request.POST, meeting=meeting)
     _, error = _attempt(
-        form,
+        request,
+        meeting,
+        ActionForm(request.POST, meeting=meeting),
         lambda data: services.add_action(user=request.user, meeting=meeting, **data),
+        to="adds its actions",
     )
     return _answer(
         request,
         meeting,
         partial="actions",
-        context={
-            "actions": meeting.actions.select_related("owner", "project", "done_by"),
-            "action_error": error,
-        },
+        context={"actions": _actions_seen(request.user, meeting), "action_error": error},
         error=error,
         refused="No action was added",
         done="Action added.",
@@ -234,7 +264,7 @@ def action_add(request, pk):
 
 @require_POST
 def action_done(request, pk):
-    action = get_object_or_404(selectors.visible_actions(request.user), pk=pk)
+    action = _action_or_404(request, pk)
     try:
         action = services.mark_done(
             user=request.user, action=action, done=request.POST.get("done", "1") != "0"

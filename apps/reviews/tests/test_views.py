@@ -302,3 +302,92 @@ def test_a_rep_sees_their_own_part_of_a_team_meeting(client, manager, team, rep,
         page = client.get(url).content.decode()
         assert "Mine" in page
         assert "Theirs" not in page
+
+
+def _team_meeting_with_two_reps_actions(manager, team, rep, teammate):
+    meeting = ReviewMeeting.objects.create(
+        manager=manager,
+        team=team,
+        held_at=timezone.now(),
+        since=timezone.now() - timedelta(days=14),
+    )
+    for owner, title in ((rep, "Mine"), (teammate, "Theirs")):
+        ActionItem.objects.create(
+            meeting=meeting,
+            owner=owner,
+            project=ProjectFactory(account=AccountFactory(owner=owner), title=f"{title} project"),
+            text=f"Follow up {title.lower()}",
+            due_date=date.today(),
+            created_by=manager,
+        )
+    return meeting
+
+
+def test_a_refused_htmx_action_shows_the_rep_only_their_own_part(
+    client, manager, team, rep, teammate
+):
+    meeting = _team_meeting_with_two_reps_actions(manager, team, rep, teammate)
+    client.force_login(rep)
+    response = client.post(
+        f"/reviews/{meeting.pk}/actions/",
+        {"owner": teammate.pk, "text": "Sneaky", "due_date": date.today().isoformat()},
+        HTTP_HX_REQUEST="true",
+    )
+    page = response.content.decode()
+    assert "No action was added: Only the manager who held the meeting" in page
+    assert "Follow up mine" in page  # their own, as on the meeting page
+    assert "Follow up theirs" not in page
+    assert "Theirs project" not in page
+    assert meeting.actions.count() == 2
+
+
+def test_a_refused_htmx_note_offers_no_form_to_a_rep(client, manager, team, rep, teammate):
+    meeting = _team_meeting_with_two_reps_actions(manager, team, rep, teammate)
+    client.force_login(rep)
+    response = client.post(
+        f"/reviews/{meeting.pk}/notes/", {"notes": "mine now", "version": 1}, HTTP_HX_REQUEST="true"
+    )
+    page = response.content.decode()
+    assert "The notes were not saved: Only the manager who held the meeting" in page
+    assert "<form" not in page and "mine now" not in page
+    meeting.refresh_from_db()
+    assert meeting.notes == ""
+
+
+def test_a_refused_rep_learns_nothing_of_the_reviews_projects(
+    client, manager, team, rep, teammate, other_rep
+):
+    # The form is not read for someone who may not write: no answer tells which project ids
+    # are the review's.
+    meeting = _team_meeting_with_two_reps_actions(manager, team, rep, teammate)
+    theirs = ProjectFactory(account=AccountFactory(owner=teammate))
+    elsewhere = ProjectFactory(account=AccountFactory(owner=other_rep))
+    client.force_login(rep)
+    answers = {
+        client.post(
+            f"/reviews/{meeting.pk}/actions/",
+            {"owner": rep.pk, "text": "x", "due_date": "x", "project": project.pk},
+            HTTP_HX_REQUEST="true",
+        ).content
+        for project in (theirs, elsewhere)
+    }
+    assert len(answers) == 1
+
+
+def test_an_action_a_rep_cannot_see_is_not_found_like_a_missing_one(
+    client, manager, team, rep, teammate
+):
+    meeting = _team_meeting_with_two_reps_actions(manager, team, rep, teammate)
+    theirs = meeting.actions.get(owner=teammate)
+    client.force_login(rep)
+    assert client.post(f"/reviews/actions/{theirs.pk}/done/").status_code == 404
+    assert client.post("/reviews/actions/999999/done/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.done_at is None
+    # Their own, and for the manager any of the meeting's, still work.
+    mine = meeting.actions.get(owner=rep)
+    assert client.post(f"/reviews/actions/{mine.pk}/done/").status_code == 302
+    client.force_login(manager)
+    assert client.post(f"/reviews/actions/{theirs.pk}/done/").status_code == 302
+    theirs.refresh_from_db()
+    assert theirs.done_by == manager
