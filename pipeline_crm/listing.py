@@ -188,6 +188,7 @@ class _Echo:
 FORMULA_STARTS = ("=", "+", "-", "@")
 BLANKS = " \t\r\n"
 SUSPECT_FIRST = frozenset(BLANKS + "".join(FORMULA_STARTS))  # text can be a formula only so
+BYTE_ORDER_MARK = "\ufeff"
 LINES_A_CHUNK = 500  # lines sent at a time: a chunk per line cost a fifth of an export
 
 
@@ -210,11 +211,13 @@ def _cell(value):
 
 def csv_response(name: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
     """Stream `rows` as a CSV download named `<name>-<today>.csv`, without holding it all.
-    Text cells cannot smuggle spreadsheet formulas (an account named "=HYPERLINK(...)")."""
+    Text cells cannot smuggle spreadsheet formulas (an account named "=HYPERLINK(...)").
+    UTF-8 with a byte-order mark: Excel reads a CSV without one in the machine's legacy code
+    page, so "Fjordbåd" came out as "FjordbÃ¥d"; Python reads it back with "utf-8-sig"."""
     writer = csv.writer(_Echo())
 
     def lines():
-        yield writer.writerow(header)
+        yield BYTE_ORDER_MARK + writer.writerow(header)
         chunk = []
         for row in rows:
             chunk.append(writer.writerow([_cell(value) for value in row]))
@@ -227,6 +230,6 @@ def csv_response(name: str, header: list[str], rows: Iterable[list]) -> Streamin
     filename = f"{name}-{timezone.localdate():%Y-%m-%d}.csv"
     return StreamingHttpResponse(
         lines(),
-        content_type="text/csv",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -58,10 +58,11 @@ def account_export(request):
     accounts = AccountFilter(
         request.GET, queryset=selectors.visible_accounts(request.user), user=request.user
     ).qs
-    header = ["name", "website", "industry", "relationship_level", "account_manager"]
+    header = ["id", "name", "website", "industry", "relationship_level", "account_manager"]
     header += ["primary_contact", "contacts", "created_at", "updated_at"]
     rows = (
         [
+            account.pk,
             account.name,
             account.website,
             account.get_industry_display(),

@@ -96,12 +96,16 @@ def test_a_manager_cannot_narrow_to_another_teams_rep(client, manager, other_rep
 def test_the_forecast_exports_its_table(client, manager, team, projects):
     client.force_login(manager)
     response = client.get("/forecast/export.csv?count=1")
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    content = b"".join(response.streaming_content)
+    assert content.startswith(b"\xef\xbb\xbfid,period,")  # UTF-8 as Excel reads it
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     assert [(row["group"], row["projects"], row["weighted_effective"]) for row in rows] == [
         ("All", "2", "16000.00"),
         ("Tom Mate", "1", "10000.00"),
         ("Rita Rep", "1", "6000.00"),
     ]
+    month = f"{timezone.localdate().replace(day=1):%Y-%m-%d}"
+    assert [row["id"] for row in rows] == [f"{month}/All", f"{month}/Tom Mate", f"{month}/Rita Rep"]
 
 
 def test_the_home_page_of_a_manager_loads_the_summary(client, manager, team, projects):

@@ -34,7 +34,9 @@ def _titles(response):
 
 
 def _csv(response):
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return list(
+        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    )
 
 
 VISIBLE = {
@@ -423,6 +425,19 @@ def test_csv_export_has_the_forecast_columns(client, rep):
     [row] = _csv(client.get("/projects/export.csv"))
     assert (row["account"], row["stage"], row["status"]) == ("Acme", "Raw lead", "Open")
     assert (row["effective_probability"], row["weighted_value"]) == ("30", "300.00")
+
+
+def test_csv_export_opens_in_excel_with_its_characters_and_ids_first(client, rep):
+    """UTF-8 with a byte-order mark, so Excel does not read "Fjordbåd" in the legacy code page,
+    and the project's id as the first column."""
+    project = ProjectFactory(account=AccountFactory(owner=rep, name="Fjordbåd"), title="Kaiø")
+    client.force_login(rep)
+    response = client.get("/projects/export.csv")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    content = b"".join(response.streaming_content)
+    assert content.startswith(b"\xef\xbb\xbfid,title,")
+    [row] = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
+    assert (row["id"], row["title"], row["account"]) == (str(project.pk), "Kaiø", "Fjordbåd")
 
 
 def test_csv_export_names_the_account_manager_as_the_app_does(client, manager, team):
