@@ -1,3 +1,4 @@
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpResponse
@@ -8,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from apps.projects.models import CustomerProject
 from apps.projects.selectors import ATTENTION, my_work, work_by_rep, work_by_team, work_total
+from apps.users.forms import PasswordChangeForm
 from apps.users.roles import is_admin, is_manager, managed
 
 
@@ -47,3 +49,12 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, with the old password throttled as a login is (PasswordChangeForm)."""
+
+    form_class = PasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}

@@ -71,3 +71,64 @@ def test_a_forged_forwarded_address_neither_dodges_nor_shifts_the_lock(client, r
     settings.TRUSTED_PROXIES = 1
     forwarded = "203.0.113.5, 198.51.100.7"
     assert _log_in(client, "rep", PASSWORD, HTTP_X_FORWARDED_FOR=forwarded).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("x" * 256, "guess"),  # longer than django-axes's username column
+        ("x" * 151, "guess"),  # longer than any username
+        ("x" * 100_000, "guess"),
+        ("rep\x00", "guess"),
+        ("rep", "pass\x00word"),
+        ("\x00", "\x00"),
+        ("rep", "x" * 100_000),
+        ("rep ' OR 1=1 --", "guess"),
+    ],
+)
+def test_absurd_login_input_is_a_wrong_login_not_an_error(client, rep, username, password):
+    response = _log_in(client, username, password)
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_absurd_username_leaves_the_right_login_working(client, rep):
+    for _ in range(3):
+        _log_in(client, "x" * 300, "guess", address="10.0.0.3")
+    assert _log_in(client, "rep", PASSWORD).status_code == 302
+
+
+def _change_password(client, old, new="a new Passw0rd of some length", address="10.0.0.1"):
+    return client.post(
+        "/password/change/",
+        {"old_password": old, "new_password1": new, "new_password2": new},
+        REMOTE_ADDR=address,
+    )
+
+
+def test_wrong_old_passwords_lock_the_password_change_and_the_login(client, rep):
+    client.force_login(rep)
+    for _ in range(2):
+        response = _change_password(client, "wrong")
+        assert response.status_code == 200
+        assert "Your old password was entered incorrectly" in response.content.decode()
+    locked = _change_password(client, "wrong")
+    assert locked.status_code == 429
+    assert "Too many wrong passwords" in locked.content.decode()
+    assert "changing the password are paused" in locked.content.decode()
+    # Now even the right old password is refused, and the username cannot sign in elsewhere.
+    assert _change_password(client, PASSWORD).status_code == 429
+    rep.refresh_from_db()
+    assert rep.check_password(PASSWORD)
+    other = client.__class__()
+    assert _log_in(other, "rep", PASSWORD, address="10.0.0.2").status_code == 429
+
+
+def test_the_right_old_password_changes_it(client, rep):
+    client.force_login(rep)
+    _change_password(client, "wrong")
+    response = _change_password(client, PASSWORD, new="a new Passw0rd of some length")
+    assert response.status_code == 302
+    rep.refresh_from_db()
+    assert rep.check_password("a new Passw0rd of some length")
