@@ -42,12 +42,7 @@ class AccountForm(forms.ModelForm):
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
-        existing = (
-            Account.objects.filter(name__iexact=name)
-            .exclude(pk=self.instance.pk)
-            .select_related("owner")
-            .first()
-        )
+        existing = Account.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).first()
         if existing is None:
             return name
         if visible_accounts(self.user).filter(pk=existing.pk).exists():
@@ -58,12 +53,10 @@ class AccountForm(forms.ModelForm):
                     existing.name,
                 )
             )
+        # Not who manages it: an account the user may not see is not theirs to learn about.
         raise forms.ValidationError(
-            format_html(
-                "An account with this name already exists, managed by {}. "
-                "Ask them or your manager for access rather than creating a second one.",
-                existing.owner,
-            )
+            "An account with this name already exists (not one you can see). Ask your manager "
+            "for access rather than creating a second one."
         )
 
 

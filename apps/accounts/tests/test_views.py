@@ -179,15 +179,17 @@ def test_duplicate_name_links_to_the_existing_visible_account(client, rep):
     assert f'<a href="/accounts/{existing.pk}/">Acme Robotics</a>' in response.content.decode()
 
 
-def test_duplicate_name_of_an_invisible_account_names_its_manager_without_a_link(
+def test_duplicate_name_of_an_invisible_account_says_only_that_the_name_is_taken(
     client, rep, other_rep
 ):
     existing = AccountFactory(name="Acme Robotics", owner=other_rep)
     client.force_login(rep)
     response = client.post("/accounts/new/", {"name": "acme robotics", "relationship_level": 1})
     content = response.content.decode()
-    assert "managed by Olga Other" in content
+    assert "An account with this name already exists" in content
+    assert "Olga" not in content and "managed by" not in content
     assert f"/accounts/{existing.pk}/" not in content
+    assert not Account.objects.filter(owner=rep).exists()
 
 
 def test_renaming_to_own_name_in_another_case_is_allowed(client, rep):
