@@ -140,7 +140,8 @@ def account_delete(request, pk):
             return redirect(account)
         messages.success(request, f"Account {account.name} deleted.")
         return redirect("accounts:list")
-    return render(request, "accounts/account_confirm_delete.html", {"account": account})
+    context = {"account": account, "in_use": account.projects.exists()}
+    return render(request, "accounts/account_confirm_delete.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -187,6 +188,9 @@ def _detail_context(request, account):
         "level_history": selectors.level_history(account),
         "level_meaning": LEVEL_MEANINGS[account.level],
         "can_edit": selectors.editable_accounts(request.user).filter(pk=account.pk).exists(),
+        # Any project, seen or not: the database protects the account from deletion while one
+        # refers to it, so Delete is not offered (services.delete_account refuses it anyway).
+        "in_use": account.projects.exists(),
     }
 
 

@@ -34,3 +34,41 @@ def test_after_the_last_open_stage_move_to_chooses_nothing(page, live_server, re
     expect(page.get_by_label("Move to").locator("option:checked")).to_have_text(
         re.compile("Choose")
     )
+
+
+def test_an_account_with_projects_offers_no_delete_and_says_why(page, live_server, rep):
+    in_use = AccountFactory(owner=rep, name="Busy Ltd")
+    ProjectFactory(account=in_use, title="Running deal")
+    unused = AccountFactory(owner=rep, name="Quiet Ltd")
+    log_in(page, live_server, "rep", in_use.get_absolute_url())
+
+    expect(page.get_by_role("heading", name="Busy Ltd")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete")).to_have_count(0)
+    expect(page.get_by_role("link", name="Delete")).to_have_count(0)
+    expect(page.locator(".page-head")).to_contain_text(
+        "It has customer projects, so it cannot be deleted."
+    )
+    # Its delete page, reached by its address, says so too and offers no button.
+    page.goto(f"{live_server.url}/accounts/{in_use.pk}/delete/")
+    expect(page.get_by_role("heading", name="Busy Ltd cannot be deleted")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete account")).to_have_count(0)
+
+    page.goto(live_server.url + unused.get_absolute_url())
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete account").click()
+    expect(page.get_by_role("status")).to_contain_text("Account Quiet Ltd deleted.")
+
+
+def test_the_primary_contact_box_takes_a_click(page, live_server, rep):
+    account = AccountFactory(owner=rep, name="Harbour Ltd")
+    log_in(page, live_server, "rep", account.get_absolute_url())
+    page.get_by_role("button", name="Add contact").click()
+
+    page.get_by_label("Name").fill("Anna Berg")
+    box = page.get_by_role("checkbox", name="Primary contact")
+    box.click()  # on the box itself: Playwright fails when something else takes the click
+    expect(box).to_be_checked()
+    page.get_by_role("button", name="Add contact").click()
+
+    expect(page.locator("#contacts")).to_contain_text("Anna Berg primary")
+    assert account.contacts.get().is_primary
