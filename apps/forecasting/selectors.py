@@ -171,14 +171,16 @@ def stage_win_rates(
     """For each stage of every pipeline (the won stage included): of the projects that
     *reached* it and closed (won or stopped) in the `months` before `end` (default: from
     today's midnight that many months back, to now), how many were won. A project reached
-    stage S if it was ever in S or, by the stage order recorded in the ledger at the time,
-    past it (skipping S still counts); a project that was reopened and is open again has not
-    closed. Over all projects by default (a stage's rate is a property of the stage, like its
-    default %), or over `projects`.
+    stage S if it was ever in S or in a stage after S in the pipeline's *current* order
+    (`furthest_reached`: skipping S still counts, and a stage inserted since counts as
+    reached by the projects that went past its place); a project that was reopened and is
+    open again has not closed. Over all projects by default (a stage's rate is a property of
+    the stage, like its default %), or over `projects`.
 
-    The closed projects are counted once per pipeline, outcome and furthest stage order in
+    The closed projects are counted once per pipeline, outcome and set of stages reached in
     SQL; that count is cached until the ledger changes (its newest period) or the day does,
-    since reading every closed project's periods takes most of a second at 100,000 projects.
+    since reading every closed project takes a while at 100,000 projects. The stages are
+    placed in today's order after it, so an admin's reorder shows at once.
     """
     now = timezone.now()
     end = end or now
@@ -186,45 +188,51 @@ def stage_win_rates(
     stages = list(Stage.objects.select_related("pipeline").order_by("pipeline", "order"))
     if projects is None:
         latest = ProjectState.objects.aggregate(latest=Max("pk"))["latest"]
-        key = f"forecasting:closed:{start.isoformat()}:{end.isoformat() if end != now else ''}"
+        key = f"forecasting:reached:{start.isoformat()}:{end.isoformat() if end != now else ''}"
         # Five minutes at most: a close committed after a newer one would not change the key.
         counts = cache.get_or_set(
             f"{key}:{latest}",
-            lambda: _closed_by_furthest(CustomerProject.objects, start, end),
+            lambda: _closed_by_reached(CustomerProject.objects, start, end),
             timeout=CACHE_SECONDS,
         )
     else:
-        counts = _closed_by_furthest(projects, start, end)
+        counts = _closed_by_reached(projects, start, end)
+    orders = {}
+    for stage in stages:
+        orders.setdefault(stage.pipeline_id, {})[stage.pk] = stage.order
+    furthest = [
+        (pipeline, status, furthest_reached(reached, orders.get(pipeline, {})), count)
+        for pipeline, status, reached, count in counts
+    ]
     rates = {}
     for stage in stages:
         reached = won = 0
-        for pipeline, status, furthest, count in counts:
-            if pipeline == stage.pipeline_id and furthest is not None and furthest >= stage.order:
+        for pipeline, status, order, count in furthest:
+            if pipeline == stage.pipeline_id and order is not None and order >= stage.order:
                 reached += count
                 won += count if status == ProjectStatus.WON else 0
         rates[stage.pk] = WinRate(stage, reached, won)
     return rates
 
 
-def furthest_order() -> F:
-    """The furthest stage order a project's ledger recorded in its pipeline, by the orders
-    at the time: the project reached every stage up to it (DOMAIN.md, "Reached a stage").
-    Kept on the project by the ledger's writer, so reports need not read its periods."""
-    return F("furthest_stage_order")
+def furthest_reached(reached: list[int] | None, orders: dict[int, int]) -> int | None:
+    """The furthest of the stages a project reached (`reached`, ids: its `reached_stages`)
+    in today's order (`orders`: its pipeline's stages, id → order), or None if it reached
+    none of them: the project reached every stage up to that order (DOMAIN.md, "Reached a
+    stage"). Stages of another pipeline, where the project was before, do not count."""
+    return max((orders[stage] for stage in reached or () if stage in orders), default=None)
 
 
-def _closed_by_furthest(projects, start: datetime, end: datetime) -> list[tuple]:
-    """(pipeline, outcome, furthest stage order recorded, how many) of the projects closed in
-    [start, end)."""
+def _closed_by_reached(projects, start: datetime, end: datetime) -> list[tuple]:
+    """(pipeline, outcome, stages reached, how many) of the projects closed in [start, end)."""
     return list(
         projects.filter(
             status__in=[ProjectStatus.WON, ProjectStatus.STOPPED],
             closed_at__gte=start,
             closed_at__lt=end,
         )
-        .annotate(furthest=furthest_order())
         .order_by()
-        .values_list("pipeline", "status", "furthest")
+        .values_list("pipeline", "status", "reached_stages")
         .annotate(count=Count("pk"))
     )
 
@@ -240,7 +248,8 @@ def historical_probability(rates: dict[int, WinRate]) -> Case:
     """The blended historical win rate of each project's stage, in percent, as SQL."""
     return Case(
         *(
-            When(stage=stage_id, then=Value(round(rate.blended, 4)))
+            # Unrounded: a weighted value is exact to the cent (the rate is a repeating decimal).
+            When(stage=stage_id, then=Value(rate.blended))
             for stage_id, rate in rates.items()
         ),
         default=F("stage__default_probability"),
@@ -822,7 +831,7 @@ def analytics(
     a rep, by today's owner), over [start, end) in the configured time zone:
 
     - funnel: of the projects opened in the period, how many reached each stage (were in it or,
-      by the order recorded at the time, past it), and the share of those that reached the
+      in a stage after it in the pipeline's current order), and the share of those that reached the
       next stage;
     - effectiveness: of the projects closed in the period (won or stopped, not reopened
       since), the share won;
@@ -834,7 +843,7 @@ def analytics(
       count and share per stage, median days from opening to the stop, who ended them, the top
       reasons, and the structure per team and per rep (`StopStructure`): a stop is *early* at
       or before the pipeline's first stage that requires fields (Qualification), *late* in
-      the last two stages before the won stage, by the orders recorded at the time;
+      the last two stages before the won stage, the stage stopped in placed in today's order;
       *ideal* with at least 60 % early and at most 15 % late, *expensive* with at least 40 %
       late, *normal* otherwise, not judged under 10 stops; the project-days spent on the
       projects stopped late is the cost;
@@ -850,12 +859,13 @@ def analytics(
 
     opened = (
         projects.filter(created_at__gte=window[0], created_at__lt=window[1])
-        .annotate(furthest=furthest_order())
         .order_by()
-        .values_list("furthest")
+        .values_list("reached_stages")
         .annotate(count=Count("*"))
     )
-    for order, count in opened:
+    orders = {stage.pk: stage.order for stage in stages}
+    for reached, count in opened:
+        order = furthest_reached(reached, orders)
         for figure in figures.values():
             if order is not None and order >= figure.stage.order:
                 figure.reached += count
@@ -994,7 +1004,7 @@ class _Part:
     stays: Counter = field(default_factory=Counter)  # (stage, days in it) → stays ended
     cycles: Counter = field(default_factory=Counter)  # days from opening to the win → wins
     # The projects stopped (and still stopped), at their stop: by stage, reason, who ended
-    # them, days from opening, and by owner and stage order then (and their days run).
+    # them, days from opening, and by owner and stage (and their days run).
     stops: Counter = field(default_factory=Counter)
     reasons: Counter = field(default_factory=Counter)
     ended_by: Counter = field(default_factory=Counter)
@@ -1127,8 +1137,8 @@ def _parts(transitions: QuerySet, spans: list[tuple[datetime, datetime]]) -> dic
         part.reasons[row["stop_reason"]] += row["closed"]
         part.ended_by[row["ended_by"]] += row["closed"]
         part.runs[row["days"]] += row["closed"]
-        part.by_owner[row["owner"], row["to_stage_order"]] += row["closed"]
-        part.days_by_owner[row["owner"], row["to_stage_order"]] += row["run"]
+        part.by_owner[row["owner"], row["to_stage"]] += row["closed"]
+        part.days_by_owner[row["owner"], row["to_stage"]] += row["run"]
     return parts
 
 
@@ -1169,9 +1179,10 @@ def _median(days: Counter) -> float | None:
 
 
 def stop_bounds(stages: list[Stage]) -> tuple[int, int]:
-    """A pipeline's early and late stops (DOMAIN.md), by stage order: a stop at or before the
-    first order is early (the first stage that requires fields, Qualification; else the
-    first stage), at or after the second late (the last two stages before the won stage)."""
+    """A pipeline's early and late stops (DOMAIN.md), by today's stage order: a stop at or
+    before the first order is early (the first stage that requires fields, Qualification;
+    else the first stage), at or after the second late (the last two stages before the won
+    stage)."""
     qualification = next(
         (stage.order for stage in stages if stage.required_fields),
         stages[0].order if stages else 0,
@@ -1180,21 +1191,31 @@ def stop_bounds(stages: list[Stage]) -> tuple[int, int]:
     return qualification, late_from
 
 
+def stop_timing(stage: Stage, bounds: tuple[int, int]) -> str:
+    """Whether a stop in `stage` was "early", "late" or "midway" by its pipeline's
+    `stop_bounds`: the stage placed in today's order, whatever order it had at the stop."""
+    early, late = bounds
+    return "early" if stage.order <= early else "late" if stage.order >= late else "midway"
+
+
 def _stop_figures(part: _Part, stages: list[Stage], user: User) -> dict:
     """The top reasons and the structure overall, per team and per rep (by the owner recorded
-    at the stop), from a `_Part`'s stops."""
-    qualification, late_from = stop_bounds(stages)
+    at the stop), from a `_Part`'s stops. A stop in a stage of another pipeline (where the
+    project was then) is counted, neither early nor late."""
+    bounds = stop_bounds(stages)
+    by_id = {stage.pk: stage for stage in stages}
     owners: dict[int, dict] = {}
-    for (owner_id, order), count in part.by_owner.items():
+    for (owner_id, stage_id), count in part.by_owner.items():
         owner = owners.setdefault(
             owner_id, {"owner": owner_id, "stops": 0, "early": 0, "late": 0, "late_days": 0}
         )
         owner["stops"] += count
-        if order <= qualification:
+        timing = stop_timing(by_id[stage_id], bounds) if stage_id in by_id else "midway"
+        if timing == "early":
             owner["early"] += count
-        if order >= late_from:
+        if timing == "late":
             owner["late"] += count
-            owner["late_days"] += part.days_by_owner[owner_id, order]
+            owner["late_days"] += part.days_by_owner[owner_id, stage_id]
     per_owner = list(owners.values())
     people = User.objects.in_bulk(list(owners))
     teams = list(visible_teams(user).prefetch_related("members"))
@@ -1305,7 +1326,7 @@ def close_groups(transitions: QuerySet, spans: list[tuple[datetime, datetime]]) 
     """The closes of the spans (`_closes`) in one query, grouped finely enough for every
     figure of a close: by the span's bucket (`_in_spans`), the owner at the close, the bucket
     of the effective % carried (0–10 %, …, 90–100 %; 100 % in the last), the outcome, the stage,
-    its order then, who ended a stop and why, and the whole days from opening (`days`):
+    who ended a stop and why, and the whole days from opening (`days`):
     how many (`closed`), how many won, how many carried an individual %, and over those the
     sums of squared errors of the individual % and of the stage default; and the days run
     (`run`, not rounded). Read as sent (`_as_sent`)."""
@@ -1326,7 +1347,6 @@ def close_groups(transitions: QuerySet, spans: list[tuple[datetime, datetime]]) 
             "bucket",
             "to_status",
             "to_stage",
-            "to_stage_order",
             "ended_by",
             "stop_reason",
             "days",

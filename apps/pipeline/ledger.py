@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, Func, QuerySet, Sum, Value
 from django.utils import timezone
 
 from apps.pipeline.models import (
@@ -107,8 +107,8 @@ def begin_period(
     user: User,
     transition: StageTransition | None = None,
 ) -> ProjectState:
-    """Close `current` at `at` and begin the period of `facts` (from `snapshot`), raising the
-    project's furthest stage order if this period's is further."""
+    """Close `current` at `at` and begin the period of `facts` (from `snapshot`), adding its
+    stage to the stages the project reached if it is new to it."""
     if current is not None:
         # The one update the database allows on the ledger (migration 0005's trigger).
         ProjectState.objects.filter(pk=current.pk).update(
@@ -116,9 +116,11 @@ def begin_period(
         )
     note_past_change(project, current, facts, at)
     facts = {name: value for name, value in facts.items() if name != "effective_probability"}
-    CustomerProject.objects.filter(
-        pk=project.pk, furthest_stage_order__lt=facts["stage_order"]
-    ).update(furthest_stage_order=facts["stage_order"])
+    CustomerProject.objects.filter(pk=project.pk).exclude(
+        reached_stages__contains=[facts["stage_id"]]
+    ).update(
+        reached_stages=Func(F("reached_stages"), Value(facts["stage_id"]), function="array_append")
+    )
     return ProjectState.objects.create(
         project=project,
         period=DateTimeTZRange(at, None, "[)"),
@@ -261,32 +263,21 @@ def restate(project_ids: list[int], *, at: datetime, user: User) -> int:
             """,
             [user.pk, closed],
         )
-        began = cursor.rowcount
-        cursor.execute(
-            """
-            UPDATE projects_customerproject project
-            SET furthest_stage_order = stage."order"
-            FROM pipeline_stage stage
-            WHERE project.id = ANY(%s) AND stage.id = project.stage_id
-              AND project.furthest_stage_order < stage."order"
-            """,
-            [list(project_ids)],
-        )
-        return began
+        return cursor.rowcount
 
 
-def recompute_furthest_stage_orders() -> None:
-    """Set every project's furthest stage order from its periods, in one statement: for
-    history written in bulk rather than through `begin_period` (the bench's fill)."""
+def recompute_reached_stages() -> None:
+    """Set every project's reached stages from its periods, in one statement: for history
+    written in bulk rather than through `begin_period` (the bench's fill)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE projects_customerproject project
-            SET furthest_stage_order = furthest.stage_order
+            SET reached_stages = reached.stages
             FROM (
-                SELECT project_id, max(stage_order) AS stage_order
+                SELECT project_id, array_agg(DISTINCT stage_id ORDER BY stage_id) AS stages
                 FROM pipeline_projectstate GROUP BY project_id
-            ) AS furthest
-            WHERE furthest.project_id = project.id
+            ) AS reached
+            WHERE reached.project_id = project.id
             """
         )

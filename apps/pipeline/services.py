@@ -412,7 +412,7 @@ def undo_win(
     """Take back a mistaken win (a manager or an admin): the project is open again in the
     stage it was won from, through a transition of its own ("win undone"); the win stays in
     the history. The account's level goes back only if the win raised it and nobody has
-    changed it since. The project's furthest stage stays (the ledger recorded the win)."""
+    changed it since. The stages it reached stay (the ledger recorded the win)."""
     if not (is_manager(user) or is_admin(user)):
         raise NotAllowed("Only a sales manager or an admin can undo a win.")
     project = lock_project(project, seen_version)

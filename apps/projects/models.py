@@ -1,6 +1,7 @@
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -134,11 +135,18 @@ class CustomerProject(models.Model):
     )
     stage_entered_at = models.DateTimeField(help_text="When the project entered its stage.")
     closed_at = models.DateTimeField(null=True, blank=True)
-    furthest_stage_order = models.PositiveSmallIntegerField(
-        default=0,
-        db_default=0,
-        help_text="The furthest stage order its ledger has recorded, by the orders at the time: "
-        "it reached every stage up to it. Kept by apps/pipeline/ledger.py.",
+    # Stages by identity, not by the order they had: an admin who inserts or reorders stages
+    # changes where each stands today, and the reports place them in today's order
+    # (DOMAIN.md, "Reached a stage"). Ids, not a relation: projects knows nothing of stages.
+    reached_stages = ArrayField(
+        models.IntegerField(),
+        default=list,
+        blank=True,
+        editable=False,
+        db_default=Value([], output_field=ArrayField(models.IntegerField())),
+        help_text="Every stage its ledger has recorded it in (ids, once each). It reached "
+        "those and every stage before the furthest of them in the pipeline's current order. "
+        "Kept by apps/pipeline/ledger.py.",
     )
     version = models.PositiveIntegerField(
         default=1, help_text="Raised by every write, so a stale form or board is detected."
@@ -201,7 +209,7 @@ class CustomerProject(models.Model):
             # The analytics' funnel: the projects opened in a period, read from the index.
             models.Index(
                 fields=["pipeline", "created_at"],
-                include=["furthest_stage_order", "owner"],
+                include=["reached_stages", "owner"],
                 name="projects_opened_idx",
             ),
         ]

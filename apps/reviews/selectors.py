@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
 from apps.forecasting.models import PeriodKind
-from apps.forecasting.selectors import Period, periods_from, stop_bounds
+from apps.forecasting.selectors import Period, periods_from, stop_bounds, stop_timing
 from apps.pipeline.models import Stage, StageTransition
 from apps.projects.models import CustomerProject, ProjectNote
 from apps.projects.selectors import with_list_columns
@@ -445,14 +445,14 @@ def _entries(rows: list[tuple], sections: dict[str, Section]) -> list[Entry]:
     bounds = {pipeline: stop_bounds(listed) for pipeline, listed in by_pipeline.items()}
     entries = []
     rows = sorted(rows, key=lambda row: (row[0], -row[3].timestamp(), row[2]))
-    for key, count, project_id, at, pipeline_id, stage_id, order, before, after in rows:
+    for key, count, project_id, at, _pipeline, stage_id, _order, before, after in rows:
         section = sections[key]
         section.count = count
         entry = Entry(project_id, at=at)
         if key == "stopped":
-            early, late = bounds.get(pipeline_id, (0, 0))
-            timing = "early" if order <= early else "late" if order >= late else "midway"
-            entry.note = f"at {stages[stage_id]}, {timing}"
+            # Placed in today's order: a stage inserted or reordered since changes no note.
+            stage = stages[stage_id]
+            entry.note = f"at {stage}, {stop_timing(stage, bounds[stage.pipeline_id])}"
         elif key == "new":
             entry.note = f"opened in {stages[stage_id]}"
         elif key in ("advanced", "moved back", "reopened"):

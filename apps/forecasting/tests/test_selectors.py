@@ -3,6 +3,7 @@
 import math
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 import time_machine
@@ -264,8 +265,8 @@ def test_by_team_a_rep_in_two_teams_counts_in_both_and_once_in_the_total(
 
 def _thirteenths():
     """Historical rates of 1 won of 3 reached at every stage: blended (1 + 10·default) / 13,
-    which the forecast takes to four decimals — Qualification 23.0769 %, Solution design
-    38.4615 %, Decision 53.8462 %, Negotiation 69.2308 %."""
+    which the forecast takes exactly — Qualification 3/13, Solution design 5/13, Decision
+    7/13, Negotiation 9/13."""
     return {
         stage.pk: WinRate(stage, reached=3, won=1)
         for stage in Stage.objects.select_related("pipeline")
@@ -299,9 +300,9 @@ def mixed_group(rep, teammate, team):
 
 # April's rows, each project weighted by its own stage and percentage, summed, then rounded
 # to the cent. Rita: default 300 + 1,200 + 3,200 + 3,200; effective 300 + 700 + 200 + 3,200;
-# historical 346.1535 + 1,076.924 + 2,769.232 + 3,076.92 = 7,269.2295. Tom: 10,000 × 60 %,
-# and 10,000 × 53.8462 % = 5,384.62. Together 12,653.8495, where rows rounded to the cent
-# first would make 12,653.84.
+# historical (1,500 × 3 + 2,000 × 7 + 4,000 × 9 + 8,000 × 5) / 13 = 7,269.2307…. Tom:
+# 10,000 × 60 %, and 10,000 × 7/13 = 5,384.6153…. Together 164,500 / 13 = 12,653.8461…,
+# where rows rounded to the cent first would make 12,653.84.
 APRIL_TOTAL = (5, 25_500, 13_900, 10_400, Decimal("12653.85"))
 
 
@@ -318,7 +319,7 @@ APRIL_TOTAL = (5, 25_500, 13_900, 10_400, Decimal("12653.85"))
         (
             "stage",
             {
-                # P2 and P5: 2,000 × 53.8462 % + 10,000 × 53.8462 % = 6,461.544.
+                # P2 and P5: 12,000 × 7/13 = 6,461.538….
                 "Decision": (2, 12_000, 7_200, 6_700, Decimal("6461.54")),
                 "Negotiation": (1, 4_000, 3_200, 200, Decimal("2769.23")),
                 "Qualification": (1, 1_500, 300, 300, Decimal("346.15")),
@@ -337,7 +338,7 @@ def test_a_groups_weighted_values_weigh_each_project_by_its_own_percentage(
     march, april_column = result.periods
     assert {name: _cell(cell) for name, cell in april_column.groups} == april
     assert _cell(april_column.total) == APRIL_TOTAL
-    # March: P6 alone, 3,000 × 80 %, × 50 %, × 69.2308 % = 2,076.924.
+    # March: P6 alone, 3,000 × 80 %, × 50 %, × 9/13 = 2,076.923….
     assert _cell(march.total) == (1, 3_000, 2_400, 1_500, Decimal("2076.92"))
 
 
@@ -364,24 +365,20 @@ def test_the_range_of_thirty_projects_adds_each_projects_variance(manager, rep, 
         spread = Decimal(math.sqrt(variance) * selectors.Z_80)
         cents = Decimal("0.01")
         return selectors.Range(
-            mean, (mean - spread).quantize(cents), (mean + spread).quantize(cents), "normal"
+            mean.quantize(cents),
+            (mean - spread).quantize(cents),
+            (mean + spread).quantize(cents),
+            "normal",
         )
 
     # Σ v²·p·(1 − p), ten times: 1,000² × 0.2 × 0.8 + 2,000² × 0.35 × 0.65 + 3,000² × 0.05 × 0.95.
     assert march.range_effective == normal(Decimal(10_500), 14_975_000)
-    # The historical percentages (`_thirteenths`), ten times each.
-    variance = (
-        10
-        * (
-            1_000**2 * Decimal("23.0769") * Decimal("76.9231")
-            + 2_000**2 * Decimal("53.8462") * Decimal("46.1538")
-            + 3_000**2 * Decimal("69.2308") * Decimal("30.7692")
-        )
-        / 10_000
-    )
-    assert variance == Decimal("30887560.65087")
-    # 10 × (230.769 + 1,076.924 + 2,076.924) = 33,846.17.
-    assert march.range_historical == normal(Decimal("33846.17"), float(variance))
+    # The historical chances (`_thirteenths`: 3/13, 7/13, 9/13), ten times each:
+    # 10 × (1,000² × 3 × 10 + 2,000² × 7 × 6 + 3,000² × 9 × 4) / 13².
+    variance = Fraction(10 * (1_000**2 * 30 + 2_000**2 * 42 + 3_000**2 * 36), 13**2)
+    # The mean: 10 × (1,000 × 3 + 2,000 × 7 + 3,000 × 9) / 13 = 33,846.1538….
+    mean = Decimal(440_000) / 13
+    assert march.range_historical == normal(mean, float(variance))
 
 
 @time_machine.travel(_at(2026, 3, 15), tick=False)

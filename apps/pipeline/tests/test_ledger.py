@@ -50,7 +50,7 @@ def assert_ledger_consistent(project: CustomerProject) -> None:
         assert before.period.upper == after.period.lower
     assert [state.period.upper is None for state in states] == [False] * (len(states) - 1) + [True]
     current = states[-1]
-    assert project.furthest_stage_order == max(state.stage_order for state in states)
+    assert sorted(project.reached_stages) == sorted({state.stage_id for state in states})
     expected = CustomerProject.objects.with_effective_probability().get(pk=project.pk)
     assert (
         current.owner_id,

@@ -214,7 +214,7 @@ class Command(BaseCommand):
             now = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
             started = time.perf_counter()
             self._fill(projects, now, now - timedelta(days=REWEIGHTED_DAYS_AGO))
-            ledger.recompute_furthest_stage_orders()
+            ledger.recompute_reached_stages()
             # The past was written: figures kept of it are set aside.
             ledger.raise_past_revision(
                 since=CustomerProject.objects.earliest("created_at").created_at
