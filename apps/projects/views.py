@@ -227,7 +227,12 @@ def next_step(request, pk):
     """Set a project's next step from its page: htmx swaps the block in place; a plain form
     comes back to the page with a message. Refused, the typed step stays in the box."""
     project = get_object_or_404(selectors.visible_projects(request.user), pk=pk)
-    form = NextStepForm(request.POST)
+    done = "done" in request.POST
+    if done:
+        # "Mark done" clears the step (whatever the boxes hold); its history records that.
+        form = NextStepForm({"version": request.POST.get("version", ""), "next_step": ""})
+    else:
+        form = NextStepForm(request.POST)
     refused = None
     if form.is_valid():
         try:
@@ -250,10 +255,14 @@ def next_step(request, pk):
         if refused or form.errors:
             messages.error(request, f"The next step was not saved: {refused or problems(form)}")
         else:
-            messages.success(request, "Next step saved.")
+            messages.success(request, "Next step done." if done else "Next step saved.")
         return redirect(f"{project.get_absolute_url()}#next-step")
     context = {"project": project, "next_step_form": form, "next_step_refused": refused}
-    return render(request, "projects/project_detail.html#next-step", context)
+    if refused or form.errors:
+        return render(request, "projects/project_detail.html#next-step", context)
+    # Saved: the block, and the timeline with the step's change on top (out of band).
+    context |= {"timeline": timeline(project), "timeline_oob": True}
+    return render(request, "projects/next_step_saved.html", context)
 
 
 def _next_step_form(project):

@@ -72,3 +72,30 @@ def test_the_primary_contact_box_takes_a_click(page, live_server, rep):
 
     expect(page.locator("#contacts")).to_contain_text("Anna Berg primary")
     assert account.contacts.get().is_primary
+
+
+def test_a_next_step_saved_or_done_shows_in_the_timeline_without_a_reload(page, live_server, rep):
+    project = ProjectFactory(
+        title="Quay cranes", account=AccountFactory(owner=rep), next_step="Send the offer"
+    )
+    log_in(page, live_server, "rep", project.get_absolute_url())
+    page.evaluate("window.notReloaded = true")
+    block = page.locator("#next-step")
+    first_event = page.get_by_role("region", name="Timeline").get_by_role("listitem").first
+
+    block.get_by_label("What happens next").fill("Call the harbour master")
+    block.get_by_role("button", name="Save next step").click()
+    expect(first_event).to_contain_text("Next step Call the harbour master")
+
+    block.get_by_role("button", name="Mark done").click()
+    expect(block.locator(".next-step-now")).to_contain_text("No next step")
+    expect(block.get_by_label("What happens next")).to_have_value("")
+    expect(first_event).to_contain_text("Next step cleared")
+    expect(block.get_by_role("button", name="Mark done")).to_have_count(0)
+    assert page.evaluate("window.notReloaded") is True
+    project.refresh_from_db()
+    assert (project.next_step, project.next_step_date) == ("", None)
+    assert [change.next_step for change in project.next_step_changes.all()][:2] == [
+        "",
+        "Call the harbour master",
+    ]
