@@ -6,7 +6,7 @@ from django.utils import timezone
 from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import GROUP_BY
 from apps.pipeline.models import Pipeline, PipelineKind
-from apps.users.models import User, to_choose
+from apps.users.models import ForecastSource, User, to_choose
 from apps.users.roles import is_admin, managed, visible_users
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -93,6 +93,15 @@ class ForecastForm(ChoicesForm):
             "team": valid.get("team"),
             "rep": valid.get("rep"),
         }
+
+
+class SourceForm(forms.Form):
+    """The headline source of a user's forecast: what the verdicts against a target weigh
+    the pipeline by."""
+
+    source = forms.ChoiceField(
+        choices=ForecastSource.choices, label="Verdicts against the target weigh the pipeline by"
+    )
 
 
 class TargetForm(forms.Form):

@@ -65,7 +65,7 @@ from apps.pipeline.models import (
 from apps.pipeline.selectors import visible_states
 from apps.projects.models import CustomerProject
 from apps.projects.selectors import visible_projects
-from apps.users.models import Team, User
+from apps.users.models import ForecastSource, Team, User
 from apps.users.roles import is_admin, is_manager, sees_everyone, visible_teams, visible_users
 from pipeline_crm.formatting import amount
 
@@ -270,6 +270,7 @@ class Cell:
     weighted_default: Decimal = Decimal(0)
     weighted_effective: Decimal = Decimal(0)
     weighted_historical: Decimal = Decimal(0)
+    target: Decimal | None = None  # a group's own target (a rep's), where the page shows it
 
     @property
     def shown(self) -> list[str]:
@@ -303,6 +304,8 @@ class PeriodForecast:
     target: Decimal | None = None
     range_effective: Range | None = None
     range_historical: Range | None = None
+    source: str = ForecastSource.EFFECTIVE  # the weighted value the verdict covers the gap by
+    targets_by_group: bool = False  # each group's row shows its own target (by rep)
 
     @property
     def label(self) -> str:
@@ -310,8 +313,19 @@ class PeriodForecast:
 
     @property
     def shown_groups(self) -> list[tuple[str, list[str]]]:
-        """Each group's name and what its row shows (`Cell.shown`), for the `rows` filter."""
-        return [(name, cell.shown) for name, cell in self.groups]
+        """Each group's name and what its row shows (`Cell.shown`, and its target when the
+        groups have theirs), for the `rows` filter."""
+        if not self.targets_by_group:
+            return [(name, cell.shown) for name, cell in self.groups]
+        return [
+            (name, [*cell.shown, "—" if cell.target is None else amount(cell.target)])
+            for name, cell in self.groups
+        ]
+
+    @property
+    def weighted(self) -> Decimal:
+        """The open pipeline's weighted value under the headline `source`."""
+        return getattr(self.total, f"weighted_{self.source}")
 
     @property
     def attainment(self) -> Decimal | None:
@@ -325,10 +339,11 @@ class PeriodForecast:
 
     @property
     def coverage(self) -> Decimal | None:
-        """Open weighted value (effective) ÷ the gap: 1 means the pipeline just covers it."""
+        """Open weighted value (under `source`) ÷ the gap: 1 means the pipeline just covers
+        it."""
         if not self.gap:
             return None
-        return self.total.weighted_effective / self.gap
+        return self.weighted / self.gap
 
     @property
     def verdict(self) -> str:
@@ -336,7 +351,7 @@ class PeriodForecast:
             return ""
         if not self.gap:
             return "Target reached."
-        if not self.total.weighted_effective:
+        if not self.weighted:
             return "No weighted pipeline closes in this period to cover the gap."
         if self.coverage >= 1:
             return f"Covered: the weighted pipeline is {self.coverage:.1f}× the gap."
@@ -376,6 +391,7 @@ def forecast(
     team: Team | None = None,
     rep: User | None = None,
     rates: dict[int, WinRate] | None = None,
+    source: str = ForecastSource.EFFECTIVE,
 ) -> Forecast:
     """The weighted forecast of the open projects `user` may see (narrowed to a pipeline,
     a team's members or a rep), by expected close period: `count` months or quarters from
@@ -384,7 +400,10 @@ def forecast(
     or pipeline; a rep in two teams counts in both team rows, once in the total), what was
     won in it (projects won with a close time in the period, the configured time zone's
     midnight), the target (`target_for`) and the ranges of its outcome (`outcome_range`).
-    Projects without an expected close date are counted apart. Constant queries."""
+    By rep, each rep's row has the rep's own target (`rep_targets`), and a rep with a target
+    and nothing closing in a period has a row of its own. The verdict against the target
+    weighs the pipeline by `source`. Projects without an expected close date are counted
+    apart. Constant queries."""
     today = timezone.localdate()
     periods = periods_from(kind, first or today, count)
     rates = stage_win_rates() if rates is None else rates
@@ -405,7 +424,10 @@ def forecast(
         )
         .order_by()
     )
-    columns = [PeriodForecast(None)] + [PeriodForecast(period) for period in periods]
+    by_group = group_by == "rep"
+    columns = [PeriodForecast(None, source=source, targets_by_group=by_group)] + [
+        PeriodForecast(period, source=source, targets_by_group=by_group) for period in periods
+    ]
     by_bucket = {OVERDUE: columns[0]} | {column.period.start: column for column in columns[1:]}
 
     key, model = GROUP_BY[group_by]
@@ -428,10 +450,21 @@ def forecast(
     if small:
         _small_ranges(in_range.filter(bucket__in=small), by_bucket)
 
-    names = model.objects.in_bulk({row[key] for row in rows} - {None})
+    # By rep, each rep's own target on their row; a rep with a target and nothing closing in
+    # a period has a row of its own there.
+    targets_of = (
+        rep_targets(user, kind=kind, periods=periods, team=team, rep=rep) if by_group else {}
+    )
+    names = model.objects.in_bulk(
+        ({row[key] for row in rows} | {pk for pk, _ in targets_of}) - {None}
+    )
     for row in rows:
         name = str(names[row[key]]) if row[key] in names else "No team"
-        by_bucket[row["bucket"]].groups.append((name, _cell(row)))
+        cell = _cell(row)
+        cell.target = targets_of.pop((row[key], row["bucket"]), None)
+        by_bucket[row["bucket"]].groups.append((name, cell))
+    for (pk, start), target in targets_of.items():
+        by_bucket[start].groups.append((str(names[pk]), Cell(target=target)))
     for column in columns:
         column.groups.sort(key=lambda group: (-group[1].weighted_effective, group[0]))
 
@@ -687,6 +720,20 @@ def target_for(
         targets = targets.filter(rep=user)
     rows = targets.order_by().values("starts").annotate(total=Sum("amount"))
     return {row["starts"]: row["total"] for row in rows}
+
+
+def rep_targets(
+    user: User, *, kind: str, periods: list[Period], team: Team | None = None, rep=None
+) -> dict[tuple[int, date], Decimal]:
+    """Each rep's own target by (rep, period start), of the reps whose projects the forecast
+    shows (`_owners`: those `user` sees, narrowed to a team's members or a rep). One query."""
+    targets = Target.objects.filter(
+        kind=kind,
+        starts__in=[period.start for period in periods],
+        rep__in=_owners(user, team=team, rep=rep),
+    )
+    rows = targets.values_list("rep", "starts", "amount")
+    return {(pk, starts): total for pk, starts, total in rows}
 
 
 # Analytics: what happened to the projects, and how good the percentages were.

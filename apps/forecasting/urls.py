@@ -9,5 +9,6 @@ urlpatterns = [
     path("export.csv", views.forecast_export, name="export"),
     path("summary/", views.forecast_summary, name="summary"),
     path("targets/", views.target_set, name="target_set"),
+    path("source/", views.forecast_source, name="source"),
     path("stages/<int:pk>/use-historical-rate/", views.stage_use_historical, name="use_historical"),
 ]

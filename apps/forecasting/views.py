@@ -4,10 +4,11 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.forecasting import selectors, services
-from apps.forecasting.forms import AnalyticsForm, ForecastForm, TargetForm
+from apps.forecasting.forms import AnalyticsForm, ForecastForm, SourceForm, TargetForm
 from apps.pipeline.models import Stage
 from apps.users.roles import is_admin
 from pipeline_crm.errors import DomainError
@@ -18,19 +19,26 @@ from pipeline_crm.listing import csv_response
 
 def _forecast(request):
     form = ForecastForm(request.GET or None, user=request.user)
-    return form, selectors.forecast(request.user, **form.choices())
+    return form, selectors.forecast(
+        request.user, **form.choices(), source=request.user.forecast_source
+    )
 
 
 @require_GET
 def forecast(request):
     form, result = _forecast(request)
     target_form = TargetForm(user=request.user, initial={"kind": form.choices()["kind"]})
+    today = timezone.localdate()
     chart = {
         "labels": [column.label for column in result.periods],
         "default": [float(column.total.weighted_default) for column in result.periods],
         "effective": [float(column.total.weighted_effective) for column in result.periods],
         "historical": [float(column.total.weighted_historical) for column in result.periods],
-        "won": [float(column.won) for column in result.periods],
+        # Won so far: nothing is won in a period to come (null, no point at 0), nor overdue.
+        "won": [
+            float(column.won) if column.period and column.period.start <= today else None
+            for column in result.periods
+        ],
         "target": [
             float(column.target) if column.target is not None else None for column in result.periods
         ],
@@ -50,6 +58,8 @@ def forecast(request):
             if target_form.fields["who"].choices[0][1] or target_form.fields["who"].choices[1][1]
             else None,
             "selectors": selectors,
+            "source_form": SourceForm(initial={"source": request.user.forecast_source}),
+            "source": request.user.get_forecast_source_display(),
         },
     )
 
@@ -57,8 +67,28 @@ def forecast(request):
 @require_GET
 def forecast_summary(request):
     """The next three months in a few lines, for the home page of managers and admins."""
-    result = selectors.forecast(request.user, count=3)
-    return render(request, "forecasting/summary.html", {"forecast": result})
+    result = selectors.forecast(request.user, count=3, source=request.user.forecast_source)
+    return render(
+        request,
+        "forecasting/summary.html",
+        {"forecast": result, "source": request.user.get_forecast_source_display()},
+    )
+
+
+@require_POST
+def forecast_source(request):
+    """Choose the headline source of one's forecast: a setting of the user's, kept with them
+    (as the board's compact cards are), so it follows them to every browser."""
+    form = SourceForm(request.POST)
+    if form.is_valid():
+        request.user.forecast_source = form.cleaned_data["source"]
+        request.user.save(update_fields=["forecast_source"])
+    else:
+        messages.error(request, f"The headline source was not changed: {form_problems(form)}")
+    forecast_url = reverse("forecasting:forecast")
+    return redirect(
+        safe_next(request, request.POST.get("next", ""), within=forecast_url) or forecast_url
+    )
 
 
 @require_GET
@@ -75,6 +105,8 @@ def forecast_export(request):
             # every export of that period, for a spreadsheet's lookups.
             start = column.period.start.isoformat() if column.period else "overdue"
             for name, cell in cells:
+                # The period's target on its "All" line, a rep's own on the rep's line.
+                target = column.target if cell is column.total else cell.target
                 yield [
                     f"{start}/{name}",
                     column.label,
@@ -85,7 +117,7 @@ def forecast_export(request):
                     cell.weighted_effective,
                     cell.weighted_historical,
                     column.won if name == "All" else "",
-                    column.target if name == "All" and column.target is not None else "",
+                    "" if target is None else target,
                 ]
 
     return csv_response("forecast", header, rows())

@@ -5,6 +5,15 @@ from django.db.models.functions import Coalesce, Concat, Lower, NullIf, Trim
 from django.urls import reverse
 
 
+class ForecastSource(models.TextChoices):
+    """The probability a weighted forecast multiplies each open project's value by
+    (DOMAIN.md, "Probabilities, forecasts")."""
+
+    DEFAULT = "default", "stage default %"
+    EFFECTIVE = "effective", "effective % (the rep's own where set)"
+    HISTORICAL = "historical", "historical win rate (blended)"
+
+
 class User(AbstractUser):
     """A person who logs in: a sales rep, a sales manager or a pipeline admin (see roles.py)."""
 
@@ -12,6 +21,14 @@ class User(AbstractUser):
         "compact board cards",
         default=False,
         help_text="Show the board's cards on one or two lines (title, value, %).",
+    )
+    forecast_source = models.CharField(
+        "headline forecast source",
+        max_length=10,
+        choices=ForecastSource.choices,
+        default=ForecastSource.EFFECTIVE,
+        db_default=ForecastSource.EFFECTIVE,
+        help_text="The source the forecast's verdicts against a target weigh the pipeline by.",
     )
 
     class Meta(AbstractUser.Meta):
