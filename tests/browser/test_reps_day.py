@@ -99,3 +99,56 @@ def test_a_next_step_saved_or_done_shows_in_the_timeline_without_a_reload(page, 
         "",
         "Call the harbour master",
     ]
+
+
+def _csp_violations(page):
+    """What the page reports of the Content-Security-Policy from now on: the browser's console
+    lines and the securitypolicyviolation events (with what was refused)."""
+    seen = []
+    page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and seen.append(message.text),
+    )
+    page.expose_function("reportViolation", lambda text: seen.append(text))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (event) => window.reportViolation("
+        "`${event.violatedDirective} ${event.sourceFile}:${event.lineNumber} ${event.sample}`))"
+    )
+    return seen
+
+
+def test_htmx_swaps_set_no_inline_style(page, live_server, rep):
+    """The CSP allows no inline style. htmx settles a swapped-in element by copying the old
+    one's class, style, width and height onto it with setAttribute: a style attribute that a
+    script had given the old element (through element.style, which the CSP allows) was
+    refused as an inline style. And htmx's own indicator styles would be an inline <style>."""
+    project = ProjectFactory(
+        title="Fleet deal",
+        account=AccountFactory(owner=rep, name="Fjord Freight"),
+        stage=stage_named("Qualification"),
+    )
+    violations = _csp_violations(page)
+    log_in(page, live_server, "rep", "/pipeline/")
+
+    # The board: a script styles an element that the swap replaces (as SortableJS styles
+    # what it drags), then the compact toggle and a move through the dialog swap the board.
+    page.evaluate("document.getElementById('compact-toggle').style.outline = '1px solid'")
+    page.get_by_role("button", name="Compact cards").click()
+    expect(page.get_by_role("button", name="Compact cards")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    page.get_by_role("link", name="Move… Fleet deal").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Solution design").check()
+    dialog.get_by_role("button", name="Move", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Fleet deal moved to Solution design.")
+
+    # The navigation's search, and the project page's next step.
+    page.get_by_label("Search accounts, contacts and projects").fill("fjord")
+    expect(page.locator("#nav-search-results")).to_contain_text("Fjord Freight")
+    page.goto(live_server.url + project.get_absolute_url())
+    page.locator("#next-step").get_by_label("What happens next").fill("Call Anna")
+    page.locator("#next-step").get_by_role("button", name="Save next step").click()
+    expect(page.locator("#next-step .next-step-now")).to_contain_text("Call Anna")
+
+    assert violations == []
