@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from pipeline_crm.bounds import BoundedTextField, text_limit_check
 from pipeline_crm.search import search_vector
 
 
@@ -64,7 +65,7 @@ class Account(models.Model):
     relationship_level = models.PositiveSmallIntegerField(
         choices=RelationshipLevel.choices, default=RelationshipLevel.SUSPECT
     )
-    notes = models.TextField(blank=True)
+    notes = BoundedTextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(
@@ -92,6 +93,7 @@ class Account(models.Model):
                 condition=models.Q(relationship_level__gte=1, relationship_level__lte=7),
                 name="accounts_account_relationship_level_valid",
             ),
+            text_limit_check("accounts_account", "notes"),
         ]
         indexes = [
             # The account list filtered by owner (every rep's default view) and sorted by name.
@@ -118,7 +120,7 @@ class Contact(models.Model):
     job_title = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=50, blank=True)
-    notes = models.TextField(blank=True)
+    notes = BoundedTextField(blank=True)
     is_primary = models.BooleanField(
         "primary contact",
         default=False,
@@ -140,6 +142,7 @@ class Contact(models.Model):
                 condition=models.Q(is_primary=True),
                 name="accounts_contact_one_primary_per_account",
             ),
+            text_limit_check("accounts_contact", "notes"),
         ]
 
     def __str__(self):

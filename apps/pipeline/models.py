@@ -9,6 +9,9 @@ from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 
 from apps.users.models import Team
+from pipeline_crm.bounds import BoundedTextField, text_limit_check
+
+TRANSITION_NOTE = 2_000  # a note said with a move, a win or a stop: a line or two
 
 
 class PipelineKind(models.TextChoices):
@@ -26,7 +29,7 @@ class Pipeline(models.Model):
         default=False,
         help_text="New projects of this kind go on this pipeline unless the rep picks another.",
     )
-    description = models.TextField(blank=True)
+    description = BoundedTextField(blank=True)
 
     class Meta:
         ordering = ["kind", "name"]
@@ -38,6 +41,7 @@ class Pipeline(models.Model):
                 name="pipeline_pipeline_one_default_per_kind",
                 violation_error_message="Another pipeline of this kind is already the default.",
             ),
+            text_limit_check("pipeline_pipeline", "description"),
         ]
 
     def __str__(self):
@@ -70,7 +74,7 @@ class Stage(models.Model):
         validators=[MaxValueValidator(100)],
         help_text="Chance of winning a project here when its owner has not set one (0–100).",
     )
-    entry_criteria = models.TextField(
+    entry_criteria = BoundedTextField(
         blank=True, help_text="What must be true when a project is in this stage."
     )
     normal_days = models.PositiveSmallIntegerField(
@@ -109,6 +113,7 @@ class Stage(models.Model):
                 condition=models.Q(default_probability__lte=100),
                 name="pipeline_stage_default_probability_range",
             ),
+            text_limit_check("pipeline_stage", "entry_criteria"),
         ]
 
     def __str__(self):
@@ -238,7 +243,7 @@ class StageTransition(History):
     )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
-    note = models.TextField(blank=True)
+    note = BoundedTextField(blank=True, max_length=TRANSITION_NOTE)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -267,6 +272,7 @@ class StageTransition(History):
                 | (Q(stop_reason__isnull=False) & ~Q(ended_by="")),
                 name="pipeline_stagetransition_stop_has_reason",
             ),
+            text_limit_check("pipeline_stagetransition", "note", TRANSITION_NOTE),
         ]
 
     def __str__(self):

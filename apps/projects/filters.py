@@ -11,6 +11,7 @@ from apps.projects.models import CustomerProject
 from apps.projects.selectors import ATTENTION, attention_q
 from apps.users.models import name_of, to_choose
 from apps.users.roles import visible_teams, visible_users
+from pipeline_crm.bounds import TypedDateFilter
 from pipeline_crm.search import equals_any, search_query
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -93,10 +94,10 @@ class ProjectFilter(django_filters.FilterSet):
         empty_label="All stages",
     )
     status = django_filters.ChoiceFilter(choices=ProjectStatus.choices, empty_label="Any status")
-    close_after = django_filters.DateFilter(
+    close_after = TypedDateFilter(
         field_name="expected_close_date", lookup_expr="gte", label="Closing from", widget=DATE
     )
-    close_before = django_filters.DateFilter(
+    close_before = TypedDateFilter(
         field_name="expected_close_date", lookup_expr="lte", label="Closing until", widget=DATE
     )
     value_min = _MoneyFilter(field_name="value", lookup_expr="gte", label="Value from")

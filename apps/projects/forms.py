@@ -1,5 +1,4 @@
 import re
-from datetime import date
 
 from django import forms
 from django.urls import reverse
@@ -14,10 +13,11 @@ from apps.pipeline.services import (
     default_pipeline_for,
     required_fields,
 )
-from apps.projects.models import CustomerProject
+from apps.projects.models import NOTE_TEXT, CustomerProject
 from apps.projects.services import EDITABLE_FIELDS
 from apps.users.models import User
 from apps.users.roles import may_assign_owners, owner_choices
+from pipeline_crm.bounds import BoundedCharField, TypedDateField
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})
@@ -39,7 +39,6 @@ A_DAY = "Give the day as a date, such as 2026-12-01."
 NUL = "contains a character that cannot be kept (a NUL byte, often pasted from another program)."
 VALUE_DIGITS = "Give the value with at most 12 digits before the decimal point and 2 after it."
 PERCENT = "Give your % as a whole number from 0 to 100, or leave it empty."
-CLOSE_DATE_YEARS = 10
 
 # Every message the project form can show, in our words rather than Django's defaults.
 PROJECT_MESSAGES = {
@@ -104,18 +103,11 @@ PROJECT_FIELDSETS = [
 ]
 
 
-def _years_from(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February, in a year without one
-        return day.replace(year=day.year + years, day=28)
-
-
 class ProjectForm(forms.ModelForm):
     """A project's facts and qualification. A rep's projects are their own; a manager or an
     admin can give one to someone whose work they see. An expected close date in the past is
-    asked about once (saved when the same date comes back with its confirmation); one more
-    than ten years away either way is refused."""
+    asked about once (saved when the same date comes back with its confirmation). Its days are
+    days a person may type (pipeline_crm/bounds.py), and its text has the model's bounds."""
 
     # Plain fields: whatever comes back is only compared with what the form sent.
     confirm_close_date = forms.Field(required=False, widget=forms.HiddenInput)
@@ -130,6 +122,7 @@ class ProjectForm(forms.ModelForm):
             "desired_state": TEXT,
             "buying_process": TEXT,
         }
+        field_classes = {"expected_close_date": TypedDateField, "next_step_date": TypedDateField}
         labels = {"individual_probability": "Your %"}
 
     def __init__(self, *args, user: User, **kwargs):
@@ -179,20 +172,6 @@ class ProjectForm(forms.ModelForm):
 
     def clean_title(self):
         return self.cleaned_data["title"].strip()
-
-    def clean_expected_close_date(self):
-        day = self.cleaned_data["expected_close_date"]
-        today = timezone.localdate()
-        if day and not _years_from(today, -CLOSE_DATE_YEARS) <= day:
-            raise forms.ValidationError(
-                f"That is more than {CLOSE_DATE_YEARS} years ago: choose a later date."
-            )
-        if day and day > _years_from(today, CLOSE_DATE_YEARS):
-            raise forms.ValidationError(
-                f"That is more than {CLOSE_DATE_YEARS} years away: choose a date within "
-                f"{CLOSE_DATE_YEARS} years."
-            )
-        return day
 
     def clean(self):
         cleaned_data = super().clean()
@@ -370,14 +349,12 @@ class ProjectEditForm(ProjectForm):
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(
+    text = BoundedCharField(
         label="Note",
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=5000,
+        max_length=NOTE_TEXT,
         error_messages={
             "required": "A note needs some text.",
-            "max_length": "Keep a note to %(limit_value)d characters (this one has "
-            "%(show_value)d).",
             "null_characters_not_allowed": "The note contains a character that cannot be kept "
             "(a NUL byte, often pasted from another program).",
         },
@@ -398,7 +375,7 @@ class NextStepForm(forms.Form):
             "kept.",
         },
     )
-    next_step_date = forms.DateField(
+    next_step_date = TypedDateField(
         label="By",
         required=False,
         widget=DATE,

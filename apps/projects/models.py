@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.pipeline.models import ProjectStatus, effective_probability, weighted_value
+from pipeline_crm.bounds import BoundedTextField, text_limit_check
 from pipeline_crm.search import search_vector
 
 # How an open project's next step stands on a day: the home page's sections, the project
@@ -23,6 +24,7 @@ NEXT_STEP_DUE = [
     ("missing", "No next step"),
 ]
 NEXT_STEP_DAYS_AHEAD = 7
+NOTE_TEXT = 5_000  # a project note's characters: a note, not a document
 
 
 def next_step_q(due: str, today: date) -> Q:
@@ -114,9 +116,9 @@ class CustomerProject(models.Model):
         help_text="Your own estimate of the chance of winning (0–100). It overrides the stage's "
         "default percentage; leave it empty to use the default.",
     )
-    present_state = models.TextField(blank=True, help_text="Where the customer is today.")
-    desired_state = models.TextField(blank=True, help_text="Where the customer wants to be.")
-    buying_process = models.TextField(
+    present_state = BoundedTextField(blank=True, help_text="Where the customer is today.")
+    desired_state = BoundedTextField(blank=True, help_text="Where the customer wants to be.")
+    buying_process = BoundedTextField(
         "customer's buying process",
         blank=True,
         help_text="How the customer decides and buys: who, steps, budget, timing.",
@@ -178,6 +180,9 @@ class CustomerProject(models.Model):
                 | (~Q(status=ProjectStatus.OPEN) & Q(closed_at__isnull=False)),
                 name="projects_customerproject_closed_iff_not_open",
             ),
+            text_limit_check("projects_customerproject", "present_state"),
+            text_limit_check("projects_customerproject", "desired_state"),
+            text_limit_check("projects_customerproject", "buying_process"),
         ]
         indexes = [
             # The board: open projects of a pipeline per stage, biggest first.
@@ -246,11 +251,12 @@ class ProjectNote(models.Model):
 
     project = models.ForeignKey(CustomerProject, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField()
+    text = BoundedTextField(max_length=NOTE_TEXT)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [text_limit_check("projects_projectnote", "text", NOTE_TEXT)]
 
     def __str__(self):
         return self.text[:50]

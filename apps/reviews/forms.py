@@ -3,13 +3,14 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from apps.forecasting.forms import DATE, YEARS_AROUND, ChoicesForm, NearDateField
+from apps.forecasting.forms import DATE, ChoicesForm
 from apps.forecasting.models import PeriodKind
 from apps.projects.models import CustomerProject
 from apps.reviews.models import ActionItem
 from apps.reviews.selectors import QUIET_DAYS, Scope
 from apps.users.models import User, to_choose
 from apps.users.roles import managed
+from pipeline_crm.bounds import BoundedCharField, TypedDateField, validate_typed_day
 
 
 class PrepareForm(ChoicesForm):
@@ -19,7 +20,7 @@ class PrepareForm(ChoicesForm):
 
     team = forms.ModelChoiceField(queryset=None, required=False, empty_label="—")
     rep = forms.ModelChoiceField(queryset=None, required=False, empty_label="—", label="Or a rep")
-    since = NearDateField(
+    since = TypedDateField(
         required=False,
         widget=DATE,
         help_text="Default: the last meeting of this team or rep, else 14 days ago.",
@@ -49,10 +50,14 @@ class PrepareForm(ChoicesForm):
         if since and since > timezone.localdate():
             self.add_error("since", "Choose a day before today.")
         since_at = cleaned_data.get("since_at")
-        if since_at and not (
-            abs(since_at.year - timezone.now().year) <= YEARS_AROUND and since_at < timezone.now()
-        ):
-            self.add_error("since_at", "The review covers a time before now.")
+        if since_at:
+            try:
+                validate_typed_day(timezone.localdate(since_at))
+            except forms.ValidationError as error:
+                self.add_error("since_at", error)
+            else:
+                if since_at >= timezone.now():
+                    self.add_error("since_at", "The review covers a time before now.")
         return cleaned_data
 
     def scope(self) -> Scope | None:
@@ -73,11 +78,8 @@ class PrepareForm(ChoicesForm):
 
 
 class NotesForm(forms.Form):
-    notes = forms.CharField(
-        label="What was said and agreed",
-        widget=forms.Textarea(attrs={"rows": 6}),
-        required=False,
-        max_length=20_000,
+    notes = BoundedCharField(
+        label="What was said and agreed", widget=forms.Textarea(attrs={"rows": 6}), required=False
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -89,6 +91,7 @@ class ActionForm(forms.ModelForm):
         model = ActionItem
         fields = ["owner", "text", "due_date", "project"]
         widgets = {"due_date": DATE}
+        field_classes = {"due_date": TypedDateField}
         labels = {"owner": "Who", "text": "What", "due_date": "By"}
 
     def __init__(self, *args, meeting, listed=(), **kwargs):

@@ -4,6 +4,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from pipeline_crm.bounds import BoundedTextField, text_limit_check
+
 
 class ReviewMeeting(models.Model):
     """A pipeline review a manager held with a team or with one rep: the changes since
@@ -26,7 +28,7 @@ class ReviewMeeting(models.Model):
     )
     held_at = models.DateTimeField(default=timezone.now)
     since = models.DateTimeField(help_text="The changes the meeting covered began after this.")
-    notes = models.TextField(blank=True)
+    notes = BoundedTextField(blank=True)
     version = models.PositiveIntegerField(
         default=1, help_text="Raised by every save of the notes, so a stale page is detected."
     )
@@ -46,6 +48,7 @@ class ReviewMeeting(models.Model):
                 name="reviews_meeting_since_before_held",
                 violation_error_message="A review covers a time before it was held.",
             ),
+            text_limit_check("reviews_meeting", "notes"),
         ]
         indexes = [
             models.Index(fields=["team", "-held_at"], name="reviews_team_held_idx"),

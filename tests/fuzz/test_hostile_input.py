@@ -3,15 +3,29 @@ lifecycle endpoints: never a 500, and never a write from a request that was refu
 `make test` runs a bounded number of examples; `make fuzz` many more."""
 
 import os
+from datetime import timedelta
 
 import pytest
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.forms import DateField
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.accounts.factories import AccountFactory
+from apps.accounts.models import Account, Contact
+from apps.forecasting.forms import AnalyticsForm, ForecastForm, TargetForm
+from apps.pipeline.forms import MoveForm, WinForm, entry_field
 from apps.pipeline.models import Pipeline
 from apps.projects.factories import ProjectFactory, stage_named
+from apps.projects.filters import ProjectFilter
+from apps.projects.forms import NextStepForm, ProjectCreateForm, ProjectEditForm
 from apps.projects.models import CustomerProject
+from apps.reviews.forms import ActionForm, PrepareForm
+from apps.reviews.models import ReviewMeeting
+from pipeline_crm.bounds import BoundedTextField, TypedDateField
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 FUZZ = settings(
@@ -149,3 +163,176 @@ def test_a_refused_write_writes_nothing(client, manager, pages, action, data, ve
     _no_server_error(response, (action, data, version))
     assert CustomerProject.objects.values().get(pk=project.pk) == before, (action, data)
     assert project.transitions.count() == transitions
+
+
+# Free text and days without bounds (issue 21): each free text has a limit no person reaches,
+# said in the error; each typed day is one from 1 January 2000 to ten years after today.
+
+HUGE = "x" * 2_000_000
+TOO_LONG = "Keep this to 20,000 characters (it has 2,000,000)."
+
+
+def _form_errors(response) -> list[str]:
+    return [str(error) for errors in response.context["form"].errors.values() for error in errors]
+
+
+def test_account_notes_past_the_limit_are_refused_in_words(client, rep):
+    account = AccountFactory(owner=rep, notes="Kept")
+    client.force_login(rep)
+    data = {"name": account.name, "relationship_level": 1, "notes": HUGE}
+    response = client.post(f"/accounts/{account.pk}/edit/", data | {"version": 1})
+    assert TOO_LONG in _form_errors(response)
+    response = client.post("/accounts/new/", data | {"name": "Another"})
+    assert TOO_LONG in _form_errors(response)
+    account.refresh_from_db()
+    assert account.notes == "Kept"
+    assert Account.objects.count() == 1
+
+
+def test_contact_notes_past_the_limit_are_refused_in_words(client, rep):
+    account = AccountFactory(owner=rep)
+    client.force_login(rep)
+    response = client.post(f"/accounts/{account.pk}/contacts/new/", {"name": "Ann", "notes": HUGE})
+    assert TOO_LONG in _form_errors(response)
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["present_state", "desired_state", "buying_process"])
+def test_a_projects_qualification_past_the_limit_is_refused_in_words(client, rep, field):
+    project = ProjectFactory(account=AccountFactory(owner=rep))
+    client.force_login(rep)
+    data = {
+        "title": project.title,
+        "value": "100",
+        "version": project.version,
+        "present_state": "Now",
+        "desired_state": "Then",
+        "buying_process": "CFO",
+    }
+    response = client.post(f"/projects/{project.pk}/edit/", data | {field: HUGE})
+    assert _form_errors(response) == [TOO_LONG]
+    # 20,000 is kept.
+    response = client.post(f"/projects/{project.pk}/edit/", data | {field: "y" * 20_000})
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert len(getattr(project, field)) == 20_000
+
+
+def test_meeting_notes_past_the_limit_are_refused_in_words(client, manager, team):
+    meeting = ReviewMeeting.objects.create(
+        manager=manager, team=team, since=timezone.now() - timedelta(days=14)
+    )
+    client.force_login(manager)
+    response = client.post(
+        f"/reviews/{meeting.pk}/notes/", {"notes": HUGE, "version": 1}, HTTP_HX_REQUEST="true"
+    )
+    assert TOO_LONG in response.content.decode()
+    meeting.refresh_from_db()
+    assert meeting.notes == ""
+
+
+def test_every_free_text_of_the_models_is_bounded_and_checked_by_the_database():
+    """A TextField of our apps is a BoundedTextField with a database check of the same limit,
+    named `<app>_<model>_<field>_length` (the prefix as the model's other constraints)."""
+    unbounded, unchecked = [], []
+    for model in apps.get_models():
+        if not model.__module__.startswith("apps.") or model.__name__.startswith("Historical"):
+            continue
+        checks = {
+            constraint.name: constraint
+            for constraint in model._meta.constraints
+            if constraint.name.endswith("_length")
+        }
+        for field in model._meta.get_fields():
+            if isinstance(field, models.TextField):
+                if not isinstance(field, BoundedTextField):
+                    unbounded.append(f"{model.__name__}.{field.name}")
+                    continue
+                named = [name for name in checks if name.endswith(f"_{field.name}_length")]
+                limit = named and checks[named[0]].condition.rhs
+                if limit != field.max_length:
+                    unchecked.append(f"{model.__name__}.{field.name}")
+            elif isinstance(field, models.CharField) and not field.max_length:
+                unbounded.append(f"{model.__name__}.{field.name}")
+    assert (unbounded, unchecked) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "limit"),
+    [(Account, "notes", 20_000), (CustomerProject, "present_state", 20_000)],
+)
+def test_the_database_refuses_text_past_the_limit(rep, model, field, limit):
+    project = ProjectFactory(account=AccountFactory(owner=rep))
+    row = project if model is CustomerProject else project.account
+    with pytest.raises(IntegrityError, match=f"{field}_length"), transaction.atomic():
+        model.objects.filter(pk=row.pk).update(**{field: "x" * (limit + 1)})
+
+
+def test_text_past_the_limit_is_refused_by_the_model_too(rep):
+    account = AccountFactory(owner=rep)
+    account.notes = HUGE
+    with pytest.raises(ValidationError) as refused:
+        account.full_clean()
+    assert refused.value.message_dict["notes"] == [TOO_LONG]
+
+
+def _date_fields(form) -> dict:
+    return {name: field for name, field in form.base_fields.items() if isinstance(field, DateField)}
+
+
+def test_every_typed_day_follows_the_one_rule():
+    """Each form and filter where a day is typed uses TypedDateField (pipeline_crm/bounds.py)."""
+    forms = [
+        ProjectCreateForm,
+        ProjectEditForm,
+        NextStepForm,
+        WinForm,
+        MoveForm,
+        ActionForm,
+        PrepareForm,
+        ForecastForm,
+        TargetForm,
+        AnalyticsForm,
+    ]
+    typed = {form.__name__: _date_fields(form) for form in forms}
+    typed["entry_field"] = {"expected_close_date": entry_field("expected_close_date")}
+    assert all(typed[name] for name in ["ProjectEditForm", "NextStepForm", "TargetForm"])
+    untyped = [
+        f"{form}.{name}"
+        for form, fields in typed.items()
+        for name, field in fields.items()
+        if not isinstance(field, TypedDateField)
+    ]
+    filtered = {
+        name: found.field_class
+        for name, found in ProjectFilter.base_filters.items()
+        if issubclass(found.field_class, DateField)
+    }
+    assert set(filtered) == {"close_after", "close_before"}
+    untyped += [name for name, kind in filtered.items() if not issubclass(kind, TypedDateField)]
+    assert untyped == []
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        ("0001-01-01", "That is before 2000: choose a date from 1 January 2000 on."),
+        ("1999-12-31", "That is before 2000: choose a date from 1 January 2000 on."),
+        ("9999-12-31", "That is more than 10 years away: choose a date within 10 years."),
+    ],
+)
+def test_days_outside_the_years_a_person_means_are_refused_in_words(client, rep, day, message):
+    project = ProjectFactory(account=AccountFactory(owner=rep))
+    client.force_login(rep)
+    data = {"title": project.title, "value": "100", "version": project.version}
+    for field in ("next_step_date", "expected_close_date"):
+        response = client.post(
+            f"/projects/{project.pk}/edit/",
+            data | {"next_step": "Call", field: day, "confirm_close_date": day},
+        )
+        assert response.context["form"].errors[field] == [message]
+    response = client.get("/projects/", {"close_after": day, "close_before": day})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    project.refresh_from_db()
+    assert (project.next_step_date, project.version) == (None, 1)

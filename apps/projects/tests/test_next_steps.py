@@ -16,6 +16,8 @@ from pipeline_crm.testing import at_once
 
 TODAY = date(2026, 3, 11)  # a Wednesday
 HTMX = {"HTTP_HX_REQUEST": "true"}
+# Within the days a person may type (ten years on), but not the next step's five.
+SIX_YEARS_ON = (date.today() + timedelta(days=6 * 366)).isoformat()
 
 
 @pytest.fixture
@@ -131,7 +133,9 @@ def test_htmx_swaps_the_block_with_the_new_step(client, rep, own):
     "posted, message",
     [
         ({"next_step": "Call", "next_step_date": "2020-01-01"}, "Choose today or a later day"),
-        ({"next_step": "", "next_step_date": "2099-01-01"}, "Choose a day within five years"),
+        ({"next_step": "", "next_step_date": SIX_YEARS_ON}, "Choose a day within five years"),
+        ({"next_step": "", "next_step_date": "2099-01-01"}, "more than 10 years away"),
+        ({"next_step": "", "next_step_date": "9999-12-31"}, "more than 10 years away"),
         ({"next_step": "", "next_step_date": "tomorrow"}, "Give the day as a date"),
         ({"next_step_date": "+1"}, "Give the day as a date"),
         ({"next_step": "x" * 201}, "to 200 characters"),

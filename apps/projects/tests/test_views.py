@@ -542,7 +542,7 @@ def test_winning_is_not_stopped_by_an_invalid_website_on_the_account(client, rep
     [
         ("", "A note needs some text."),
         ("   ", "A note needs some text."),
-        ("x" * 5001, "Keep a note to 5000 characters (this one has 5001)."),
+        ("x" * 5001, "Keep this to 5,000 characters (it has 5,001)."),
         ("Called\x00 them", "The note contains a character that cannot be kept"),
     ],
 )
