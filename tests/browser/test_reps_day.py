@@ -3,6 +3,7 @@ project page, the search, the account and contact pages, and on a phone."""
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from apps.accounts.factories import AccountFactory
@@ -152,3 +153,54 @@ def test_htmx_swaps_set_no_inline_style(page, live_server, rep):
     expect(page.locator("#next-step .next-step-now")).to_contain_text("Call Anna")
 
     assert violations == []
+
+
+def _overlap(one, other):
+    return not (
+        one["x"] + one["width"] <= other["x"]
+        or other["x"] + other["width"] <= one["x"]
+        or one["y"] + one["height"] <= other["y"]
+        or other["y"] + other["height"] <= one["y"]
+    )
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_won_and_stop_appear_in_reach_during_a_drag_and_hide_no_column(
+    page, live_server, rep, size
+):
+    width, height = size
+    page.set_viewport_size({"width": width, "height": height})
+    account = AccountFactory(owner=rep)
+    ProjectFactory(title="Last deal", account=account, stage=stage_named("Negotiation"))
+    ProjectFactory(title="Early deal", account=account, stage=stage_named("Qualification"))
+    log_in(page, live_server, "rep", "/pipeline/")
+    zones = [page.locator("[data-dropzone=won]"), page.locator("[data-dropzone=stop]")]
+
+    # At rest no drop zone lies over a column: the last stage's card takes its own clicks.
+    stages = page.locator("section.column:not(.outcome-column)")
+    columns = [column.bounding_box() for column in stages.all()]
+    for zone in zones:
+        box = zone.bounding_box()
+        assert box is None or not any(column and _overlap(box, column) for column in columns)
+    last = page.locator("li.card", has_text="Last deal")
+    last.scroll_into_view_if_needed()
+    last.get_by_role("link", name="Move… Last deal").click(trial=True)
+
+    # While a card is dragged, Won and Stop are whole on the screen; Stop takes the drop.
+    card = page.locator("li.card", has_text="Early deal")
+    card.scroll_into_view_if_needed()
+    grip = card.locator(".card-account").bounding_box()
+    x, y = grip["x"] + 20, grip["y"] + grip["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 8, y + 8, steps=3)
+    for zone in zones:
+        box = zone.bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= height
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    stop = zones[1].bounding_box()
+    end = (stop["x"] + stop["width"] / 2, stop["y"] + stop["height"] / 2)
+    for step in range(1, 21):
+        page.mouse.move(x + (end[0] - x) * step / 20, y + (end[1] - y) * step / 20)
+    page.mouse.up()
+    expect(page.get_by_role("dialog", name="Stop Early deal")).to_be_visible()
