@@ -25,3 +25,8 @@ class PipelineAdminSite(admin.AdminSite):
         if self.has_permission(request):
             return redirect("admin:index")
         raise PermissionDenied("The admin is for pipeline admins.")
+
+    def password_change(self, request, extra_context=None):
+        # The product's one password change, whose wrong old passwords are throttled as
+        # wrong logins are (apps/users/forms.py); the admin's own is not.
+        return redirect("password_change")

@@ -132,3 +132,15 @@ def test_the_right_old_password_changes_it(client, rep):
     assert response.status_code == 302
     rep.refresh_from_db()
     assert rep.check_password("a new Passw0rd of some length")
+
+
+def test_the_admins_password_change_is_the_throttled_one(client, pipeline_admin):
+    client.force_login(pipeline_admin)
+    for _ in range(3):
+        response = client.post(
+            "/admin/password_change/",
+            {"old_password": "wrong", "new_password1": "x", "new_password2": "x"},
+        )
+        assert response.status_code == 302
+        assert response.url == "/password/change/"
+    assert client.get("/admin/password_change/").url == "/password/change/"
