@@ -3,11 +3,10 @@ from functools import cached_property
 
 from django.contrib import admin
 from django.template.defaultfilters import floatformat
-from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.forecasting.models import Target
-from apps.forecasting.selectors import WIN_RATE_MONTHS, WinRate, stage_win_rates
+from apps.forecasting.selectors import BLEND_K, WIN_RATE_MONTHS, WinRate, stage_win_rates
 from apps.pipeline.admin import PipelineAdmin, StageInline
 from apps.pipeline.models import Pipeline, Stage
 
@@ -52,30 +51,35 @@ class StageWithWinRateInline(StageInline):
         if rate.raw is None:
             counted = f"no projects reached it and closed in the last {WIN_RATE_MONTHS} months"
         else:
-            counted = f"{rate.won} of {rate.reached} won: {_percent(rate.raw)}"
-        if rate.is_thin:
-            return format_html(
-                "{}<br>blended {}<br><strong>too little history</strong>",
-                counted,
-                _percent(rate.blended),
-            )
-        proposed = rate.proposed_default
-        if proposed == stage.default_probability:
-            return format_html("{}<br>blended {}", counted, _percent(rate.blended))
-        # A nested <form> is impossible inside the change form, so the button submits the
-        # change form (its CSRF token included) to the one-click URL instead; that view reads
-        # none of the other fields, and the pipeline form is not saved.
-        return format_html(
-            '{}<br>blended {}<br><button type="submit" class="button" formmethod="post" '
-            'formaction="{}" aria-label="Use {} % as the default of {}">'
-            "Use {} % as the default</button>",
+            counted = f"{rate.won} of {rate.reached} won: raw {_percent(rate.raw)}"
+        blended = format_html(
+            '{}<br><span title="(won + {k} × default) ÷ (reached + {k})">blended {}</span>',
             counted,
             _percent(rate.blended),
-            reverse("forecasting:use_historical", args=[stage.pk]),
+            k=BLEND_K,
+        )
+        if rate.is_thin:
+            return format_html("{}<br><strong>too little history</strong>", blended)
+        proposed = rate.proposed_default
+        if proposed == stage.default_probability:
+            return blended
+        # Fills this row's default % in the form (static/js/admin_stages.js), which the
+        # admin then saves with the rest: nothing is posted, so no edit is lost. Hidden
+        # until the script shows it; without it the raw rate is there to type.
+        return format_html(
+            '{}<br><button type="button" class="button use-rate" hidden data-use-rate="{}" '
+            'aria-label="Use the raw rate, {} %, as the default of {}">'
+            "Use the raw {} % as the default</button>"
+            '<span class="use-rate-done" role="status"></span>',
+            blended,
+            proposed,
             proposed,
             stage.name,
             proposed,
         )
+
+    class Media:
+        js = ["js/admin_stages.js"]
 
 
 admin.site.unregister(Pipeline)
@@ -84,7 +88,4 @@ admin.site.unregister(Pipeline)
 @admin.register(Pipeline)
 class PipelineWithWinRatesAdmin(PipelineAdmin):
     inlines = [StageWithWinRateInline]
-    # Enter in a field submits the change form with its first submit button. The stage rows'
-    # one-click buttons come before the Save row at the bottom; a Save row on top keeps Save
-    # the first, so Enter saves, as on every other admin page.
     save_on_top = True

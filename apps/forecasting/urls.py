@@ -10,5 +10,4 @@ urlpatterns = [
     path("summary/", views.forecast_summary, name="summary"),
     path("targets/", views.target_set, name="target_set"),
     path("source/", views.forecast_source, name="source"),
-    path("stages/<int:pk>/use-historical-rate/", views.stage_use_historical, name="use_historical"),
 ]

@@ -1,16 +1,13 @@
 from datetime import timedelta
 
 from django.contrib import messages
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.forecasting import selectors, services
 from apps.forecasting.forms import AnalyticsForm, ForecastForm, SourceForm, TargetForm
-from apps.pipeline.models import Stage
-from apps.users.roles import is_admin
 from pipeline_crm.errors import DomainError
 from pipeline_crm.forms import problems as form_problems
 from pipeline_crm.http import safe_next
@@ -195,18 +192,3 @@ def target_set(request):
     return redirect(
         safe_next(request, request.POST.get("next", ""), within=forecast_url) or forecast_url
     )
-
-
-@require_POST
-def stage_use_historical(request, pk):
-    """An admin's one click: the stage's historical win rate becomes its default %."""
-    if not is_admin(request.user):
-        raise Http404("No such page.")
-    stage = get_object_or_404(Stage, pk=pk)
-    try:
-        stage = services.adopt_historical_rate(stage=stage, user=request.user)
-    except DomainError as error:
-        messages.error(request, error)
-    else:
-        messages.success(request, f"{stage}'s default is now {stage.default_probability}%.")
-    return redirect("admin:pipeline_pipeline_change", stage.pipeline_id)

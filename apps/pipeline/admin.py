@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from apps.pipeline.models import (
@@ -10,7 +10,7 @@ from apps.pipeline.models import (
     StageTransition,
     StopReason,
 )
-from apps.pipeline.services import record_stage_changes
+from apps.pipeline.services import place_stages, record_stage_changes
 from pipeline_crm.admin import ReadOnlyAdmin
 
 
@@ -33,7 +33,26 @@ class StageForm(forms.ModelForm):
             "entry_criteria",
             "required_fields",
         ]
-        widgets = {"entry_criteria": forms.Textarea(attrs={"rows": 2, "cols": 40})}
+        # Sized so the stages' table fits a 1280 px window beside the admin's navigation.
+        widgets = {
+            "name": forms.TextInput(attrs={"size": 14}),
+            "order": forms.NumberInput(attrs={"class": "stage-number"}),
+            "default_probability": forms.NumberInput(attrs={"class": "stage-number"}),
+            "normal_days": forms.NumberInput(attrs={"class": "stage-number"}),
+            "entry_criteria": forms.Textarea(attrs={"rows": 3, "cols": 24}),
+        }
+        help_texts = {
+            "order": "Position in the pipeline. To insert a stage, give it the order of the "
+            "stage it goes before: that stage and the later ones move one place on save.",
+        }
+
+    def _get_validation_exclusions(self):
+        # Two stages may share an order here: the save places them (`place_stages`), so the
+        # unique (pipeline, order) constraint is not checked stage by stage, nor across the
+        # rows (the formset's check reads the same exclusions).
+        exclusions = super()._get_validation_exclusions()
+        exclusions.add("order")
+        return exclusions
 
 
 class StageFormSet(forms.BaseInlineFormSet):
@@ -53,7 +72,8 @@ class StageFormSet(forms.BaseInlineFormSet):
             )
         if won[0]["order"] != max(stage["order"] for stage in kept):
             raise ValidationError("The won stage must be the last stage (the highest order).")
-        # Two stages with one order: Django's own unique check for the formset reports it.
+        # Two stages with one order are placed on save (`place_stages`); the won stage
+        # stays last: a stage given its order goes before it.
 
 
 class StageInline(admin.TabularInline):
@@ -63,6 +83,20 @@ class StageInline(admin.TabularInline):
     extra = 0
     ordering = ["order"]
 
+    class Media:
+        css = {"all": ["css/admin_stages.css"]}
+
+
+def falling_defaults(stages: list[Stage]) -> list[tuple[Stage, Stage]]:
+    """Each pair of consecutive stages (in order) where the later one's default % is lower:
+    a project further along would count as less likely to be won."""
+    stages = sorted(stages, key=lambda stage: stage.order)
+    return [
+        (before, after)
+        for before, after in zip(stages, stages[1:], strict=False)
+        if after.default_probability < before.default_probability
+    ]
+
 
 @admin.register(Pipeline)
 class PipelineAdmin(admin.ModelAdmin):
@@ -71,18 +105,49 @@ class PipelineAdmin(admin.ModelAdmin):
     inlines = [StageInline]
 
     def save_formset(self, request, form, formset, change):
-        """A re-weighted or reordered stage changes what its open projects report from now
-        on: the lifecycle records it in their ledger (the past keeps the old figures)."""
+        """Stages sharing an order are placed (a stage inserted before another moves it and
+        the later ones on: `place_stages`). A re-weighted or reordered stage changes what
+        its open projects report from now on: the lifecycle records it in their ledger (the
+        past keeps the old figures, and the orders the history recorded)."""
+        kept = [
+            stage_form
+            for stage_form in formset.forms
+            if stage_form.has_changed() or stage_form.instance.pk
+            if not stage_form.cleaned_data.get("DELETE")
+        ]
         changed = [
             stage_form.instance
-            for stage_form in formset.forms
+            for stage_form in kept
             if stage_form.instance.pk
             and {"default_probability", "order"} & set(stage_form.changed_data)
-            and not stage_form.cleaned_data.get("DELETE")
+        ]
+        new = [stage_form for stage_form in kept if not stage_form.instance.pk]
+        reordered = [
+            stage_form.instance for stage_form in kept if "order" in stage_form.changed_data
         ]
         super().save_formset(request, form, formset, change)
+        placed = [stage.pk for stage in reordered] + [stage_form.instance.pk for stage_form in new]
+        moved = place_stages(pipeline=form.instance, placed=placed)
+        if moved:
+            messages.info(
+                request,
+                "Moved one place on to make room: "
+                + ", ".join(f"{stage} (now {stage.order})" for stage in moved)
+                + ".",
+            )
+        changed += [stage for stage in moved if stage not in changed]
         if changed:
             record_stage_changes(stages=changed, user=request.user)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        for before, after in falling_defaults(list(form.instance.stages.all())):
+            messages.warning(
+                request,
+                f"The default % falls along the pipeline: {before} {before.default_probability} "
+                f"% → {after} {after.default_probability} %. A project further along should "
+                "not count as less likely to be won; check the defaults.",
+            )
 
 
 @admin.register(StopReason)

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.accounts.models import Account, RelationshipLevel
 from apps.accounts.services import (
@@ -270,6 +270,34 @@ def record_stage_changes(*, stages: list[Stage], user: User) -> int:
         .values_list("pk", flat=True)
     )
     return ledger.restate(projects, at=ledger.now(), user=user)
+
+
+@transaction.atomic
+def place_stages(*, pipeline: Pipeline, placed: list[int]) -> list[Stage]:
+    """After an admin saved a pipeline's stages (already saved, in this transaction): give
+    two stages that share an order distinct ones, so a stage is inserted by giving it the
+    order of the stage it goes before. The stages the admin placed (new, or given another
+    order: `placed`, ids) keep their order; each stage after one it collides with moves one
+    place later, and the ones after it only as far as they must (gaps stay). The stages'
+    orders only: the order recorded in the history (transitions, ledger) is never rewritten,
+    and a stage is known by its identity, not its order (DOMAIN.md, "Reached a stage").
+    Returns the stages whose order changed here. The unique (pipeline, order) constraint is
+    deferred: checked here, before the transaction goes on."""
+    stages = list(Stage.objects.select_for_update().filter(pipeline=pipeline))
+    placed_ids = set(placed)
+    stages.sort(key=lambda stage: (stage.order, stage.pk not in placed_ids, stage.pk))
+    moved = []
+    previous = None
+    for stage in stages:
+        if previous is not None and stage.order <= previous:
+            stage.order = previous + 1
+            moved.append(stage)
+        previous = stage.order
+    Stage.objects.bulk_update(moved, ["order"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS pipeline_stage_order_unique IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS pipeline_stage_order_unique DEFERRED")
+    return moved
 
 
 def _apply_facts(project: CustomerProject, facts: dict, *, user: User) -> None:

@@ -1,18 +1,18 @@
-"""The pipeline's admin page shows each stage's historical win rate beside its default %, and
-an admin adopts it as the default in one click, recorded in the admin's history and the
-ledger."""
+"""The pipeline's admin page shows each stage's historical win rate beside its default %, raw
+and blended, and offers the raw rate as the default: the button fills the stage's default %
+in the form (a browser test clicks it: tests/browser/test_admin_stages.py), which the admin
+saves with everything else, recorded in the admin's history and the ledger."""
 
-import re
 from datetime import UTC, datetime
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.cache import cache
-from django.test import Client
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
 from apps.pipeline.models import Pipeline, ProjectState, StopReason
+from apps.pipeline.tests.test_views import _admin_form
 from apps.projects.factories import ProjectFactory, stage_named
 
 LONG_AGO = datetime(2025, 4, 1, 9, 0, tzinfo=UTC)  # more than 12 months before NOW
@@ -81,11 +81,12 @@ def history(rep, time_machine):
 
 
 # By hand, Decision: raw 9 / 12 = 75 %; blended (9 + 10 · 60/100) / (12 + 10) = 15/22
-# = 68.18… %; the one click proposes the raw 75 (adopting it leaves the blend at 75 too).
+# = 68.18… %; the button offers the raw 75 (adopting it leaves the blend at 75 too).
 # Qualification (default 20 %) was reached by those 12
 # and the 2 stopped in it: raw 9 / 14 = 64.28… %, blended (9 + 10 · 0.2) / 24 = 45.83… %.
-DECISION_FIGURES = "9 of 12 won: 75 %<br>blended 68.2 %"
-QUALIFICATION_FIGURES = "9 of 14 won: 64.3 %<br>blended 45.8 %"
+BLEND = '<br><span title="(won + 10 × default) ÷ (reached + 10)">blended '
+DECISION_FIGURES = f"9 of 12 won: raw 75 %{BLEND}68.2 %</span>"
+QUALIFICATION_FIGURES = f"9 of 14 won: raw 64.3 %{BLEND}45.8 %</span>"
 
 
 def _change_page(client, pipeline):
@@ -99,10 +100,6 @@ def _row(page, stage_name):
     rows = [row for row in page.split("<tr") if f'value="{stage_name}"' in row]
     assert len(rows) == 1
     return rows[0]
-
-
-def _url(stage):
-    return f"/forecast/stages/{stage.pk}/use-historical-rate/"
 
 
 def _periods(project):
@@ -123,52 +120,50 @@ def test_admin_page_shows_each_stages_historical_rate_beside_its_default(
     decision = _row(page, "Decision")
     assert 'name="stages-4-default_probability" value="60"' in decision
     assert DECISION_FIGURES in decision
+    # It says which rate it offers, the raw one, and posts nothing: it fills the field.
     assert (
-        f'<button type="submit" class="button" formmethod="post" formaction="'
-        f'{_url(stage_named("Decision"))}" aria-label="Use 75 % as the default of Decision">'
-        "Use 75 % as the default</button>"
+        '<button type="button" class="button use-rate" hidden data-use-rate="75" '
+        'aria-label="Use the raw rate, 75 %, as the default of Decision">'
+        "Use the raw 75 % as the default</button>"
     ) in decision
+    assert "formaction" not in page
     assert QUALIFICATION_FIGURES in _row(page, "Qualification")
     # Negotiation was reached only by the 9 won (the stopped stopped before it): blended
     # (9 + 10 · 0.8) / 19 = 89.47…%, but too little history, so no button.
     negotiation = _row(page, "Negotiation")
-    assert "9 of 9 won: 100 %<br>blended 89.5 %<br><strong>too little history</strong>" in (
-        negotiation
-    )
-    assert "formaction" not in negotiation
+    assert (
+        f"9 of 9 won: raw 100 %{BLEND}89.5 %</span><br><strong>too little history</strong>"
+    ) in negotiation
+    assert "data-use-rate" not in negotiation
     # The won stage: every project that reaches it is won; nothing to show.
     assert '<td class="field-historical_win_rate">' in _row(page, "Agreement")
     assert " won: " not in _row(page, "Agreement")
-    # Enter in a field still saves: Save is the change form's first submit button.
-    assert page.index('name="_save"') < page.index("formaction=")
 
     # No project of the development pipeline closed: its stages have no history at all.
     development = _change_page(client, Pipeline.objects.get(kind="development"))
     assert (
-        "no projects reached it and closed in the last 12 months<br>blended 60 %<br>"
+        f"no projects reached it and closed in the last 12 months{BLEND}60 %</span><br>"
         "<strong>too little history</strong>"
     ) in _row(development, "Decision")
 
 
-def test_admin_adopts_the_historical_rate_in_one_click(
+def test_the_filled_in_default_is_saved_like_any_reweighting(
     client, pipeline_admin, history, acquisition
 ):
-    decision = stage_named("Decision")
     client.force_login(pipeline_admin)
-    response = client.post(_url(decision))
-
+    data, rows = _admin_form(client, acquisition)
+    # What the button leaves in the form (75 in Decision's default %), with an edit the admin
+    # made before: both saved by Save.
+    data |= {"name": "Acquisition", rows["Decision"] + "default_probability": 75}
+    response = client.post(f"/admin/pipeline/pipeline/{acquisition.pk}/change/", data)
     assert response.status_code == 302
-    assert response.url == f"/admin/pipeline/pipeline/{acquisition.pk}/change/"
-    assert stage_named("Decision").default_probability == 75
+    acquisition.refresh_from_db()
+    assert (acquisition.name, stage_named("Decision").default_probability) == ("Acquisition", 75)
     entry = LogEntry.objects.get()
     assert (entry.user, entry.object_id, entry.action_flag) == (
         pipeline_admin,
         str(acquisition.pk),
         CHANGE,
-    )
-    assert entry.change_message == (
-        "Decision: default % 60 → 75, its historical win rate "
-        "(9 won of 12 that reached it and closed in the last 12 months)."
     )
     # The open projects in Decision report the new default from now on; the past keeps 60.
     for project in history:
@@ -179,56 +174,11 @@ def test_admin_adopts_the_historical_rate_in_one_click(
             pipeline_admin,
             None,
         )
-
-    page = client.get(response.url).content.decode()
-    assert "Decision&#x27;s default is now 75%." in page
     # The blend leans toward the default; with the default at the raw rate it stays there:
-    # (9 + 10 · 0.75) / 22 = 75 %, so nothing more is proposed.
-    row = _row(page, "Decision")
-    assert 'name="stages-4-default_probability" value="75"' in row
-    assert "9 of 12 won: 75 %<br>blended 75 %" in row
-    assert "formaction" not in row
-
-
-def test_the_one_click_carries_the_change_forms_csrf_token_and_saves_nothing_else(
-    pipeline_admin, history, acquisition
-):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(pipeline_admin)
-    page = _change_page(client, acquisition)
-    form = page[page.index('<form method="post" id="pipeline_form"') :]
-    form = form[: form.index("</form>")]
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    action = re.search(r'formaction="([^"]+)"', _row(form, "Decision")).group(1)
-    assert action == _url(stage_named("Decision"))
-
-    # What the browser sends: the whole change form, an edit the admin did not save included.
-    response = client.post(
-        action, {"csrfmiddlewaretoken": token, "name": "Renamed", "stages-4-default_probability": 5}
-    )
-    assert response.status_code == 302
-    assert stage_named("Decision").default_probability == 75
-    acquisition.refresh_from_db()
-    assert acquisition.name == "Customer acquisition"
-    assert LogEntry.objects.count() == 1
-
-    assert client.post(action).status_code == 403  # Without the token: refused.
-
-
-def test_manager_cannot_adopt_a_historical_rate(client, manager, team, history):
-    decision = stage_named("Decision")
-    client.force_login(manager)
-    assert client.post(_url(decision)).status_code == 404
-    assert stage_named("Decision").default_probability == 60
-    assert not LogEntry.objects.exists()
-    for project in history:
-        assert _periods(project) == [60]
-
-
-def test_the_one_click_is_post_only(client, pipeline_admin, history):
-    client.force_login(pipeline_admin)
-    assert client.get(_url(stage_named("Decision"))).status_code == 405
-    assert stage_named("Decision").default_probability == 60
+    # (9 + 10 · 0.75) / 22 = 75 %, so nothing more is offered.
+    row = _row(_change_page(client, acquisition), "Decision")
+    assert f"9 of 12 won: raw 75 %{BLEND}75 %</span>" in row
+    assert "data-use-rate" not in row
 
 
 def test_thin_history_is_shown_and_not_adopted(
@@ -243,17 +193,9 @@ def test_thin_history_is_shown_and_not_adopted(
     client.force_login(pipeline_admin)
 
     row = _row(_change_page(client, acquisition), "Decision")
-    assert "2 of 9 won: 22.2 %<br>blended 42.1 %<br><strong>too little history</strong>" in row
-    assert "formaction" not in row
-
-    response = client.post(_url(stage_named("Decision")), follow=True)
-    assert response.redirect_chain == [(f"/admin/pipeline/pipeline/{acquisition.pk}/change/", 302)]
-    assert [str(message) for message in response.context["messages"]] == [
-        "Decision's history is too thin to mean much (9 closed projects); "
-        "its default stays as it is."
-    ]
+    assert f"2 of 9 won: raw 22.2 %{BLEND}42.1 %</span><br><strong>too little history" in row
+    assert "data-use-rate" not in row
     assert stage_named("Decision").default_probability == 60
-    assert not LogEntry.objects.exists()
     assert _periods(waiting) == [60]
 
 

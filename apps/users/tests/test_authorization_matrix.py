@@ -329,12 +329,10 @@ PAGES = {
             "amount": "50000",
         },
     ),
-    "forecasting:use_historical": Page(  # an admin's; whether it writes needs history
+    "forecasting:source": Page(  # a setting of the user's own
         get=POST_ONLY,
-        about="stage",
-        owned=False,
-        kwargs=pk("stage"),
-        post=lambda role, owner: (302, None) if role == "pipeline_admin" else (404, False),
+        post=lambda role, owner: (302, True),
+        data=lambda work, user: {"source": "default"},
     ),
     "analytics": Page(get=answer(200)),
     # Reviews: a manager reviews their teams and reps; a rep opens the meetings that covered
