@@ -73,9 +73,12 @@ class Account(models.Model):
         help_text="Raised by every write. An edit form sends the version it showed, so a save "
         "over someone else's change is refused instead of silently undoing it.",
     )
-    # The name's words for search (pipeline_crm/search.py), kept by the database.
+    # The name's and the website's words for search (pipeline_crm/search.py), kept by the
+    # database.
     search = models.GeneratedField(
-        expression=search_vector("name"), output_field=SearchVectorField(), db_persist=True
+        expression=search_vector("name", addresses=["website"]),
+        output_field=SearchVectorField(),
+        db_persist=True,
     )
 
     # The version is bookkeeping for the lock, and search is derived: not facts of the account.
@@ -128,9 +131,12 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The name's words for search (pipeline_crm/search.py), kept by the database.
+    # The name's and e-mail address's words and the phone number's digits for search
+    # (pipeline_crm/search.py), kept by the database.
     search = models.GeneratedField(
-        expression=search_vector("name"), output_field=SearchVectorField(), db_persist=True
+        expression=search_vector("name", addresses=["email"], phones=["phone"]),
+        output_field=SearchVectorField(),
+        db_persist=True,
     )
 
     class Meta:

@@ -6,7 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from apps.accounts.factories import AccountFactory
+from apps.accounts.factories import AccountFactory, ContactFactory
+from apps.pipeline.models import StopReason
+from apps.pipeline.services import stop_project
 from apps.projects.factories import ProjectFactory, stage_named
 from tests.browser.pages import log_in
 
@@ -204,3 +206,59 @@ def test_won_and_stop_appear_in_reach_during_a_drag_and_hide_no_column(
         page.mouse.move(x + (end[0] - x) * step / 20, y + (end[1] - y) * step / 20)
     page.mouse.up()
     expect(page.get_by_role("dialog", name="Stop Early deal")).to_be_visible()
+
+
+def test_the_search_finds_by_email_and_phone_tells_projects_apart_and_takes_the_keys(
+    page, live_server, rep
+):
+    harbour = AccountFactory(owner=rep, name="Harbour Ltd", website="https://harbour.example")
+    quay = AccountFactory(owner=rep, name="Quay Works")
+    ContactFactory(account=harbour, name="Anna Berg", email="anna@harbour.example", phone="")
+    ContactFactory(account=quay, name="Bo Holm", email="bo@quay.example", phone="+45 81 61 32 71")
+    open_one = ProjectFactory(title="Crane renewal", account=harbour)
+    stopped = ProjectFactory(title="Crane renewal", account=quay)
+    stop_project(
+        project=stopped,
+        user=rep,
+        seen_version=stopped.version,
+        ended_by="customer",
+        reason=StopReason.objects.first(),
+    )
+    log_in(page, live_server, "rep")
+    box = page.get_by_label("Search accounts, contacts and projects")
+    results = page.locator("#nav-search-results")
+
+    box.fill("8161 3271")
+    expect(results.get_by_role("link", name="Bo Holm")).to_be_visible()
+    box.fill("anna@harbour")
+    expect(results.get_by_role("link", name="Anna Berg")).to_be_visible()
+
+    # Two projects with one title: each says its account and its status.
+    box.fill("crane")
+    first = results.get_by_role("link", name=re.compile(r"^Crane renewal\W+Harbour Ltd, open$"))
+    second = results.get_by_role("link", name=re.compile(r"^Crane renewal\W+Quay Works, stopped$"))
+    expect(first).to_be_visible()
+    expect(second).to_be_visible()
+    listed = results.get_by_role("region", name="Projects").get_by_role("listitem")
+    expect(listed).to_have_text(
+        [re.compile("Harbour Ltd.*Open"), re.compile("Quay Works.*Stopped")]
+    )
+
+    # The keys: down into the results, up back to the box, Escape closes, Enter opens.
+    box.press("ArrowDown")
+    expect(first).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(second).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    expect(box).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(results.get_by_role("link")).to_have_count(0)
+    expect(box).to_be_focused()
+    box.fill("crane renewal")
+    expect(second).to_be_visible()
+    box.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server.url}{stopped.get_absolute_url()}")
+    assert open_one.pk != stopped.pk

@@ -2,9 +2,10 @@
 their names, accents and case aside, only what the user may see, in constant queries."""
 
 import pytest
+from django.db import connection
 
 from apps.accounts.factories import AccountFactory, ContactFactory
-from apps.accounts.models import Account
+from apps.accounts.models import Account, Contact
 from apps.projects.factories import ProjectFactory
 from apps.projects.selectors import SEARCH_LISTED, search
 from pipeline_crm.search import fold, search_query
@@ -14,7 +15,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def named(rep, other_rep, team, other_team):
-    own = AccountFactory(owner=rep, name="Købmand Fjeldsø A/S")
+    own = AccountFactory(owner=rep, name="Købmand Fjeldsø A/S", website="")
     return {
         "own": own,
         "contact": ContactFactory(account=own, name="Åse Ørsted", job_title="CFO"),
@@ -49,6 +50,47 @@ def test_contacts_and_projects_are_found_too(rep, named):
     assert _found(rep, "einfuhr mul")["projects"] == ["ERP-Einführung für Müller"]
     assert _found(rep, "erp")["projects"] == ["ERP-Einführung für Müller"]
     assert _found(rep, "orsted xyz") == {"accounts": [], "contacts": [], "projects": []}
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["anna.berg@fjord-cargo.no", "anna.berg", "fjord-cargo.no", "ANNA BERG@FJORD"],
+)
+def test_contacts_are_found_by_their_email_address(rep, typed):
+    account = AccountFactory(owner=rep, name="Fjord Cargo")
+    ContactFactory(account=account, name="Anna Berg", email="anna.berg@fjord-cargo.no")
+    ContactFactory(account=account, name="Bo Holm", email="bo@elsewhere.example", phone="")
+    assert _found(rep, typed)["contacts"] == ["Anna Berg"]
+
+
+@pytest.mark.parametrize(
+    "typed", ["+45 81 61 32 71", "81613271", "8161 3271", "81 61", "0045 8161 3271"[2:], "3271"]
+)
+def test_contacts_are_found_by_their_phone_number_however_it_is_typed(rep, typed):
+    account = AccountFactory(owner=rep, name="Fjord Cargo")
+    ContactFactory(account=account, name="Anna Berg", phone="+45 81 61 32 71")
+    ContactFactory(account=account, name="Bo Holm", phone="+45 22 33 44 55")
+    assert _found(rep, typed)["contacts"] == ["Anna Berg"]
+
+
+@pytest.mark.parametrize(
+    "typed", ["https://www.fjord-cargo.no", "fjord-cargo.no", "www.fjord-cargo", "cargo.no"]
+)
+def test_accounts_are_found_by_their_website(rep, typed):
+    AccountFactory(owner=rep, name="Nordic Freight", website="https://www.fjord-cargo.no")
+    AccountFactory(owner=rep, name="Other", website="https://other.example")
+    assert _found(rep, typed)["accounts"] == ["Nordic Freight"]
+
+
+@pytest.mark.parametrize(
+    ("model", "index"),
+    [(Account, "accounts_account_search_idx"), (Contact, "accounts_contact_search_idx")],
+)
+def test_a_search_by_address_or_phone_reads_the_search_index(rep, model, index):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as on a table of thousands
+    plan = model.objects.filter(search=search_query("anna.berg@fjord 8161")).explain()
+    assert f"Bitmap Index Scan on {index}" in plan
 
 
 def test_names_in_other_scripts_are_found_in_the_search_and_the_project_list(client, rep):
