@@ -5,22 +5,12 @@ from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import GROUP_BY
-from apps.pipeline.models import Pipeline, PipelineKind
+from apps.pipeline.models import Pipeline
 from apps.users.models import ForecastSource, User, to_choose
 from apps.users.roles import is_admin, managed, visible_users
+from pipeline_crm.bounds import TypedDateField
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-YEARS_AROUND = 20  # how far from today a date may be
-
-
-class NearDateField(forms.DateField):
-    """A date within `YEARS_AROUND` years of today: further is a typing slip, and periods
-    counted from it must stay within the calendar."""
-
-    def validate(self, value):
-        super().validate(value)
-        if value and abs(value.year - timezone.localdate().year) > YEARS_AROUND:
-            raise forms.ValidationError(f"Choose a date within {YEARS_AROUND} years of today.")
 
 
 class ChoicesForm(forms.Form):
@@ -50,7 +40,7 @@ class ForecastForm(ChoicesForm):
     """The forecast's choices."""
 
     period = forms.ChoiceField(choices=PeriodKind.choices, required=False)
-    start = NearDateField(required=False, widget=DATE, label="From")
+    start = TypedDateField(required=False, widget=DATE, label="From")
     count = forms.IntegerField(
         required=False, min_value=1, max_value=24, label="Periods", widget=forms.NumberInput
     )
@@ -109,7 +99,7 @@ class TargetForm(forms.Form):
 
     who = forms.ChoiceField(label="For")
     kind = forms.ChoiceField(choices=PeriodKind.choices, label="Period")
-    starts = NearDateField(widget=DATE, label="Month or quarter of", initial=timezone.localdate)
+    starts = TypedDateField(widget=DATE, label="Month or quarter of", initial=timezone.localdate)
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
 
     def __init__(self, *args, user: User, **kwargs):
@@ -129,24 +119,18 @@ class TargetForm(forms.Form):
 
 
 class AnalyticsForm(ChoicesForm):
-    """The analytics page's choices; the defaults: the default acquisition pipeline, the
-    month so far and the twelve before it (`year_before`), everyone visible."""
+    """The analytics page's choices; the defaults: every pipeline together, the month so far
+    and the twelve before it (`year_before`), everyone visible."""
 
-    pipeline = forms.ModelChoiceField(queryset=Pipeline.objects.all(), required=False)
-    start = NearDateField(required=False, widget=DATE, label="From")
-    end = NearDateField(required=False, widget=DATE, label="Until", help_text="Included.")
+    pipeline = forms.ModelChoiceField(
+        queryset=Pipeline.objects.all(), required=False, empty_label="All pipelines"
+    )
+    start = TypedDateField(required=False, widget=DATE, label="From")
+    end = TypedDateField(required=False, widget=DATE, label="Until", help_text="Included.")
     field_order = ["pipeline", "start", "end", "team", "rep"]
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, user=user, **kwargs)
-        self.fields["pipeline"].empty_label = None
-        self.default_pipeline = (
-            Pipeline.objects.filter(kind=PipelineKind.ACQUISITION, is_default=True).first()
-            or Pipeline.objects.first()
-        )
-        self.fields["pipeline"].initial = (
-            self.default_pipeline.pk if self.default_pipeline else None
-        )
         today = timezone.localdate()
         self.fields["start"].initial = year_before(today)
         self.fields["end"].initial = today
@@ -163,7 +147,7 @@ class AnalyticsForm(ChoicesForm):
     def choices(self) -> dict:
         valid = self.valid_choices()
         today = timezone.localdate()
-        pipeline = valid.get("pipeline") or self.default_pipeline
+        pipeline = valid.get("pipeline")  # None: every pipeline
         end = valid.get("end") or today
         start = valid.get("start") or year_before(end)
         return {

@@ -482,15 +482,16 @@ def forecast(
 
 
 def won_by_period(projects: QuerySet, kind: str, periods: list[Period]) -> dict[date, Decimal]:
-    """The value of `projects` won in each of the consecutive `periods` (a close time in it,
-    the configured time zone's midnight), by the period's first day. One query."""
+    """The value of `projects` won in each of the consecutive `periods`, by the period's
+    first day: by the day each was won, which a win makes its expected close date
+    (DOMAIN.md, "Won day"). One query."""
     won = (
         projects.filter(
             status=ProjectStatus.WON,
-            closed_at__gte=_midnight(periods[0].start),
-            closed_at__lt=_midnight(periods[-1].end),
+            expected_close_date__gte=periods[0].start,
+            expected_close_date__lt=periods[-1].end,
         )
-        .annotate(bucket=Cast(Trunc("closed_at", kind), DateField()))
+        .annotate(bucket=Cast(Trunc("expected_close_date", kind), DateField()))
         .order_by()
         .values("bucket")
         .annotate(won=Sum("value"))
@@ -742,6 +743,7 @@ EARLY_STOP_SHARE = Decimal(60)  # ideal: at least this share of stops early…
 LATE_STOP_SHARE_IDEAL = Decimal(15)  # …and at most this share late
 LATE_STOP_SHARE_EXPENSIVE = Decimal(40)  # expensive: at least this share late
 FEW_STOPS = 10  # under this many stops the structure is not judged
+CALIBRATION_FROM = 5  # a rep's own % is judged from this many closes that carried it
 ACCURACY_MONTHS = 6
 
 
@@ -832,7 +834,7 @@ def _with_share(count: int, share: Decimal | None) -> str:
 
 @dataclass
 class Analytics:
-    pipeline: Pipeline
+    pipeline: Pipeline | None  # None: every pipeline together
     start: date
     end: date
     stages: list[StageFigures]
@@ -863,23 +865,36 @@ class Analytics:
         closed = self.won + self.lost
         return Decimal(100 * self.won) / closed if closed else None
 
+    @property
+    def judged_reps(self) -> list[Calibration]:
+        """The reps (calibration rows after "Everyone shown") with enough closes that carried
+        their own % to judge them (`CALIBRATION_FROM`)."""
+        return [row for row in self.calibration[1:] if row.with_individual >= CALIBRATION_FROM]
+
+    @property
+    def worse_than_defaults(self) -> list[Calibration]:
+        """The judged reps whose own percentages scored worse (a higher Brier score) than the
+        stage defaults on the same projects: their own % said less than the default would."""
+        return [row for row in self.judged_reps if row.brier_individual > row.brier_default]
+
 
 def analytics(
     user: User,
     *,
-    pipeline: Pipeline,
+    pipeline: Pipeline | None,
     start: date,
     end: date,
     team: Team | None = None,
     rep: User | None = None,
     scope: str | None = None,
 ) -> Analytics:
-    """The pipeline's figures for the projects `user` may see (narrowed to a team's members or
-    a rep, by today's owner), over [start, end) in the configured time zone:
+    """The figures of a pipeline (None: every pipeline together, each stage and stop in its
+    own pipeline) for the projects `user` may see (narrowed to a team's members or a rep, by
+    today's owner), over [start, end) in the configured time zone:
 
-    - funnel: of the projects opened in the period, how many reached each stage (were in it or,
-      in a stage after it in the pipeline's current order), and the share of those that reached the
-      next stage;
+    - funnel: of the projects opened in the period, how many reached each stage (were in it or
+      in a stage after it in the pipeline's current order), and the share of those that
+      reached the next stage;
     - effectiveness: of the projects closed in the period (won or stopped, not reopened
       since), the share won;
     - efficiency: the median days from opening to winning of the projects won in the period,
@@ -889,7 +904,7 @@ def analytics(
     - stops (the projects stopped in the period and still stopped, each at its last stop):
       count and share per stage, median days from opening to the stop, who ended them, the top
       reasons, and the structure per team and per rep (`StopStructure`): a stop is *early* at
-      or before the pipeline's first stage that requires fields (Qualification), *late* in
+      or before its pipeline's first stage that requires fields (Qualification), *late* in
       the last two stages before the won stage, the stage stopped in placed in today's order;
       *ideal* with at least 60 % early and at most 15 % late, *expensive* with at least 40 %
       late, *normal* otherwise, not judged under 10 stops; the project-days spent on the
@@ -900,32 +915,44 @@ def analytics(
     it). Constant queries whatever the number of projects, days or months."""
     window = (_midnight(start), _midnight(end))
     narrowed = (pipeline, team, rep)
-    projects = _narrowed(visible_projects(user).filter(pipeline=pipeline), team=team, rep=rep)
-    stages = list(pipeline.stages.order_by("order"))
+    projects = _narrowed(visible_projects(user), pipeline=pipeline, team=team, rep=rep)
+    stages = list(
+        Stage.objects.filter(**({"pipeline": pipeline} if pipeline else {}))
+        .select_related("pipeline")
+        .order_by("pipeline__kind", "pipeline__name", "order")
+    )
     figures = {stage.pk: StageFigures(stage) for stage in stages}
 
     opened = (
         projects.filter(created_at__gte=window[0], created_at__lt=window[1])
         .order_by()
-        .values_list("reached_stages")
+        .values_list("pipeline", "reached_stages")
         .annotate(count=Count("*"))
     )
-    orders = {stage.pk: stage.order for stage in stages}
-    for reached, count in opened:
-        order = furthest_reached(reached, orders)
+    orders: dict[int, dict[int, int]] = {}
+    for stage in stages:
+        orders.setdefault(stage.pipeline_id, {})[stage.pk] = stage.order
+    for pipeline_id, reached, count in opened:
+        order = furthest_reached(reached, orders.get(pipeline_id, {}))
         for figure in figures.values():
-            if order is not None and order >= figure.stage.order:
+            if (
+                figure.stage.pipeline_id == pipeline_id
+                and order is not None
+                and order >= figure.stage.order
+            ):
                 figure.reached += count
     ordered = [figures[stage.pk] for stage in stages]
     for figure, following in zip(ordered, ordered[1:], strict=False):
-        if figure.reached:
+        if figure.reached and following.stage.pipeline_id == figure.stage.pipeline_id:
             figure.conversion = Decimal(100 * following.reached) / figure.reached
 
     everyone = sees_everyone(user) and team is None and rep is None
     if everyone:
         # All the pipeline's projects: its stages say so without reading each one's id (nor
         # minding who owns them today).
-        transitions = StageTransition.objects.filter(to_stage__pipeline=pipeline)
+        transitions = StageTransition.objects.filter(
+            **({"to_stage__pipeline": pipeline} if pipeline else {})
+        )
     else:
         transitions = StageTransition.objects.filter(project__in=projects.values("pk"))
     # What figures kept of past days are good for: this code's parts, the time zone's days,
@@ -1247,9 +1274,13 @@ def stop_timing(stage: Stage, bounds: tuple[int, int]) -> str:
 
 def _stop_figures(part: _Part, stages: list[Stage], user: User) -> dict:
     """The top reasons and the structure overall, per team and per rep (by the owner recorded
-    at the stop), from a `_Part`'s stops. A stop in a stage of another pipeline (where the
-    project was then) is counted, neither early nor late."""
-    bounds = stop_bounds(stages)
+    at the stop), from a `_Part`'s stops; each stop early or late by its own pipeline's
+    stages (`stages`: those of the pipelines shown). A stop in a stage of a pipeline not
+    shown (where the project was then) is counted, neither early nor late."""
+    by_pipeline: dict[int, list[Stage]] = {}
+    for stage in stages:
+        by_pipeline.setdefault(stage.pipeline_id, []).append(stage)
+    bounds = {pipeline: stop_bounds(listed) for pipeline, listed in by_pipeline.items()}
     by_id = {stage.pk: stage for stage in stages}
     owners: dict[int, dict] = {}
     for (owner_id, stage_id), count in part.by_owner.items():
@@ -1257,7 +1288,8 @@ def _stop_figures(part: _Part, stages: list[Stage], user: User) -> dict:
             owner_id, {"owner": owner_id, "stops": 0, "early": 0, "late": 0, "late_days": 0}
         )
         owner["stops"] += count
-        timing = stop_timing(by_id[stage_id], bounds) if stage_id in by_id else "midway"
+        stage = by_id.get(stage_id)
+        timing = stop_timing(stage, bounds[stage.pipeline_id]) if stage else "midway"
         if timing == "early":
             owner["early"] += count
         if timing == "late":
@@ -1467,7 +1499,7 @@ def reliability_of(groups: list[dict]) -> list[dict]:
 def forecast_accuracy(
     user: User,
     *,
-    pipeline: Pipeline,
+    pipeline: Pipeline | None,
     team: Team | None = None,
     rep: User | None = None,
     kept_as: str | None = None,
@@ -1494,7 +1526,7 @@ def forecast_accuracy(
 
 
 def _forecast_accuracy(
-    user: User, *, pipeline: Pipeline, team: Team | None = None, rep: User | None = None
+    user: User, *, pipeline: Pipeline | None, team: Team | None = None, rep: User | None = None
 ) -> list[dict]:
     today = timezone.localdate()
     months = []
@@ -1502,7 +1534,7 @@ def _forecast_accuracy(
     for _ in range(ACCURACY_MONTHS):
         month = period_containing(PeriodKind.MONTH, _months_later(month.start, -1))
         months.insert(0, month)
-    projects = _narrowed(visible_projects(user).filter(pipeline=pipeline), team=team, rep=rep)
+    projects = _narrowed(visible_projects(user), pipeline=pipeline, team=team, rep=rep)
     # One query: the open periods expected to close in the months that held at the first
     # midnight of the month they expected; one range of the index on open periods' close
     # dates, where a test per month read the periods around every month's first midnight.
@@ -1511,7 +1543,7 @@ def _forecast_accuracy(
         visible_states(user)
         .open()
         .filter(
-            pipeline=pipeline,
+            **({"pipeline": pipeline} if pipeline else {}),
             expected_close_date__gte=months[0].start,
             expected_close_date__lt=months[-1].end,
         )

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.forecasting import selectors, services
 from apps.forecasting.forms import AnalyticsForm, ForecastForm, SourceForm, TargetForm
+from apps.pipeline.models import Pipeline
 from pipeline_crm.errors import DomainError
 from pipeline_crm.forms import problems as form_problems
 from pipeline_crm.http import safe_next
@@ -125,12 +126,15 @@ def analytics(request):
     """How the pipeline did and how real its percentages were."""
     form = AnalyticsForm(request.GET or None, user=request.user)
     choices = form.choices()
-    if choices["pipeline"] is None:
+    if not Pipeline.objects.exists():
         return render(request, "forecasting/analytics.html", {"form": form, "result": None})
     result, computed_at = selectors.recent_analytics(request.user, **choices)
     charts = {
         "funnel": {
-            "labels": [figure.stage.name for figure in result.stages],
+            "labels": [
+                figure.stage.name if result.pipeline else f"{figure.stage.pipeline}: {figure.stage}"
+                for figure in result.stages
+            ],
             "reached": [figure.reached for figure in result.stages],
             "stops": [figure.stops for figure in result.stages],
         },

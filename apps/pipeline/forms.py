@@ -2,9 +2,11 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import MinValueValidator
+from django.utils import timezone
 
-from apps.pipeline.models import EndedBy, ProjectField, Stage, StopReason
-from apps.pipeline.services import missing_entry_fields
+from apps.pipeline.models import TRANSITION_NOTE, EndedBy, ProjectField, Stage, StopReason
+from apps.pipeline.services import missing_entry_fields, won_day_problem
+from pipeline_crm.bounds import LONG_TEXT, BoundedCharField, TypedDateField
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})
@@ -34,7 +36,7 @@ def entry_field(name: str) -> forms.Field:
             },
         )
     if name == "expected_close_date":
-        return forms.DateField(
+        return TypedDateField(
             label=label,
             widget=DATE,
             error_messages={
@@ -53,15 +55,7 @@ def entry_field(name: str) -> forms.Field:
             max_length=200,
             error_messages={**text, "max_length": "Keep the next step to 200 characters."},
         )
-    return forms.CharField(
-        label=label,
-        max_length=5000,
-        widget=TEXT,
-        error_messages={
-            **text,
-            "max_length": f"Keep the {label.lower()} to %(limit_value)d characters.",
-        },
-    )
+    return BoundedCharField(label=label, max_length=LONG_TEXT, widget=TEXT, error_messages=text)
 
 
 class LifecycleForm(forms.Form):
@@ -78,12 +72,11 @@ class LifecycleForm(forms.Form):
             "max_value": INCOMPLETE,
         },
     )
-    note = forms.CharField(
+    note = BoundedCharField(
         required=False,
-        max_length=2000,
+        max_length=TRANSITION_NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={
-            "max_length": "Keep the note to %(limit_value)d characters.",
             "null_characters_not_allowed": "The note contains a character that cannot be kept.",
         },
     )
@@ -167,26 +160,47 @@ class MoveForm(EntryFieldsMixin, LifecycleForm):
 
 
 class WinForm(EntryFieldsMixin, LifecycleForm):
-    """A win, confirmed with the value and the expected close date (left empty: as they are),
-    and the fields the won stage still needs, if any."""
+    """A win, confirmed with the value (left empty: as it is) and the day it was won (left
+    empty: today), and the fields the won stage still needs, if any. The won day becomes the
+    expected close date, so the stage never needs to ask for that."""
 
     action = "win"
     value = entry_field("value")
-    expected_close_date = entry_field("expected_close_date")
-    confirmed = ["value", "expected_close_date"]
+    won_on = TypedDateField(
+        label="Won on",
+        required=False,
+        widget=DATE,
+        help_text="The day the customer signed: today, or an earlier day.",
+        error_messages={"invalid": "Give the day as a date, such as 2026-12-01."},
+    )
+    confirmed = ["value", "won_on"]
 
     def __init__(self, *args, project, asked=None, **kwargs):
         kwargs.setdefault("auto_id", "win_%s")
         super().__init__(*args, **kwargs)
+        self.project = project
         won_stage = Stage.objects.filter(pipeline=project.pipeline_id, is_won=True).first()
+        asked = [name for name in asked or [] if name != "expected_close_date"] or None
         self.ask_for(project, won_stage, asked)
-        for name in self.confirmed:
-            self.fields[name].required = False
-            if name in self.asked:
-                self.asked.remove(name)
-                # The confirmed facts are the ones the stage needs: then they must be given.
-                self.fields[name].required = True
-        self.order_fields(["value", "expected_close_date"])
+        if "expected_close_date" in self.asked:
+            self.asked.remove("expected_close_date")  # the won day fills it in
+            del self.fields["expected_close_date"]
+        self.fields["value"].required = "value" in self.asked
+        if "value" in self.asked:
+            # The confirmed value is one the stage needs: then it must be given.
+            self.asked.remove("value")
+        today = timezone.localdate()
+        self.fields["won_on"].widget.attrs.update(
+            min=timezone.localdate(project.created_at).isoformat(), max=today.isoformat()
+        )
+        self.order_fields(["value", "won_on"])
+
+    def clean_won_on(self):
+        day = self.cleaned_data["won_on"]
+        problem = won_day_problem(self.project, day) if day else ""
+        if problem:
+            raise forms.ValidationError(problem)
+        return day
 
 
 class CompactForm(forms.Form):

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from apps.accounts.models import Account, RelationshipLevel
 from apps.accounts.services import (
@@ -24,6 +25,7 @@ from apps.pipeline.models import (
     Pipeline,
     PipelineKind,
     ProjectField,
+    ProjectState,
     ProjectStatus,
     Stage,
     StageTransition,
@@ -167,6 +169,28 @@ def move_project(
     return _change(project, user=user, stage=to_stage, status=ProjectStatus.OPEN, note=note)
 
 
+def won_day_problem(project: CustomerProject, day: date) -> str:
+    """What is wrong with `day` as the day `project` was won (DOMAIN.md, "Won day"), or "":
+    the day the customer signed is never in the future, nor before the project was opened."""
+    today = timezone.localdate(ledger.now())
+    opened = timezone.localdate(project.created_at)
+    if day > today:
+        return (
+            f"A win is booked on the day the customer signed: {_day(day)} is in the future. "
+            f"Give today ({_day(today)}) or an earlier day."
+        )
+    if day < opened:
+        return (
+            f"{project.title} was opened on {_day(opened)}: it cannot have been won before, "
+            f"on {_day(day)}."
+        )
+    return ""
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
 @transaction.atomic
 def win_project(
     *,
@@ -175,14 +199,16 @@ def win_project(
     seen_version: int,
     note: str = "",
     value: Decimal | None = None,
-    expected_close_date: date | None = None,
+    won_on: date | None = None,
     fields: dict | None = None,
 ) -> StageTransition:
-    """Win an open project: it enters its pipeline's won stage. The `value` and
-    `expected_close_date` confirmed with the win (none: as they are), and any `fields` the
-    won stage requires, are written in the same transaction, before the win, so the won
-    period of the ledger and the transition carry them. Winning an acquisition project
-    makes a Suspect or Prospect account a Shopper (never lowering a level)."""
+    """Win an open project: it enters its pipeline's won stage. Its expected close date
+    becomes the day it was won (`won_on`: today unless an earlier day is given, never before
+    the project was opened; `won_day_problem`), so "won in a period" counts it then. The
+    `value` confirmed with the win (none: as it is), and any `fields` the won stage
+    requires, are written in the same transaction, before the win, so the won period of the
+    ledger and the transition carry them. Winning an acquisition project makes a Suspect or
+    Prospect account a Shopper (never lowering a level)."""
     project = lock_project(project, seen_version)
     _require_open(project)
     won_stage = project.pipeline.stages.filter(is_won=True).first()
@@ -191,11 +217,14 @@ def win_project(
             f"{project.pipeline} has no won stage, so nothing can be won on it: ask an admin "
             "to mark its last stage as the won stage."
         )
+    won_on = won_on or timezone.localdate(ledger.now())
+    problem = won_day_problem(project, won_on)
+    if problem:
+        raise InvalidTransition(problem)
     facts = dict(fields or {})
     if value is not None:
         facts["value"] = value
-    if expected_close_date is not None:
-        facts["expected_close_date"] = expected_close_date
+    facts["expected_close_date"] = won_on
     _apply_facts(project, facts, user=user)
     _check_entry_fields(project, won_stage)
     raised_from = None
@@ -439,8 +468,9 @@ def undo_win(
 ) -> StageTransition:
     """Take back a mistaken win (a manager or an admin): the project is open again in the
     stage it was won from, through a transition of its own ("win undone"); the win stays in
-    the history. The account's level goes back only if the win raised it and nobody has
-    changed it since. The stages it reached stay (the ledger recorded the win)."""
+    the history, and its expected close date is the one it had before the win. The account's
+    level goes back only if the win raised it and nobody has changed it since. The stages it
+    reached stay (the ledger recorded the win)."""
     if not (is_manager(user) or is_admin(user)):
         raise NotAllowed("Only a sales manager or an admin can undo a win.")
     project = lock_project(project, seen_version)
@@ -450,6 +480,13 @@ def undo_win(
             f"{project.get_status_display().lower()}."
         )
     win = project.transitions.filter(to_status=ProjectStatus.WON).latest()
+    # The expected close date it had before the win made it the won day.
+    before = ProjectState.objects.filter(project=project, period__endswith=win.created_at)
+    _apply_facts(
+        project,
+        {"expected_close_date": before.values_list("expected_close_date", flat=True).get()},
+        user=user,
+    )
     transition = _change(
         project, user=user, stage=win.from_stage, status=ProjectStatus.OPEN, note=note
     )

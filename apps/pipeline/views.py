@@ -68,9 +68,9 @@ def project_move(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def project_win(request, pk):
-    """GET: the win to confirm, with the value and the expected close date (the board's and
-    the project page's dialog, or a page without JavaScript). POST: the win, with the facts
-    as confirmed."""
+    """GET: the win to confirm, with the value and the day it was won, today (the board's
+    and the project page's dialog, or a page without JavaScript). POST: the win, with the
+    facts as confirmed."""
     project = _visible_project(request, pk)
     if request.method == "GET":
         form = WinForm(project=project, initial=_win_initial(project))
@@ -86,14 +86,14 @@ def project_win(request, pk):
             seen_version=data["version"],
             note=data["note"],
             value=data["value"],
-            expected_close_date=data["expected_close_date"],
+            won_on=data["won_on"],
             fields=form.entry_fields,
         ),
         lambda data: f"{project.title} won. Congratulations!",
         ask=lambda asked: WinForm(
             project=project,
             asked=asked,
-            initial=_initial(request, "version", "note", "value", "expected_close_date"),
+            initial=_initial(request, "version", "note", "value", "won_on"),
         ),
     )
 
@@ -244,7 +244,7 @@ def _win_initial(project):
     return {
         "version": project.version,
         "value": project.value,
-        "expected_close_date": project.expected_close_date or timezone.localdate(),
+        "won_on": timezone.localdate(),
     }
 
 

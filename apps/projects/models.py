@@ -209,8 +209,11 @@ class CustomerProject(models.Model):
             models.Index(
                 "expected_close_date", name="projects_open_by_close_idx", condition=Q(status="open")
             ),
-            # The forecast's "won so far" and the analytics: wins by when they closed.
-            models.Index("closed_at", name="projects_won_by_close_idx", condition=Q(status="won")),
+            # The forecast's "won so far" and its accuracy: wins by the day they were won,
+            # which a win makes the expected close date.
+            models.Index(
+                "expected_close_date", name="projects_won_by_day_idx", condition=Q(status="won")
+            ),
             # The analytics' funnel: the projects opened in a period, read from the index.
             models.Index(
                 fields=["pipeline", "created_at"],

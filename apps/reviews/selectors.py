@@ -183,10 +183,13 @@ periods (position, starts, ends) AS (
 weighted AS MATERIALIZED (
     SELECT position, project_id, kind,
            {_weighted("s0", "v0", "d0", "p0")} AS before,
-           {_weighted("s0", "v0", "d1", "p0")} AS closing,
-           {_weighted("s0", "v1", "d1", "p0")} AS valued,
+           {_weighted("s0", "v0", "moved", "p0")} AS closing,
+           {_weighted("s0", "v1", "moved", "p0")} AS valued,
            {_weighted("s1", "v1", "d1", "p1")} AS after
-    FROM steps JOIN periods
+    FROM (
+        -- A win makes its day the close date: that change is the win's, not a date's.
+        SELECT *, CASE WHEN kind = 'won' THEN d0 ELSE d1 END AS moved FROM steps
+    ) AS steps JOIN periods
       -- Only a step with a close date in the period, before or after, can change it.
       ON (d0 >= starts AND d0 < ends) OR (d1 >= starts AND d1 < ends)
 ),
@@ -213,7 +216,7 @@ entries AS (
     FROM steps WHERE kind IS NOT NULL
     UNION ALL
     SELECT 'slipped', project_id, at, pipeline_id, NULL, NULL, d0::text, d1::text
-    FROM steps WHERE d1 > d0
+    FROM steps WHERE d1 > d0 AND s0 = 'open' AND s1 = 'open'
     UNION ALL
     SELECT 'value', project_id, at, pipeline_id, NULL, NULL, v0::text, v1::text
     FROM steps WHERE v1 <> v0
@@ -607,7 +610,8 @@ def _load_projects(entries: list[Entry]) -> None:
 
 def _push_counts(entries: list[Entry]) -> None:
     """How many times, in all its history, each entry's project had its close date moved
-    later (from one date to a later one). One query over the listed projects' periods."""
+    later (from one date to a later one) while open: a win on a day after the expected one,
+    or its undoing, is no push. One query over the listed projects' periods."""
     ids = list({entry.project_id for entry in entries})
     if not ids:
         return
@@ -615,7 +619,10 @@ def _push_counts(entries: list[Entry]) -> None:
         cursor.execute(
             """
             SELECT n.project_id,
-                   count(*) FILTER (WHERE n.expected_close_date > o.expected_close_date)
+                   count(*) FILTER (
+                       WHERE n.expected_close_date > o.expected_close_date
+                         AND o.status = 'open' AND n.status = 'open'
+                   )
             FROM pipeline_projectstate n
             JOIN pipeline_projectstate o
               ON o.project_id = n.project_id AND upper(o.period) = lower(n.period)

@@ -1,10 +1,11 @@
 """The board in a real browser: drag and drop, the stop dialog, and the keyboard form."""
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.accounts.factories import AccountFactory
@@ -256,7 +257,7 @@ def test_move_with_the_keyboard_returns_the_focus_to_the_card(page, board, rep, 
     assert project.stage.name == "Solution design"
 
 
-def test_win_asks_for_confirmation_with_value_and_close_date(page, board, rep, width):
+def test_win_asks_for_confirmation_with_value_and_the_day_it_was_won(page, board, rep, width):
     project = ProjectFactory(
         title="Winning deal",
         account=AccountFactory(owner=rep),
@@ -271,9 +272,16 @@ def test_win_asks_for_confirmation_with_value_and_close_date(page, board, rep, w
     expect(dialog).to_be_visible()
     assert CustomerProject.objects.get(pk=project.pk).status == "open"  # not yet
     expect(dialog.get_by_label("Value (EUR)")).to_have_value("50000.00")
-    expect(dialog.get_by_label("Expected close date")).to_have_value("2027-03-31")
+    today = timezone.localdate()
+    # Today, not the expected close date months away.
+    expect(dialog.get_by_label("Won on")).to_have_value(today.isoformat())
     dialog.get_by_label("Value (EUR)").fill("48500")
-    dialog.get_by_label("Expected close date").fill("2027-02-28")
+    # A day to come is refused in the dialog, which stays open; nothing is written.
+    dialog.get_by_label("Won on").fill((today + timedelta(days=1)).isoformat())
+    dialog.get_by_role("button", name="Confirm the win").click()
+    expect(dialog).to_contain_text("is in the future")
+    assert CustomerProject.objects.get(pk=project.pk).status == "open"
+    dialog.get_by_label("Won on").fill(today.isoformat())
     dialog.get_by_role("button", name="Confirm the win").click()
 
     expect(page.get_by_role("status")).to_contain_text("Winning deal won.")
@@ -282,7 +290,7 @@ def test_win_asks_for_confirmation_with_value_and_close_date(page, board, rep, w
     assert (project.status, project.value, project.expected_close_date) == (
         "won",
         Decimal("48500.00"),
-        date(2027, 2, 28),
+        today,
     )
     assert StageTransition.objects.filter(project=project).latest().value == Decimal("48500.00")
 

@@ -572,9 +572,10 @@ def test_the_parts_are_read_as_sent_with_python_types_from_sql(history):
 
 
 def _default_view(user):
-    """What the analytics page shows `user` first on 1 June 2026: the default pipeline, the
-    month so far and the twelve before it."""
-    return _year_to_june(user=user, start=date(2025, 6, 1))
+    """What the analytics page shows `user` first on 1 June 2026: every pipeline together,
+    the month so far and the twelve before it."""
+    with time_machine.travel(_at(6, 1), tick=False):
+        return analytics(user, pipeline=None, start=date(2025, 6, 1), end=date(2026, 6, 2))
 
 
 def test_keep_analytics_keeps_the_first_view_of_every_admin_and_manager(
@@ -586,8 +587,9 @@ def test_keep_analytics_keeps_the_first_view_of_every_admin_and_manager(
     with time_machine.travel(_at(6, 1), tick=False):
         call_command("keep_analytics", stdout=out)
     pipelines = Pipeline.objects.count()
-    # One view for every admin (they see the same), one for each manager: per pipeline.
-    assert f"Kept the analytics of {3 * pipelines} views." in out.getvalue()
+    # One view for every admin (they see the same), one for each manager: per pipeline, and
+    # of every pipeline together (the page's first view).
+    assert f"Kept the analytics of {3 * (pipelines + 1)} views." in out.getvalue()
     _stop_in_march_behind_the_ledgers_back(rep)  # unknown to what was kept
     assert _default_view(manager).lost == 2  # kept: P2 and P3
     assert _default_view(pipeline_admin).lost == 2
@@ -609,3 +611,60 @@ def test_keep_analytics_with_no_admin_nor_manager_keeps_nothing(rep):
     out = StringIO()
     call_command("keep_analytics", stdout=out)
     assert "Kept the analytics of 0 views." in out.getvalue()
+
+
+def test_the_page_opens_on_every_pipeline_together_and_says_whose_each_stage_is(
+    client, history, manager, rep
+):
+    # A development project stopped in its Negotiation: late by its own pipeline's stages.
+    development = Pipeline.objects.get(kind="development", is_default=True)
+    with time_machine.travel(_at(3, 2), tick=False):
+        project = ProjectFactory(
+            account=AccountFactory(owner=rep),
+            stage=stage_named("Negotiation", kind="development"),
+            value=Decimal(10_000),
+        )
+    reason = StopReason.objects.get(name="Price")
+    _then(_at(3, 12), services.stop_project, project, ended_by="us", reason=reason)
+    client.force_login(manager)
+    with time_machine.travel(_at(6, 1), tick=False):
+        response = client.get("/analytics/")
+    result = response.context["result"]
+    assert result.pipeline is None
+    assert {figure.stage.pipeline for figure in result.stages} == {
+        Pipeline.objects.get(kind="acquisition", is_default=True),
+        development,
+    }
+    # P2 early, P3 late (acquisition), the development stop late: 1 early, 2 late.
+    everyone = result.structures[0]
+    assert (everyone.stops, everyone.early, everyone.late) == (3, 1, 2)
+    html = response.content.decode()
+    assert "of every pipeline from" in html
+    assert '<option value="" selected>All pipelines</option>' in html
+    assert '<td class="text">Customer development</td>' in html
+
+
+def test_the_calibration_names_the_reps_whose_own_percentages_do_worse_than_the_defaults(
+    client, rep, teammate, manager, team
+):
+    # Five stops each from Qualification (default 20 %): Rita said 90 % (Brier 0.81), Tom
+    # 10 % (0.01); the stage default scores 0.04 on both.
+    reason = StopReason.objects.get(name="No budget")
+    for owner, individual in ((rep, 90), (teammate, 10)):
+        for day in range(1, 6):
+            project = _open(owner, "Qualification", _at(3, day), date(2026, 4, 30), individual)
+            _then(_at(3, day + 10), services.stop_project, project, ended_by="us", reason=reason)
+    result = _year_to_june(user=manager)
+    assert [row.label for row in result.worse_than_defaults] == ["Rita Rep"]
+    client.force_login(manager)
+    with time_machine.travel(_at(6, 1), tick=False):
+        html = client.get("/analytics/?start=2025-06-02&end=2026-06-01").content.decode()
+    assert (
+        "<strong>Rita Rep: their own percentages did worse than the stage defaults</strong> "
+        "on the same projects (Brier 0.810 against 0.040)"
+    ) in html
+    assert "Tom Mate:" not in html
+
+
+def test_the_calibration_says_when_too_few_closes_carried_an_own_percentage(result):
+    assert result.judged_reps == [] and result.worse_than_defaults == []

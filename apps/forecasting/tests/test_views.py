@@ -197,7 +197,8 @@ def test_targets_only_for_whom_the_user_may_set_them(client, request, projects, 
         ("-5", None, "greater than or equal to 0"),
         ("1e400", None, "no more than 14 digits"),
         ("10", "2026-02-30", "Enter a valid date"),
-        ("10", "9999-12-31", "within 20 years"),
+        ("10", "9999-12-31", "more than 10 years away"),
+        ("10", "0001-01-01", "before 2000"),
     ],
 )
 def test_a_bad_target_says_why_and_writes_nothing(client, manager, team, amount, starts, message):

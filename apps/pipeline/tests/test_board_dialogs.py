@@ -1,12 +1,13 @@
 """The board at scale (compact cards, search, totals) and its dialogs: a move that asks for
 the fields its stage needs and completes in one request, and a win confirmed with its value
-and close date."""
+and the day it was won."""
 
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
@@ -145,7 +146,7 @@ def test_the_service_writes_only_fields_a_stage_may_require(rep, unqualified):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("present_state", "x" * 5001, "Keep the present state to 5000 characters."),
+        ("present_state", "x" * 20_001, "Keep this to 20,000 characters (it has 20,001)."),
         ("present_state", "Null\x00byte", "contains a character that cannot be kept"),
         ("present_state", "   ", "Fill in the present state."),
         ("buying_process", "", "Fill in the customer&#x27;s buying process."),
@@ -226,40 +227,40 @@ def negotiation(rep):
     )
 
 
-def test_the_win_dialog_shows_value_and_close_date(client, rep, negotiation, acquisition):
+def test_the_win_dialog_shows_the_value_and_today_as_the_won_day(
+    client, rep, negotiation, acquisition
+):
     client.force_login(rep)
     response = client.get(f"/pipeline/projects/{negotiation.pk}/win/", **_htmx(acquisition))
     content = response.content.decode()
     assert "Win Big deal?" in content
     assert 'name="value" value="50000.00"' in content
-    assert 'name="expected_close_date" value="2027-03-31"' in content
+    today = timezone.localdate().isoformat()
+    # Today, not the expected close date (31 Mar 2027), which a win replaces.
+    assert f'name="won_on" value="{today}"' in content
+    assert "2027-03-31" not in content
     assert negotiation.status == "open"
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["board", "project page"])
-def test_a_win_with_edited_value_and_close_date_writes_both_in_one_change(
+def test_a_win_with_edited_value_writes_it_and_the_won_day_in_one_change(
     client, rep, negotiation, acquisition, htmx
 ):
     client.force_login(rep)
     extra = _htmx(acquisition) if htmx else {}
+    today = timezone.localdate()
     response = client.post(
         f"/pipeline/projects/{negotiation.pk}/win/",
-        {"version": 1, "value": "48500.50", "expected_close_date": "2027-02-28"},
+        {"version": 1, "value": "48500.50", "won_on": today.isoformat()},
         **extra,
     )
     assert response.status_code == (200 if htmx else 302)
-    assert _facts(negotiation)[:5] == (
-        "Agreement",
-        "won",
-        2,
-        Decimal("48500.50"),
-        date(2027, 2, 28),
-    )
+    assert _facts(negotiation)[:5] == ("Agreement", "won", 2, Decimal("48500.50"), today)
     win = StageTransition.objects.filter(project=negotiation).latest()
     assert (win.to_status, win.value, win.expected_close_date) == (
         "won",
         Decimal("48500.50"),
-        date(2027, 2, 28),
+        today,
     )
     # One new period: the won one, carrying the confirmed facts.
     states = ProjectState.objects.filter(project=negotiation).order_by("period")
@@ -274,11 +275,11 @@ def test_a_win_with_edited_value_and_close_date_writes_both_in_one_change(
     assert {(c.kind, c.before, c.after) for c in changes if c.state == states[1]} == {
         ("won", None, None),
         ("value", Decimal("50000.00"), Decimal("48500.50")),
-        ("expected_close_date", date(2027, 3, 31), date(2027, 2, 28)),
+        ("expected_close_date", date(2027, 3, 31), today),
     }
 
 
-def test_a_win_without_the_facts_keeps_them(client, rep, negotiation):
+def test_a_win_without_the_facts_keeps_the_value_and_is_won_today(client, rep, negotiation):
     client.force_login(rep)
     client.post(f"/pipeline/projects/{negotiation.pk}/win/", {"version": 1})
     assert _facts(negotiation)[:5] == (
@@ -286,7 +287,7 @@ def test_a_win_without_the_facts_keeps_them(client, rep, negotiation):
         "won",
         2,
         Decimal("50000.00"),
-        date(2027, 3, 31),
+        timezone.localdate(),
     )
     assert_ledger_consistent(negotiation)
 
@@ -315,7 +316,7 @@ def test_a_bad_value_is_refused_with_a_message_and_nothing_written(
     extra = _htmx(acquisition) if htmx else {}
     response = client.post(
         f"/pipeline/projects/{negotiation.pk}/win/",
-        {"version": 1, "value": value, "expected_close_date": "2027-02-28"},
+        {"version": 1, "value": value},
         **extra,
     )
     assert response.status_code == 200
@@ -326,12 +327,11 @@ def test_a_bad_value_is_refused_with_a_message_and_nothing_written(
 
 
 @pytest.mark.parametrize("day", ["2027-02-30", "tomorrow", "9" * 10_000, "0000-01-01"])
-def test_a_bad_close_date_is_refused(client, rep, negotiation, day):
+def test_a_bad_won_day_is_refused(client, rep, negotiation, day):
     before = _facts(negotiation)
     client.force_login(rep)
     response = client.post(
-        f"/pipeline/projects/{negotiation.pk}/win/",
-        {"version": 1, "value": "1", "expected_close_date": day},
+        f"/pipeline/projects/{negotiation.pk}/win/", {"version": 1, "value": "1", "won_on": day}
     )
     assert "Give the day as a date, such as 2026-12-01." in response.content.decode()
     assert _facts(negotiation) == before
@@ -349,14 +349,8 @@ def test_winning_an_unqualified_project_asks_for_the_qualification_too(client, r
 
 
 def test_the_service_applies_the_facts_before_the_win(rep, negotiation):
-    win = services.win_project(
-        project=negotiation,
-        user=rep,
-        seen_version=1,
-        value=Decimal("1.50"),
-        expected_close_date=date(2026, 12, 1),
-    )
-    assert (win.value, win.expected_close_date) == (Decimal("1.50"), date(2026, 12, 1))
+    win = services.win_project(project=negotiation, user=rep, seen_version=1, value=Decimal("1.50"))
+    assert (win.value, win.expected_close_date) == (Decimal("1.50"), timezone.localdate())
     assert_ledger_consistent(negotiation)
 
 
@@ -497,7 +491,8 @@ def test_the_project_page_confirms_a_win_in_a_dialog_with_a_page_behind_it(
     assert f'href="/pipeline/projects/{negotiation.pk}/win/?next=' in lifecycle
     assert '<dialog id="win-dialog"' in lifecycle
     assert 'name="value" id="win-value" value="50000.00"' in lifecycle
-    assert 'name="expected_close_date" id="win-close" value="2027-03-31"' in lifecycle
+    today = timezone.localdate().isoformat()
+    assert f'name="won_on" id="win-on" value="{today}"' in lifecycle
     assert 'id="move"' in lifecycle
 
 

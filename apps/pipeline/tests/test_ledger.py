@@ -387,7 +387,7 @@ def history(rep, pipeline_admin, reason):
     """Day 2: opened in Raw lead, value 1000. Day 3 09:00: to Qualification; 15:00: value
     3000. Day 4: Qualification re-weighted from 20 % to 25 % by an admin. Day 5: close date
     pushed; own estimate 45 %. Day 6: Decision and Qualification swap orders (admin). Day 7:
-    won."""
+    won (its close date becomes that day)."""
     account = AccountFactory(owner=rep)
     with time_machine.travel(_at(2), tick=False):
         project = ProjectFactory(
@@ -521,8 +521,10 @@ def test_changes_between_lists_each_change_with_before_and_after(history, pipeli
         ("expected_close_date", date(2026, 4, 30), date(2026, 6, 30)),
         ("individual_probability", None, 45),
         ("won", None, None),
+        # The win makes its day the close date (DOMAIN.md, "Won day").
+        ("expected_close_date", date(2026, 6, 30), date(2026, 3, 7)),
     ]
-    assert changes[-1].previous.effective_probability == 45
+    assert changes[-2].previous.effective_probability == 45
     assert changes_between(pipeline_admin, _at(1), _at(3))[0].kind == "new"
 
 

@@ -395,16 +395,11 @@ def test_a_meeting_opened_later_keeps_its_overdue_close_dates(history, team, rep
     assert stuck.title == "Stuck today"
 
 
-def test_a_win_with_a_new_value_and_close_date_takes_out_what_the_project_was(rep, team):
-    # In Decision (60 %) at 10,000 closing in November; won with 15,000 and a December close.
+def test_a_win_with_a_new_value_takes_out_what_the_project_was(rep, team):
+    # In Decision (60 %) at 10,000 closing in November; won with 15,000 on the 14th, which
+    # becomes its close date: November loses the 6,000 it counted, December gains nothing.
     project = _open(rep, "Bigger", "Decision", _at(1), date(2026, 11, 25))
-    _then(
-        _at(14),
-        services.win_project,
-        project,
-        value=Decimal(15_000),
-        expected_close_date=date(2026, 12, 10),
-    )
+    _then(_at(14), services.win_project, project, value=Decimal(15_000))
     with time_machine.travel(UNTIL, tick=False):
         waterfalls = review(Scope(team=team), since=SINCE, until=UNTIL).waterfalls
     assert [(w.start, w.now) for w in waterfalls] == [(6000, 0), (0, 0)]
