@@ -2,6 +2,7 @@
 project page, the search, the account and contact pages, and on a phone."""
 
 import re
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -262,3 +263,74 @@ def test_the_search_finds_by_email_and_phone_tells_projects_apart_and_takes_the_
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{live_server.url}{stopped.get_absolute_url()}")
     assert open_one.pk != stopped.pk
+
+
+SECTIONS = ["Home", "Board", "Projects", "Accounts", "Forecast", "Analytics", "Reviews"]
+
+
+def test_on_a_phone_a_menu_shows_every_section_and_wide_tables_scroll_in_their_box(
+    page, live_server, manager, team
+):
+    page.set_viewport_size({"width": 390, "height": 844})
+    ProjectFactory(account=AccountFactory(owner=team.members.first()), title="Phone deal")
+    log_in(page, live_server, "manager", "/accounts/")
+    header = page.locator("header.site-header").bounding_box()
+    assert header["height"] <= 140  # the brand and the menu on a line, then the search
+
+    page.get_by_text("Menu", exact=True).click()
+    menu = page.get_by_role("list", name="Sections")
+    for section in SECTIONS:
+        link = menu.get_by_role("link", name=section, exact=True)
+        expect(link).to_be_visible()
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, section
+    menu.get_by_role("link", name="Projects", exact=True).click()
+    expect(page).to_have_url(f"{live_server.url}/projects/")
+
+    # Pages of wide tables: the page itself never scrolls sideways; a table scrolls in its box.
+    for path in ["/projects/", "/accounts/", "/forecast/", "/analytics/", "/"]:
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        outside = page.evaluate(
+            """[...document.querySelectorAll('main table')].filter((table) => {
+                 const box = table.parentElement;
+                 return table.getBoundingClientRect().width > 390
+                   && getComputedStyle(box).overflowX !== 'auto';
+               }).length"""
+        )
+        assert outside == 0, path
+
+
+def test_the_project_lists_headers_break_between_words_only(page, live_server, rep):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    # A full list: long titles, a long next step, a stage and pipeline name in each row.
+    for number in range(3):
+        ProjectFactory(
+            account=AccountFactory(owner=rep, name=f"Copper Academy {number}"),
+            title=f"Data platform for Copper Academy, phase {number}",
+            stage=stage_named("Solution design"),
+            value=1_250_000,
+            next_step="Call the CFO about next year's budget",
+            next_step_date=date.today() + timedelta(days=30),
+            expected_close_date=date.today() + timedelta(days=90),
+        )
+    log_in(page, live_server, "rep", "/projects/")
+    page.evaluate("document.fonts.ready.then(() => true)")  # measured in the fonts shown
+    broken = page.evaluate(
+        """[...document.querySelectorAll('table thead th')].flatMap((th) => {
+             const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+             const words = [];
+             for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+               for (const match of node.data.matchAll(/\\S+/g)) {
+                 const range = document.createRange();
+                 range.setStart(node, match.index);
+                 range.setEnd(node, match.index + match[0].length);
+                 // A word on one line has one box (or one per character run on that line).
+                 const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+                 if (tops.size > 1) words.push(match[0]);
+               }
+             }
+             return words;
+           })"""
+    )
+    assert broken == []
