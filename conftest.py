@@ -29,9 +29,15 @@ def migrated_data(django_db_setup, django_db_blocker):
 
 def _put_back(migrated_data, django_db_blocker):
     with django_db_blocker.unblock():
-        if not Group.objects.exists():
-            call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
-            connections[DEFAULT_DB_ALIAS].creation.deserialize_db_from_string(migrated_data)
+        try:
+            if not Group.objects.exists():
+                call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+                connections[DEFAULT_DB_ALIAS].creation.deserialize_db_from_string(migrated_data)
+        finally:
+            # Run from a module's teardown, the connection this opened was left open past
+            # the session: the test database could not be dropped ("being accessed by other
+            # users"). The next query opens another.
+            connections.close_all()
 
 
 @pytest.fixture

@@ -232,7 +232,8 @@ class ProjectCreateForm(ProjectForm):
                 "aria-expanded": "false",
                 "aria-controls": "account-options",
                 "hx-get": reverse("projects:account_search"),
-                "hx-trigger": "input changed delay:200ms",
+                # "typed": what was typed before the page's script ran (project_form.js).
+                "hx-trigger": "input changed delay:200ms, typed",
                 "hx-target": "#account-results",
                 "hx-sync": "this:replace",
             }

@@ -111,5 +111,10 @@
       input.setAttribute("aria-expanded", options(box).length ? "true" : "false");
       input.removeAttribute("aria-activedescendant");
     });
+
+    // Typed before this script ran (a slow page): ask for what was typed, as typing does.
+    if (document.activeElement === input && input.value.trim() && !hidden.value) {
+      htmx.trigger(input, "typed"); // not "input": htmx took what was typed as unchanged
+    }
   });
 })();

@@ -26,6 +26,25 @@ def _shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def test_what_a_rep_types_before_the_pages_script_runs_is_searched(page, live_server, rep):
+    """On a slow page, a rep may type in the account field before its script (and htmx) ran:
+    what they typed is searched once it runs. The script is held back here until the name is
+    typed; the suite once failed by chance on a busy machine where it came late."""
+    AccountFactory(owner=rep, name="Nordlicht Energie")
+    AccountFactory(owner=rep, name="Nordic Freight")
+    log_in(page, live_server, "rep")
+    held = []
+    page.route("**/project_form*.js", lambda route: held.append(route))
+    page.goto(f"{live_server.url}/projects/new/", wait_until="commit")
+    field = page.get_by_role("combobox", name="Account")
+    field.press_sequentially("nord")
+    while not held:
+        page.wait_for_timeout(50)
+    expect(_options(page)).to_have_count(0)  # nothing answers the typing yet
+    held[0].continue_()
+    expect(_options(page)).to_have_count(3)  # two accounts, and "Create …"
+
+
 @pytest.mark.parametrize(("width", "height"), [(1440, 1000), (390, 844)])
 def test_a_rep_opens_a_project_picking_the_account_by_typing(
     page, live_server, rep, other_rep, width, height
