@@ -105,8 +105,16 @@
     return column && column.querySelector("[data-dropzone=stage]");
   }
 
+  // The board's message, held at the bottom of the screen, goes when dismissed or at the
+  // next drag.
+  function dismissMessages() {
+    const held = document.querySelector("#board .board-messages");
+    if (held) held.remove();
+  }
+
   function onStart(event) {
     clearNotice();
+    dismissMessages();
     document.querySelector("[data-board]").classList.add("dragging");
     dragged = { card: event.item, from: event.from, index: event.oldIndex };
   }
@@ -252,6 +260,12 @@
   });
 
   document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-dismiss-messages]")) {
+      dismissMessages();
+      const toggle = document.getElementById("compact-toggle");
+      if (toggle) toggle.focus();
+      return;
+    }
     const link = event.target.closest("[data-move-link], [data-win-link], [data-stop-link], [data-dialog-cancel]");
     if (!link || !board()) return;
     if (link.matches("[data-move-link]")) {

@@ -334,3 +334,27 @@ def test_the_project_lists_headers_break_between_words_only(page, live_server, r
            })"""
     )
     assert broken == []
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_a_move_through_the_dialog_is_confirmed_in_view(page, live_server, rep, size):
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    account = AccountFactory(owner=rep)
+    for number in range(8):
+        ProjectFactory(title=f"Busy deal {number}", account=account, stage=stage_named("Decision"))
+    ProjectFactory(title="Fleet deal", account=account, stage=stage_named("Qualification"))
+    log_in(page, live_server, "rep", "/pipeline/")
+
+    card = page.locator("li.card", has_text="Fleet deal")
+    card.get_by_role("link", name="Move… Fleet deal").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Decision").check()
+    dialog.get_by_role("button", name="Move", exact=True).click()
+
+    confirmation = page.get_by_role("status").filter(has_text="Fleet deal moved to Decision.")
+    expect(confirmation).to_be_visible()
+    expect(confirmation).to_be_in_viewport()
+    expect(page.locator("li.card", has_text="Fleet deal")).to_be_focused()
+    expect(page.locator("#board")).not_to_contain_text("{#")
+    page.get_by_role("button", name="Dismiss the message").click()
+    expect(confirmation).to_have_count(0)
