@@ -228,6 +228,7 @@ class HistoryGenerator:
                 )
                 transition(at, stage, "stopped", stop)
             elif draw < win_chance or (draw >= back_chance and index == len(open_stages) - 1):
+                facts["close"] = day(at)  # a win is booked on its day (DOMAIN.md, "Won day")
                 transition(at, pipeline.won_stage, "won")
             elif draw < back_chance:
                 steps = 2 if index > 1 and rng.random() < BACK_TWO_CHANCE else 1
