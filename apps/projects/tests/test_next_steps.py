@@ -129,6 +129,33 @@ def test_htmx_swaps_the_block_with_the_new_step(client, rep, own):
     assert "today," in content and 'name="version" value="2"' in content
 
 
+def test_a_next_step_marked_done_is_cleared_and_recorded_with_or_without_htmx(client, rep, own):
+    """ "Mark done" clears the step whatever the boxes hold; the history records the clearing,
+    and htmx gets the block and the timeline (out of band) with it on top."""
+    own = _set(own, rep, next_step="Send the offer")
+    client.force_login(rep)
+    posted = {"next_step": "Send the offer", "version": own.version, "done": "1"}
+    response = client.post(f"/projects/{own.pk}/next-step/", posted, **HTMX)
+    content = response.content.decode()
+    assert 'id="timeline" class="timeline" hx-swap-oob="true"' in content
+    assert '<strong>Next step</strong> <span class="muted">cleared</span>' in content
+    assert "Mark done" not in content  # nothing left to mark
+    own.refresh_from_db()
+    assert (own.next_step, own.next_step_date) == ("", None)
+    assert [change.next_step for change in own.next_step_changes.all()][:2] == [
+        "",
+        "Send the offer",
+    ]
+
+    # Without JavaScript: the same form, back to the page with a message.
+    own = _set(own, rep, next_step="Call Anna")
+    posted = {"next_step": "Call Anna", "version": own.version, "done": "1"}
+    response = client.post(f"/projects/{own.pk}/next-step/", posted, follow=True)
+    assert "Next step done." in response.content.decode()
+    own.refresh_from_db()
+    assert own.next_step == ""
+
+
 @pytest.mark.parametrize(
     "posted, message",
     [
