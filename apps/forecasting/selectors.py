@@ -197,9 +197,7 @@ def stage_win_rates(
         )
     else:
         counts = _closed_by_reached(projects, start, end)
-    orders = {}
-    for stage in stages:
-        orders.setdefault(stage.pipeline_id, {})[stage.pk] = stage.order
+    orders = _orders_by_pipeline(stages)
     furthest = [
         (pipeline, status, furthest_reached(reached, orders.get(pipeline, {})), count)
         for pipeline, status, reached, count in counts
@@ -221,6 +219,14 @@ def furthest_reached(reached: list[int] | None, orders: dict[int, int]) -> int |
     none of them: the project reached every stage up to that order (DOMAIN.md, "Reached a
     stage"). Stages of another pipeline, where the project was before, do not count."""
     return max((orders[stage] for stage in reached or () if stage in orders), default=None)
+
+
+def _orders_by_pipeline(stages: list[Stage]) -> dict[int, dict[int, int]]:
+    """Today's order of each stage, by pipeline: pipeline → stage id → order."""
+    orders: dict[int, dict[int, int]] = {}
+    for stage in stages:
+        orders.setdefault(stage.pipeline_id, {})[stage.pk] = stage.order
+    return orders
 
 
 def _closed_by_reached(projects, start: datetime, end: datetime) -> list[tuple]:
@@ -929,9 +935,7 @@ def analytics(
         .values_list("pipeline", "reached_stages")
         .annotate(count=Count("*"))
     )
-    orders: dict[int, dict[int, int]] = {}
-    for stage in stages:
-        orders.setdefault(stage.pipeline_id, {})[stage.pk] = stage.order
+    orders = _orders_by_pipeline(stages)
     for pipeline_id, reached, count in opened:
         order = furthest_reached(reached, orders.get(pipeline_id, {}))
         for figure in figures.values():
