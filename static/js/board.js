@@ -240,6 +240,17 @@
     }
   });
 
+  // The board scrolled sideways (only) so that the card's column is whole in view.
+  function showColumnOf(card) {
+    const grid = card.closest("[data-board]");
+    const column = card.closest(".column");
+    if (!grid || !column) return;
+    const view = grid.getBoundingClientRect();
+    const box = column.getBoundingClientRect();
+    if (box.left < view.left) grid.scrollLeft -= view.left - box.left;
+    else if (box.right > view.right) grid.scrollLeft += box.right - view.right;
+  }
+
   // After the board is swapped in and settled: focus where the user was.
   document.body.addEventListener("htmx:afterSettle", function (event) {
     setUp();
@@ -254,8 +265,12 @@
       const card = cardById(focusCard);
       focusCard = null;
       const messages = board().querySelector(".messages");
-      if (card) card.focus();
-      else if (messages) messages.focus();
+      if (card) {
+        // Its column whole in view first: on a phone a card peeking in from the next
+        // column counts as in view, and the board then snapped back to the column before.
+        showColumnOf(card);
+        card.focus();
+      } else if (messages) messages.focus();
     }
   });
 

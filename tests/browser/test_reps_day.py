@@ -358,3 +358,19 @@ def test_a_move_through_the_dialog_is_confirmed_in_view(page, live_server, rep, 
     expect(page.locator("#board")).not_to_contain_text("{#")
     page.get_by_role("button", name="Dismiss the message").click()
     expect(confirmation).to_have_count(0)
+
+
+def test_on_a_phone_the_card_moved_through_the_dialog_is_shown_whole(page, live_server, rep):
+    page.set_viewport_size({"width": 390, "height": 844})
+    ProjectFactory(
+        title="Fleet deal", account=AccountFactory(owner=rep), stage=stage_named("Raw lead")
+    )
+    log_in(page, live_server, "rep", "/pipeline/")
+    page.get_by_role("link", name="Move… Fleet deal").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Marketing").check()
+    dialog.get_by_role("button", name="Move", exact=True).click()
+
+    moved = page.get_by_role("list", name="Projects in Marketing").locator("li.card")
+    expect(moved).to_be_focused()
+    expect(moved).to_be_in_viewport(ratio=1)
