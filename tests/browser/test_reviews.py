@@ -57,6 +57,8 @@ def test_manager_holds_a_review_and_the_rep_marks_the_action_done(
 
     # Start the meeting.
     page.get_by_role("button", name="Start the meeting").click()
+    # The meeting's page first: the meeting is written once the browser is there.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/reviews/\d+/$"))
     meeting = ReviewMeeting.objects.get()
     expect(page).to_have_url(f"{live_server.url}/reviews/{meeting.pk}/")
     assert (meeting.team, meeting.rep, meeting.manager) == (team, None, manager)
@@ -64,6 +66,7 @@ def test_manager_holds_a_review_and_the_rep_marks_the_action_done(
     # Meeting mode: one section at a time, stepped with the keyboard.
     sections = page.locator("#review-sections [data-section]")
     visible = page.locator("#review-sections [data-section]:visible")
+    page.wait_for_load_state()  # counted once the whole page is parsed, not part of it
     total = sections.count()
     assert total > 2
     expect(visible).to_have_count(total)
@@ -116,7 +119,7 @@ def test_manager_holds_a_review_and_the_rep_marks_the_action_done(
     assert console_errors == []
 
     # The rep logs in: the home page has the action, and they mark it done.
-    page.locator("nav details.dropdown summary").click()  # the user menu
+    page.locator("nav .user-menu summary").click()  # the user menu (not the phone's Menu)
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/login/"))
     log_in(page, live_server, "rep", "/")
