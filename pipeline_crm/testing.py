@@ -33,11 +33,16 @@ def at_once(*functions, together: bool = True) -> list:
 
 def wait_until_someone_waits_for_a_lock() -> None:
     """Called inside a transaction holding a row lock: returns once another connection is
-    blocked on a lock, so the order of the two writes is certain."""
+    blocked on a lock this one holds, so the order of the two writes is certain."""
     with connection.cursor() as cursor:
         for _ in range(200):
             # pg_locks rather than pg_stat_activity, which a transaction sees as a snapshot.
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            # Only a wait on this connection's locks: pg_locks is the whole server's, and a
+            # wait in another database (another test run on the same server) is not ours.
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks"
+                " WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+            )
             if cursor.fetchone()[0]:
                 return
             time.sleep(0.05)
