@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.test import override_settings
 
 from apps.users.factories import AdminFactory, ManagerFactory, RepFactory, TeamFactory
 
@@ -55,6 +56,23 @@ def put_back_migrated_data(migrated_data, django_db_blocker):
     scope, so this runs after the last flush."""
     yield
     _put_back(migrated_data, django_db_blocker)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache():
+    """The suite's cache is its own, in memory, as without REDIS_URL. A Redis cache (REDIS_URL
+    in the environment or .env) is shared by every run and app server on it: another run's
+    figures under the same keys (the same ids in its own test database) were read as this
+    run's, and its cache.clear() (FLUSHDB) emptied this run's cached sessions mid-test."""
+    with override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "OPTIONS": {"MAX_ENTRIES": 20_000},
+            }
+        }
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)
