@@ -43,6 +43,7 @@ def test_a_rep_sees_what_is_overdue_sets_the_next_step_and_searches(
     # The overdue project: its next step is set in place, without leaving the page.
     overdue.get_by_role("link", name="Harbour cranes").click()
     expect(page).to_have_url(re.compile(rf"/projects/{late.pk}/$"))
+    page.wait_for_load_state()  # htmx has run: Save sends through it, not as a page's form
     block = page.locator("#next-step")
     expect(block).to_contain_text("overdue since")
     block.get_by_label("What happens next").fill("Call the harbour master")
