@@ -11,7 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind
-from apps.forecasting.selectors import periods_from
+from apps.forecasting.periods import periods_from
 from apps.pipeline import services as lifecycle
 from apps.pipeline.ledger import backdated
 from apps.pipeline.models import EndedBy, ProjectState, Stage, StopReason

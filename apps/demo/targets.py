@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind, Target
-from apps.forecasting.selectors import periods_from
+from apps.forecasting.periods import periods_from
 from apps.forecasting.services import set_target
 from apps.users.models import Team
 

@@ -6,7 +6,7 @@ from django.template.defaultfilters import floatformat
 from django.utils.html import format_html
 
 from apps.forecasting.models import Target
-from apps.forecasting.selectors import BLEND_K, WIN_RATE_MONTHS, WinRate, stage_win_rates
+from apps.forecasting.selectors.win_rates import BLEND_K, WIN_RATE_MONTHS, WinRate, stage_win_rates
 from apps.pipeline.admin import PipelineAdmin, StageInline
 from apps.pipeline.models import Pipeline, Stage
 

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind
-from apps.forecasting.selectors import GROUP_BY
+from apps.forecasting.selectors.forecast import GROUP_BY
 from apps.pipeline.models import Pipeline
 from apps.users.models import ForecastSource, User, to_choose
 from apps.users.roles import is_admin, managed, visible_users
@@ -161,6 +161,6 @@ class AnalyticsForm(ChoicesForm):
 
 def year_before(end: date) -> date:
     """The analytics' default start for a period ending on `end`: the first of `end`'s month a
-    year earlier. The period is then whole months, whose figures are kept once over
-    (apps/forecasting/selectors.py), and `end`'s month up to it."""
+    year earlier. The period is then whole months, which the counts hold
+    (apps/pipeline/counts.py), and `end`'s month up to it."""
     return date(end.year - 1, end.month, 1)

@@ -61,20 +61,3 @@ class Target(models.Model):
 
     def __str__(self):
         return f"{self.rep or self.team}: {self.amount} ({self.kind} from {self.starts})"
-
-
-class KeptFigures(models.Model):
-    """Figures of the past that the analytics keep (`apps/forecasting/kept.py`): pickled, by
-    a hash of what they are good for, until they expire. In the database, not the cache:
-    every app process shares them and they outlive a restart, where the local-memory cache
-    held them per process and lost them at each start (a first view then took seconds)."""
-
-    key = models.UUIDField(primary_key=True)  # 128 bits of the SHA-256 of their key
-    value = models.BinaryField()
-    expires_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        verbose_name_plural = "kept figures"
-
-    def __str__(self):
-        return f"{self.key} (until {self.expires_at:%Y-%m-%d %H:%M})"

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from apps.forecasting.models import PeriodKind, Target
-from apps.forecasting.selectors import period_containing
+from apps.forecasting.periods import period_containing
 from apps.users.models import Team, User
 from apps.users.roles import managed
 from pipeline_crm.errors import DomainError

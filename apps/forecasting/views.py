@@ -1,4 +1,5 @@
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -6,8 +7,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.forecasting import selectors, services
+from apps.forecasting import services
 from apps.forecasting.forms import AnalyticsForm, ForecastForm, SourceForm, TargetForm
+from apps.forecasting.selectors import accuracy, win_rates
+from apps.forecasting.selectors import analytics as figures
+from apps.forecasting.selectors import forecast as forecasting
 from apps.pipeline.models import Pipeline
 from pipeline_crm.errors import DomainError
 from pipeline_crm.forms import problems as form_problems
@@ -17,7 +21,7 @@ from pipeline_crm.listing import csv_response
 
 def _forecast(request):
     form = ForecastForm(request.GET or None, user=request.user)
-    return form, selectors.forecast(
+    return form, forecasting.forecast(
         request.user, **form.choices(), source=request.user.forecast_source
     )
 
@@ -55,7 +59,11 @@ def forecast(request):
             "target_form": target_form
             if target_form.fields["who"].choices[0][1] or target_form.fields["who"].choices[1][1]
             else None,
-            "selectors": selectors,
+            "rules": SimpleNamespace(
+                NORMAL_FROM=forecasting.NORMAL_FROM,
+                WIN_RATE_MONTHS=win_rates.WIN_RATE_MONTHS,
+                BLEND_K=win_rates.BLEND_K,
+            ),
             "source_form": SourceForm(initial={"source": request.user.forecast_source}),
             "source": request.user.get_forecast_source_display(),
         },
@@ -65,7 +73,7 @@ def forecast(request):
 @require_GET
 def forecast_summary(request):
     """The next three months in a few lines, for the home page of managers and admins."""
-    result = selectors.forecast(request.user, count=3, source=request.user.forecast_source)
+    result = forecasting.forecast(request.user, count=3, source=request.user.forecast_source)
     return render(
         request,
         "forecasting/summary.html",
@@ -128,7 +136,7 @@ def analytics(request):
     choices = form.choices()
     if not Pipeline.objects.exists():
         return render(request, "forecasting/analytics.html", {"form": form, "result": None})
-    result, computed_at = selectors.recent_analytics(request.user, **choices)
+    result = figures.analytics(request.user, **choices)
     charts = {
         "funnel": {
             "labels": [
@@ -159,11 +167,16 @@ def analytics(request):
         {
             "form": form,
             "result": result,
-            "computed_at": computed_at,
-            "fresh_minutes": selectors.CACHE_SECONDS // 60,
             "charts": charts,
             "last_day": choices["end"] - timedelta(days=1),
-            "selectors": selectors,
+            "rules": SimpleNamespace(
+                FEW_STOPS=figures.FEW_STOPS,
+                EARLY_STOP_SHARE=figures.EARLY_STOP_SHARE,
+                LATE_STOP_SHARE_IDEAL=figures.LATE_STOP_SHARE_IDEAL,
+                LATE_STOP_SHARE_EXPENSIVE=figures.LATE_STOP_SHARE_EXPENSIVE,
+                CALIBRATION_FROM=figures.CALIBRATION_FROM,
+                ACCURACY_MONTHS=accuracy.ACCURACY_MONTHS,
+            ),
         },
     )
 

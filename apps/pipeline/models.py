@@ -255,6 +255,9 @@ class StageTransition(History):
             # index, so "moved lately" is read from the index alone (history is never
             # updated, so its pages stay all-visible).
             models.Index(fields=["created_at", "project"], name="pipeline_transition_time_idx"),
+            # What an owner's projects did in a window, for figures narrowed to some owners
+            # (each event counts for the owner it had then: `counts.summed`).
+            models.Index(fields=["owner", "created_at"], name="pipeline_transition_owner_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -451,38 +454,115 @@ class ProjectState(History):
         return f"{self.project_id}: {self.stage} {self.status} {self.period}"
 
 
-class PastRevision(models.Model):
-    """How many times the ledger changed what it held about a day already over, per day:
-    raised by the ledger's writer (`ledger.note_past_change`), in the transaction of the
-    change, for the day a closed project was closed when it changes (reopened, win undone,
-    edited), and for the days from a moment in the past when history is written then.
-    Reports keep figures of past days and months under their days' numbers (apps/forecasting),
-    so a raise sets them aside."""
+class Count(models.Model):
+    """Counts of what happened, kept by the ledger's writer (`apps/pipeline/counts.py`) in the
+    transaction of each change, per month of the event (in the configured time zone) and
+    the owner and pipeline it had then: what the analytics read for an organisation's year,
+    where reading the history itself (a million transitions) would take seconds. A change
+    adds to its rows; a reopening or an undone win subtracts what its close added. Nothing
+    else writes them, nothing sets them aside, and `manage.py check_counts` recomputes them
+    from the history (they must agree: 0 differences)."""
 
-    day = models.DateField(unique=True)
-    number = models.PositiveBigIntegerField(default=0)
+    month = models.DateField(help_text="The first day of the month of the event.")
+
+    class Meta:
+        abstract = True
 
     def __str__(self):
-        return f"{self.day}: revision {self.number}"
+        return f"{type(self).__name__} of {self.month:%b %Y}"
 
 
-class PastReassignment(models.Model):
-    """How many times a project of `owner` was reassigned (its owner or its pipeline changed),
-    for every day of the project's life, counted for its owner before and after: raised as
-    `PastRevision` is. It matters only to figures narrowed by today's owner or pipeline,
-    which keep under their days' revisions plus their people's reassignments: a reassignment
-    sets aside the figures of the views that hold one of its two owners, not every view
-    narrowed to someone (a manager's whole year, each time a project changed hands anywhere)."""
+class StayCount(Count):
+    """Stays in a stage that ended (the project moved on, back, was won or stopped), by their
+    length in whole days (rounded half up): for the median days in each stage."""
 
-    day = models.DateField()
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    number = models.PositiveBigIntegerField(default=0)
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    days = models.IntegerField()
+    stays = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
-            # Its index serves the read of a range of days for some owners (past_revisions).
-            models.UniqueConstraint(fields=["day", "owner"], name="pipeline_pastreassignment_once")
+            models.UniqueConstraint(
+                fields=["month", "stage", "days"], name="pipeline_staycount_key"
+            )
         ]
 
-    def __str__(self):
-        return f"{self.day}: {self.number} reassigned of user {self.owner_id}"
+
+class CloseCount(Count):
+    """Closes (wins and stops not undone), by owner at the close and the stage closed in: how
+    many, how many carried an individual %, the squared errors of that % and of the stage
+    default (in ten-thousandths: whole numbers, so sums are exact), and the seconds from
+    opening to the close (the project-days of late stops)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=ProjectStatus.choices)
+    closes = models.BigIntegerField(default=0)
+    with_individual = models.BigIntegerField(default=0)
+    error_individual = models.BigIntegerField(default=0)
+    error_default = models.BigIntegerField(default=0)
+    run_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "owner", "stage", "outcome"], name="pipeline_closecount_key"
+            )
+        ]
+
+
+class CloseDaysCount(Count):
+    """Closes by the whole days from the project's opening to the close: for the median days
+    to a win and to a stop."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=ProjectStatus.choices)
+    days = models.IntegerField()
+    closes = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "pipeline", "outcome", "days"], name="pipeline_closedayscount_key"
+            )
+        ]
+
+
+class CloseReasonCount(Count):
+    """Closes by the tenth of the effective % carried just before (0 for 0-9 %, …, 9 for
+    90-100 %), who ended a stop and why: for the reliability chart and the stops' reasons."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=ProjectStatus.choices)
+    bucket = models.SmallIntegerField(null=True)
+    ended_by = models.CharField(max_length=10, choices=EndedBy.choices, blank=True)
+    stop_reason = models.ForeignKey(
+        StopReason, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closes = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "pipeline", "outcome", "bucket", "ended_by", "stop_reason"],
+                name="pipeline_closereasoncount_key",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class ReachedCount(Count):
+    """Closes by the stages the project had reached (`CustomerProject.reached_stages`): for
+    the historical win rate of each stage."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=ProjectStatus.choices)
+    reached = ArrayField(models.BigIntegerField())
+    closes = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "pipeline", "outcome", "reached"], name="pipeline_reachedcount_key"
+            )
+        ]

@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
 from apps.forecasting.models import PeriodKind
-from apps.forecasting.selectors import Period, periods_from, stop_bounds, stop_timing
+from apps.forecasting.periods import Period, periods_from
+from apps.forecasting.selectors.analytics import stop_bounds, stop_timing
 from apps.pipeline.models import Stage, StageTransition
 from apps.projects.models import CustomerProject, ProjectNote
 from apps.projects.selectors import with_list_columns

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.forecasting.models import PeriodKind
-from apps.forecasting.selectors import periods_from
+from apps.forecasting.periods import periods_from
 from apps.reviews import selectors, services
 from apps.reviews.forms import ActionForm, NotesForm, PrepareForm
 from apps.reviews.models import ActionItem

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.core.cache import cache
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
@@ -200,7 +199,6 @@ def test_thin_history_is_shown_and_not_adopted(
 
 
 def _queries(client, pipeline, django_assert_max_num_queries):
-    cache.clear()  # the win-rate counts are cached until the ledger changes
     with django_assert_max_num_queries(30) as captured:
         _change_page(client, pipeline)
     return len(captured)

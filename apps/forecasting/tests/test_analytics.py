@@ -2,29 +2,20 @@
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from io import StringIO
 
 import pytest
 import time_machine
-from django.core.cache import cache
-from django.core.management import call_command
 
 from apps.accounts.factories import AccountFactory
-from apps.forecasting import kept as kept_figures
-from apps.forecasting import selectors
-from apps.forecasting.selectors import StopStructure, analytics
+from apps.forecasting.selectors.analytics import StopStructure, analytics
 from apps.pipeline import services
 from apps.pipeline.models import (
-    PastReassignment,
-    PastRevision,
     Pipeline,
-    StageTransition,
     StopReason,
 )
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
-from apps.users.factories import RepFactory
 
 ACQUISITION = "acquisition"
 
@@ -232,10 +223,6 @@ def test_the_page_answers_and_takes_constant_queries(
     client.force_login(manager)
 
     def count():
-        # The figures computed afresh, not the ones kept from the last view (the stops below
-        # are written into May behind the ledger's back, as if they had happened then).
-        cache.clear()
-        kept_figures.clear()
         with django_assert_max_num_queries(40) as captured:
             response = client.get("/analytics/?start=2025-06-02&end=2026-06-01")
             assert response.status_code == 200
@@ -326,26 +313,18 @@ def test_with_nothing_in_the_period_the_page_says_so(client, manager, team):
     assert "was opened, closed or stopped in this period" in response.content.decode()
 
 
-def test_figures_are_kept_for_five_minutes_then_recomputed(client, manager, rep, team, settings):
-    settings.TIME_ZONE = "UTC"  # "Figures as of" is a time in the configured zone
+def test_figures_are_current_at_every_view(client, manager, rep, team):
+    """Nothing is cached: a project opened a minute after a view is in the next one."""
     url = "/analytics/?start=2026-01-01&end=2026-06-30"
     client.force_login(manager)
     with time_machine.travel(_at(6, 30), tick=False):
         assert client.get(url).context["result"].is_empty
     _open(rep, "Raw lead", _at(6, 30) + timedelta(minutes=1), date(2026, 7, 31))
-    with time_machine.travel(_at(6, 30) + timedelta(minutes=4), tick=False):
-        response = client.get(url)
-        assert response.context["result"].is_empty
-        assert "Figures as of 12:00" in response.content.decode()
-    with time_machine.travel(_at(6, 30) + timedelta(minutes=6), tick=False):
-        response = client.get(url)
-        assert response.context["result"].stages[0].reached == 1
-        assert "Figures as of 12:06" in response.content.decode()
+    with time_machine.travel(_at(6, 30) + timedelta(minutes=2), tick=False):
+        assert client.get(url).context["result"].stages[0].reached == 1
 
 
-def test_kept_figures_are_never_shown_to_someone_who_sees_other_projects(
-    client, manager, rep, teammate, team
-):
+def test_each_person_sees_the_figures_of_their_own_people(client, manager, rep, teammate, team):
     _open(rep, "Raw lead", _at(3, 1), date(2026, 7, 31))
     _open(teammate, "Raw lead", _at(3, 1), date(2026, 7, 31))
     url = "/analytics/?start=2026-01-01&end=2026-06-30"
@@ -369,7 +348,7 @@ def _to(stage):
     return {"to_stage": stage_named(stage)}
 
 
-# Figures kept of the days and months already over (selectors._period_part).
+# Attribution: each event counts for the owner and pipeline it had then (DOMAIN.md).
 
 
 def _reassign(project, *, to, by):
@@ -380,174 +359,75 @@ def _reassign(project, *, to, by):
         )
 
 
-def _stop_in_march_behind_the_ledgers_back(rep):
-    """A project opened and stopped in March, written by travelling back in time: the product
-    never writes the past, so nothing raises March's past revision."""
-    project = _open(rep, "Decision", _at(3, 2), date(2026, 5, 1))
-    reason = StopReason.objects.get(name="Price")
-    _then(_at(3, 3), services.stop_project, project, ended_by="us", reason=reason)
-
-
-def test_the_figures_of_a_month_over_are_read_once(history, manager, rep):
-    first = _year_to_june(user=manager)
-    _stop_in_march_behind_the_ledgers_back(rep)  # the kept March does not know of it
-    kept = _year_to_june(user=manager)
-    assert (kept.lost, kept.structures, kept.calibration) == (
-        first.lost,
-        first.structures,
-        first.calibration,
+def _figures(result) -> tuple:
+    """Everything `analytics` says of a period, but the forecast's accuracy (read from the
+    ledger by owner then, not from the counts)."""
+    return (
+        [(f.stage.name, f.reached, f.conversion, f.median_days, f.stops) for f in result.stages],
+        (result.won, result.lost, result.median_cycle_days, result.median_days_before_stop),
+        (result.stop_reasons, result.ended_by),
+        [(s.label, s.stops, s.early, s.late, s.late_project_days) for s in result.structures],
+        [(c.label, c.closed, c.with_individual, c.brier_individual) for c in result.calibration],
+        result.reliability,
     )
-    assert kept.stages[0].reached == first.stages[0].reached + 1  # the funnel is read each time
-    cache.clear()  # as a restart empties the local cache: the kept figures are in the database
-    assert _year_to_june(user=manager).lost == first.lost
-    kept_figures.clear()
-    assert _year_to_june(user=manager).lost == first.lost + 1
 
 
-def test_the_figures_of_a_month_over_last_a_month_from_the_last_view(history, manager, rep):
-    """Not a day: every view of the data read its whole year again each morning. A view
-    sums its parts again each day and keeps them a month longer: the parts in use never
-    lapse, those no view read for a month do."""
-    first = _year_to_june(user=manager)
-    _stop_in_march_behind_the_ledgers_back(rep)  # the kept March does not know of it
-    assert _year_to_june(user=manager, on=_at(6, 25)).lost == first.lost
-    assert _year_to_june(user=manager, on=_at(7, 20)).lost == first.lost  # kept from 25 June
-    # No view for 41 days: read again.
-    assert _year_to_june(user=manager, on=_at(8, 30)).lost == first.lost + 1
-
-
-def test_figures_kept_by_other_code_are_set_aside(history, manager, rep, monkeypatch):
-    first = _year_to_june(user=manager)
-    _stop_in_march_behind_the_ledgers_back(rep)
-    assert _year_to_june(user=manager).lost == first.lost  # kept
-    monkeypatch.setattr(selectors, "KEPT_BY", "a deploy that changed how they are computed")
-    assert _year_to_june(user=manager).lost == first.lost + 1
-
-
-def test_kept_figures_are_the_figures_read_afresh(history, manager, rep, teammate):
-    for user in (manager, rep, teammate):
-        kept = [_year_to_june(user=user), _year_to_june(user=user)]
-        kept_figures.clear()
-        assert kept == [_year_to_june(user=user)] * 2
-
-
-def test_a_reopening_sets_aside_the_figures_kept_of_its_months(history, manager, rep):
-    assert _year_to_june(user=manager).lost == 2
-    stopped = CustomerProject.objects.get(owner=rep, status="stopped")  # P2, stopped in Feb
-    _then(_at(6, 1), services.reopen_project, stopped)
-    result = _year_to_june(user=manager)
-    assert result.lost == 1
-    assert [(f.stage.name, f.stops) for f in result.stages if f.stops] == [("Negotiation", 1)]
-
-
-def test_an_owner_change_sets_aside_the_figures_kept_of_its_months(
-    history, manager, rep, other_rep, pipeline_admin
+def test_a_reassignment_changes_no_past_figure(
+    history, manager, rep, other_rep, other_manager, pipeline_admin
 ):
+    """P3's stays and its stop are the teammate's, P2's the rep's, whoever owns them now: a
+    project handed to another team takes none of its past with it (before the attribution
+    rule, the manager's Raw lead median went from 7 to 10 days)."""
     project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
     _then(_at(3, 4), services.move_project, project, **_to("Qualification"))
-    raw_lead = _year_to_june(user=manager).stages[0]
-    assert raw_lead.median_days == 7  # P1 10, P2 4, P3 10, this one 3
-    _reassign(project, to=other_rep, by=pipeline_admin)
-    assert _year_to_june(user=manager).stages[0].median_days == 10
+    before = [_year_to_june(user=user) for user in (manager, other_manager, pipeline_admin)]
+    assert before[0].stages[0].median_days == 7  # P1 10, P2 4, P3 10, this one 3
+    stopped = CustomerProject.objects.get(owner=rep, status="stopped")  # P2
+    for moved in (project, stopped):
+        _reassign(moved, to=other_rep, by=pipeline_admin)
+    after = [_year_to_june(user=user) for user in (manager, other_manager, pipeline_admin)]
+    assert [_figures(result) for result in after] == [_figures(result) for result in before]
 
 
-def test_an_owner_change_into_the_team_sets_aside_the_figures_kept_of_its_months(
-    history, manager, rep, other_rep, pipeline_admin
+def test_the_organisations_figures_are_the_sum_of_its_peoples(
+    history, pipeline_admin, rep, teammate, other_rep
 ):
-    project = _open(other_rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
-    _then(_at(3, 4), services.move_project, project, **_to("Qualification"))
-    assert _year_to_june(user=manager).stages[0].median_days == 10  # P1 10, P2 4, P3 10
-    _reassign(project, to=rep, by=pipeline_admin)
-    assert _year_to_june(user=manager).stages[0].median_days == 7  # and this one's 3
-
-
-def test_a_reassignment_between_people_a_manager_does_not_see_keeps_their_figures(
-    history, manager, rep, other_rep, other_team, pipeline_admin
-):
-    """Counted for its two owners only: a project changing hands in another team does not
-    make every manager read their year again."""
-    third = RepFactory(username="third")
-    project = _open(other_rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
-    _then(_at(3, 4), services.move_project, project, **_to("Qualification"))
-    assert _year_to_june(user=other_team.manager).stages[0].median_days == 3
-    kept = _year_to_june(user=manager)
-    _stop_in_march_behind_the_ledgers_back(rep)  # unknown to what was kept
-    _reassign(project, to=third, by=pipeline_admin)
-    assert _year_to_june(user=manager).lost == kept.lost
-    # The other team's manager held its first owner: their figures are read again.
-    assert _year_to_june(user=other_team.manager).stages[0].median_days is None
-
-
-def test_a_reassignment_out_of_the_team_sets_aside_the_forecast_accuracy_kept(
-    history, manager, rep, other_rep, pipeline_admin
-):
-    """What the forecast said on 1 April is narrowed to today's owners too."""
-    project = _open(rep, "Raw lead", _at(3, 1), date(2026, 4, 20))
-    before = _year_to_june(user=manager).accuracy
-    _reassign(project, to=other_rep, by=pipeline_admin)
-    after = _year_to_june(user=manager).accuracy
-    kept_figures.clear()
-    assert after == _year_to_june(user=manager).accuracy != before
-
-
-def test_a_reassignment_keeps_what_was_kept_for_everyone(
-    history, manager, rep, other_rep, pipeline_admin
-):
-    project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
-    _year_to_june(user=manager)
+    """The admin's figures (whole months from the counts, the rest from the history) are
+    the sum of each rep's (from the history of their own events)."""
+    stopped_in_may = _open(other_rep, "Decision", _at(5, 2), date(2026, 7, 1))
+    reason = StopReason.objects.get(name="Price")
+    _then(_at(5, 20), services.stop_project, stopped_in_may, ended_by="us", reason=reason)
     everyone = _year_to_june(user=pipeline_admin)
-    # Then a reassignment over March: the manager's figures narrow to today's owners and
-    # are read again; everyone's are kept.
-    _stop_in_march_behind_the_ledgers_back(rep)
-    _reassign(project, to=other_rep, by=pipeline_admin)
-    assert _year_to_june(user=pipeline_admin).lost == everyone.lost
-    assert _year_to_june(user=manager).lost == everyone.lost + 1
+    each = [_year_to_june(user=pipeline_admin, rep=person) for person in (rep, teammate, other_rep)]
+    assert (everyone.won, everyone.lost) == (2, 3)
+    assert everyone.won == sum(result.won for result in each)
+    assert everyone.lost == sum(result.lost for result in each)
+    for index, figure in enumerate(everyone.stages):
+        assert figure.reached == sum(result.stages[index].reached for result in each)
+        assert figure.stops == sum(result.stages[index].stops for result in each)
+    closed = [result.calibration[1] for result in each if result.won + result.lost]
+    assert everyone.calibration[1:] == sorted(closed, key=lambda row: row.label)
 
 
-def test_a_move_today_changes_today_only_and_keeps_what_was_kept(history, manager, rep):
-    project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
-    _year_to_june(user=manager)
-    revisions = list(PastRevision.objects.values_list("day", "number"))
-    _then(_at(6, 1), services.move_project, project, **_to("Qualification"))
-    assert list(PastRevision.objects.values_list("day", "number")) == revisions
-    assert not PastReassignment.objects.exists()
-    # Raw lead: P1 10, P2 4, P3 10, and this one's 92 days, ended today.
-    assert _year_to_june(user=manager).stages[0].median_days == 10
+def test_the_counts_and_the_history_give_the_same_figures(history, manager, pipeline_admin):
+    """Whole months read from the counts, parts of months from the history: a period that
+    begins on the 2nd (as `_year_to_june`'s) and one of whole months give the admin the
+    same figures as the manager who sees everyone in them (read from the history alone)."""
+    for start in (date(2025, 6, 2), date(2025, 6, 1)):
+        with time_machine.travel(_at(6, 1), tick=False):
+            assert (
+                _figures(_year_to_june(user=pipeline_admin, start=start))[:-1]
+                == _figures(_year_to_june(user=manager, start=start))[:-1]
+            )
 
 
-def test_a_day_is_kept_only_an_hour_after_it_ended(history, manager, rep):
-    """A change begun before midnight may commit just after it: yesterday is read again
-    until an hour has passed."""
-    reason = StopReason.objects.get(name="Price")
-
-    def lost_seen_at(moment):
-        with time_machine.travel(moment, tick=False):
-            return analytics(
-                manager,
-                pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
-                start=date(2026, 5, 1),
-                end=date(2026, 6, 3),
-            ).lost
-
-    project = _open(rep, "Decision", _at(6, 1), date(2026, 7, 1))
-    assert lost_seen_at(datetime(2026, 6, 2, 0, 30, tzinfo=UTC)) == 0
-    # Stopped at 23:59 on 1 June, committed (behind the ledger's back) after the view at 00:30.
-    _then(
-        datetime(2026, 6, 1, 23, 59, tzinfo=UTC),
-        services.stop_project,
-        project,
-        ended_by="us",
-        reason=reason,
-    )
-    assert lost_seen_at(datetime(2026, 6, 2, 0, 40, tzinfo=UTC)) == 1
-
-
-def test_an_undone_win_sets_aside_the_figures_kept_of_its_day(history, manager, rep):
-    assert _year_to_june(user=manager).won == 2
+def test_an_undone_win_is_no_win(history, manager, pipeline_admin, rep):
+    assert _year_to_june(user=manager).won == _year_to_june(user=pipeline_admin).won == 2
     won = CustomerProject.objects.get(owner=rep, status="won")  # P1, won on 10 Feb
     with time_machine.travel(_at(6, 1), tick=False):
         services.undo_win(project=won, user=manager, seen_version=won.version)
-    assert _year_to_june(user=manager).won == 1
+    assert _year_to_june(user=manager).won == _year_to_june(user=pipeline_admin).won == 1
+    assert _year_to_june(user=pipeline_admin).median_cycle_days == 10  # P4 alone
 
 
 def test_an_admin_narrowed_to_a_team_sees_its_members_of_today(
@@ -558,59 +438,11 @@ def test_an_admin_narrowed_to_a_team_sees_its_members_of_today(
     assert _year_to_june(user=pipeline_admin, team=team).won == 1
 
 
-def test_the_parts_are_read_as_sent_with_python_types_from_sql(history):
-    """Days are whole (int), days run a float, counts and sums of squares int: the SQL casts
-    them, since the rows skip the ORM's conversion (selectors._as_sent)."""
-    spans = [(_at(1, 1), _at(6, 1))]
-    part = selectors._parts(StageTransition.objects.all(), spans)[spans[0]]
-    assert {type(days) for _, days in part.stays} == {int}
-    assert {type(days) for days in [*part.cycles, *part.runs]} == {int}
-    assert {type(run) for run in part.days_by_owner.values()} == {float}
-    groups = selectors.close_groups(StageTransition.objects.all(), spans)
-    assert {type(row[name]) for row in groups for name in ("closed", "won", "days")} == {int}
-    assert {type(row["bucket"]) for row in groups} == {float}
-
-
 def _default_view(user):
     """What the analytics page shows `user` first on 1 June 2026: every pipeline together,
     the month so far and the twelve before it."""
     with time_machine.travel(_at(6, 1), tick=False):
         return analytics(user, pipeline=None, start=date(2025, 6, 1), end=date(2026, 6, 2))
-
-
-def test_keep_analytics_keeps_the_first_view_of_every_admin_and_manager(
-    history, manager, other_manager, pipeline_admin, rep
-):
-    """After a deploy (nothing kept), `manage.py keep_analytics` reads each admin's and
-    manager's view of every pipeline, so their first view reads only today's history."""
-    out = StringIO()
-    with time_machine.travel(_at(6, 1), tick=False):
-        call_command("keep_analytics", stdout=out)
-    pipelines = Pipeline.objects.count()
-    # One view for every admin (they see the same), one for each manager: per pipeline, and
-    # of every pipeline together (the page's first view).
-    assert f"Kept the analytics of {3 * (pipelines + 1)} views." in out.getvalue()
-    _stop_in_march_behind_the_ledgers_back(rep)  # unknown to what was kept
-    assert _default_view(manager).lost == 2  # kept: P2 and P3
-    assert _default_view(pipeline_admin).lost == 2
-    assert _default_view(rep).lost == 2  # a rep's view is read afresh: P2 and March's stop
-
-
-def test_keep_analytics_afresh_lets_go_of_what_was_kept_first(history, manager, rep):
-    """After history was changed outside the app, which raises no revision."""
-    with time_machine.travel(_at(6, 1), tick=False):
-        call_command("keep_analytics", stdout=StringIO())
-    _stop_in_march_behind_the_ledgers_back(rep)
-    assert _default_view(manager).lost == 2  # kept
-    with time_machine.travel(_at(6, 1), tick=False):
-        call_command("keep_analytics", "--afresh", stdout=StringIO())
-    assert _default_view(manager).lost == 3
-
-
-def test_keep_analytics_with_no_admin_nor_manager_keeps_nothing(rep):
-    out = StringIO()
-    call_command("keep_analytics", stdout=out)
-    assert "Kept the analytics of 0 views." in out.getvalue()
 
 
 def test_the_page_opens_on_every_pipeline_together_and_says_whose_each_stage_is(

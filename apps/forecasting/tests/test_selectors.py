@@ -7,19 +7,14 @@ from fractions import Fraction
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.db.models import F
 
 from apps.accounts.factories import AccountFactory
-from apps.forecasting import selectors
 from apps.forecasting.models import Target
-from apps.forecasting.selectors import (
-    WinRate,
-    _sums_by,
-    forecast,
-    period_containing,
-    stage_win_rates,
-)
+from apps.forecasting.periods import months_before, period_containing, periods_from
+from apps.forecasting.selectors import forecast as selectors
+from apps.forecasting.selectors.forecast import _sums_by, forecast
+from apps.forecasting.selectors.win_rates import WinRate, stage_win_rates
 from apps.pipeline import services
 from apps.pipeline.models import Stage, StopReason
 from apps.projects.factories import ProjectFactory, stage_named
@@ -49,7 +44,7 @@ def test_periods_start_on_their_first_day(kind, day, start, end, label):
 
 
 def test_periods_follow_each_other_across_a_year():
-    periods = selectors.periods_from("quarter", date(2026, 11, 5), 3)
+    periods = periods_from("quarter", date(2026, 11, 5), 3)
     assert [period.label for period in periods] == ["Q4 2026", "Q1 2027", "Q2 2027"]
 
 
@@ -428,7 +423,6 @@ def test_won_counts_in_the_month_of_the_configured_time_zone(settings, rep):
 
 def test_the_forecast_takes_constant_queries(manager, team, rep, django_assert_max_num_queries):
     def count():
-        cache.clear()  # the win-rate counts are cached until the ledger changes
         with django_assert_max_num_queries(12) as captured:
             forecast(manager, count=4)
         return len(captured)
@@ -454,7 +448,7 @@ def test_the_forecast_takes_constant_queries(manager, team, rep, django_assert_m
     ],
 )
 def test_the_win_rate_window_is_twelve_months_to_the_day(moment, year_before):
-    assert selectors._months_before(moment, 12) == year_before
+    assert months_before(moment, 12) == year_before
 
 
 def test_the_forecasts_sums_of_a_queryset_that_can_match_nothing_are_none(db):

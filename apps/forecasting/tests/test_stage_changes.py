@@ -11,7 +11,9 @@ import time_machine
 from django.db import transaction
 
 from apps.accounts.factories import AccountFactory
-from apps.forecasting.selectors import analytics, forecast, stage_win_rates
+from apps.forecasting.selectors.analytics import analytics
+from apps.forecasting.selectors.forecast import forecast
+from apps.forecasting.selectors.win_rates import stage_win_rates
 from apps.pipeline import services
 from apps.pipeline.models import Pipeline, Stage, StopReason
 from apps.projects.factories import ProjectFactory, stage_named

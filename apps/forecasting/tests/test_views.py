@@ -4,7 +4,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
@@ -104,7 +103,6 @@ def test_the_forecast_page_takes_constant_queries(
     client.force_login(manager)
 
     def count():
-        cache.clear()  # the win-rate counts are cached until the ledger changes
         with django_assert_max_num_queries(25) as captured:
             assert client.get("/forecast/?group=team").status_code == 200
         return len(captured)

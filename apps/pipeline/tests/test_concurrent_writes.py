@@ -14,8 +14,8 @@ from django.utils import timezone
 from apps.accounts import services as account_services
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
-from apps.pipeline import services
-from apps.pipeline.models import PastReassignment, PastRevision, StageTransition
+from apps.pipeline import counts, services
+from apps.pipeline.models import CloseDaysCount, StageTransition, StayCount, StopReason
 from apps.pipeline.tests.test_ledger import assert_ledger_consistent
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
@@ -161,47 +161,25 @@ def test_two_projects_opened_with_the_same_new_account_make_one_account(rep, tea
     assert CustomerProject.objects.filter(account__name="Nordwind Fisk AS").count() == 1
 
 
-def test_two_reassignments_over_the_same_days_at_once_both_count(
-    rep, teammate, manager, team, pipeline_admin
-):
-    """Each raises the past revision of every day of its project's life, in day order: the
-    second waits for the first, neither deadlocks, and each day counts both."""
-    projects = [ProjectFactory(account=AccountFactory(owner=rep)) for _ in range(2)]
-    outcomes = at_once(
-        *(
-            lambda project=project, who=who: project_services.update_project(
-                project=project, user=who, seen_version=1, data={"owner": teammate}
-            )
-            for project, who in zip(projects, (manager, pipeline_admin), strict=True)
-        )
-    )
-    assert all(isinstance(outcome, CustomerProject) for outcome in outcomes), outcomes
-    counted = PastReassignment.objects.values_list("owner__username", "number")
-    assert sorted(counted) == [("rep", 2), ("teammate", 2)]
-    assert not PastRevision.objects.exists()
-
-
-def test_two_reassignments_crossing_at_once_both_count(
-    rep, teammate, manager, team, pipeline_admin
-):
-    """A → B and B → A over the same days, two years of them: each counts for both owners in
-    the order of day and owner, so neither waits on the other in the opposite order."""
-    two_years_ago = timezone.now() - timedelta(days=730)
-    with time_machine.travel(two_years_ago, tick=False):
+def test_two_stops_counted_in_one_row_at_once_both_count(rep, teammate, team):
+    """Two reps stop a project in the same stage on the same day: both add to the same
+    counts (the month, the stage, the days it ran, the reason) at once. The second waits
+    for the first; neither is lost, neither deadlocks."""
+    reason = StopReason.objects.get(name="Price")
+    with time_machine.travel(timezone.now() - timedelta(days=3), tick=False):
         projects = [
-            ProjectFactory(account=AccountFactory(owner=owner)) for owner in (rep, teammate)
+            ProjectFactory(account=AccountFactory(owner=owner), stage=stage_named("Decision"))
+            for owner in (rep, teammate)
         ]
     outcomes = at_once(
         *(
-            lambda project=project, who=who, to=to: project_services.update_project(
-                project=project, user=who, seen_version=1, data={"owner": to}
+            lambda project=project: services.stop_project(
+                project=project, user=project.owner, seen_version=1, ended_by="us", reason=reason
             )
-            for project, who, to in zip(
-                projects, (manager, pipeline_admin), (teammate, rep), strict=True
-            )
+            for project in projects
         )
     )
-    assert all(isinstance(outcome, CustomerProject) for outcome in outcomes), outcomes
-    counts = PastReassignment.objects.values_list("owner__username", "number")
-    assert {(owner, number) for owner, number in counts} == {("rep", 2), ("teammate", 2)}
-    assert PastReassignment.objects.count() == 2 * 731
+    assert all(isinstance(outcome, StageTransition) for outcome in outcomes), outcomes
+    assert CloseDaysCount.objects.get(outcome="stopped", days=3).closes == 2
+    assert StayCount.objects.get(stage=stage_named("Decision"), days=3).stays == 2
+    assert set(counts.differences().values()) == {0}

@@ -13,11 +13,8 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 
 from apps.accounts.factories import AccountFactory
-from apps.pipeline import ledger, services
+from apps.pipeline import services
 from apps.pipeline.models import (
-    PastReassignment,
-    PastRevision,
-    Pipeline,
     ProjectState,
     Stage,
     StageTransition,
@@ -195,96 +192,6 @@ def test_a_change_at_the_same_instant_still_begins_a_later_period(rep):
     states = list(ProjectState.objects.filter(project=project).order_by("period"))
     assert states[1].period.lower == _at(2) + timedelta(microseconds=1)
     assert_ledger_consistent(project)
-
-
-# The past revision: what reports kept of days over is set aside when the past changes.
-
-
-def _revisions() -> dict:
-    return dict(PastRevision.objects.filter(number__gt=0).values_list("day", "number"))
-
-
-def _reassigned() -> dict:
-    """{(day, owner's username): reassignments counted}."""
-    rows = PastReassignment.objects.values_list("day", "owner__username", "number")
-    return {(day, owner): number for day, owner, number in rows}
-
-
-def _on(month: int, day: int) -> datetime:
-    return datetime(2026, month, day, 9, tzinfo=UTC)
-
-
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def test_a_reopening_raises_the_day_the_project_was_closed(rep, reason):
-    with time_machine.travel(_on(1, 10), tick=False):
-        project = _open(rep)
-    with time_machine.travel(_on(2, 15), tick=False):
-        services.stop_project(
-            project=project, user=rep, seen_version=1, ended_by="us", reason=reason
-        )
-    assert _revisions() == {}
-    with time_machine.travel(_on(4, 2), tick=False):
-        services.reopen_project(project=project, user=rep, seen_version=2)
-    assert _revisions() == {date(2026, 2, 15): 1}
-
-
-def test_an_edit_of_a_won_project_raises_the_day_it_was_won(rep, manager, team):
-    with time_machine.travel(_on(1, 10), tick=False):
-        project = _open(rep)
-        services.win_project(project=project, user=rep, seen_version=1)
-    with time_machine.travel(_on(3, 2), tick=False):
-        project_services.update_project(
-            project=project, user=manager, seen_version=2, data={"value": Decimal(5)}
-        )
-    assert _revisions() == {date(2026, 1, 10): 1}
-
-
-def test_an_owner_change_raises_every_day_of_the_projects_life(rep, teammate, manager, team):
-    with time_machine.travel(_on(2, 27), tick=False):
-        project = _open(rep)
-    with time_machine.travel(_on(3, 2), tick=False):
-        project_services.update_project(
-            project=project, user=manager, seen_version=1, data={"owner": teammate}
-        )
-    days = _days(date(2026, 2, 27), date(2026, 3, 2))
-    # For both owners, before and after: the views that hold either see the project move.
-    assert _reassigned() == {(day, owner): 1 for day in days for owner in ("rep", "teammate")}
-    assert _revisions() == {}
-
-
-def test_a_pipeline_change_counts_for_its_owner(rep):
-    """No service moves a project to another pipeline today; the ledger's writer counts it
-    should one ever do, since figures are narrowed by today's pipeline."""
-    with time_machine.travel(_on(2, 27), tick=False):
-        project = _open(rep)
-    development = Pipeline.objects.get(kind="development")
-    facts = ledger.snapshot(project) | {"pipeline_id": development.pk}
-    with time_machine.travel(_on(3, 1), tick=False):
-        ledger.note_past_change(project, ledger.current_period(project), facts, _on(3, 1))
-    days = _days(date(2026, 2, 27), date(2026, 3, 1))
-    assert _reassigned() == {(day, "rep"): 1 for day in days}
-    assert _revisions() == {}
-
-
-def test_moves_and_edits_of_an_open_project_raise_nothing(rep, manager, team):
-    with time_machine.travel(_on(1, 10), tick=False):
-        project = _open(rep)
-    with time_machine.travel(_on(3, 2), tick=False):
-        _move_forward(project, rep, None)
-        project_services.update_project(
-            project=project, user=manager, seen_version=2, data={"value": Decimal(5)}
-        )
-    assert (_revisions(), _reassigned()) == ({}, {})
-
-
-def test_two_raises_of_the_same_days_add_up(rep):
-    with time_machine.travel(_on(3, 20), tick=False):
-        ledger.raise_past_revision(since=_on(3, 18))
-        ledger.raise_past_revision(since=_on(3, 19), until=_on(3, 19))
-    assert _revisions() == {date(2026, 3, 18): 1, date(2026, 3, 19): 2, date(2026, 3, 20): 1}
 
 
 # Guarded by the database.

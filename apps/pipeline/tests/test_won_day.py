@@ -13,7 +13,7 @@ import time_machine
 from django.db import connection
 
 from apps.accounts.factories import AccountFactory
-from apps.forecasting.selectors import forecast
+from apps.forecasting.selectors.forecast import forecast
 from apps.pipeline import services
 from apps.pipeline.models import ProjectState
 from apps.pipeline.services import InvalidTransition

@@ -26,7 +26,7 @@ from django.db.models.functions import Round
 from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
-from apps.forecasting.selectors import Period
+from apps.forecasting.periods import Period
 from apps.pipeline import services
 from apps.pipeline.models import ProjectState, StopReason, weighted_value
 from apps.pipeline.selectors import TRANSITION_KINDS

@@ -1,14 +1,10 @@
 import random
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apps.demo import accounts, people, projects, reviews, targets
-from apps.forecasting import kept as kept_figures
-from apps.pipeline import ledger
-from apps.projects.models import CustomerProject
 
 
 class Command(BaseCommand):
@@ -37,13 +33,6 @@ class Command(BaseCommand):
             project_count = projects.seed(rng, reps)
             target_count = targets.seed()
             meeting_count = reviews.seed()
-            # The history was written in the past: figures kept of those days are set aside.
-            first = CustomerProject.objects.order_by("created_at").first()
-            if first is not None:
-                ledger.raise_past_revision(since=first.created_at)
-                # A shared cache may hold figures of a database this one replaced.
-                cache.clear()
-                kept_figures.clear()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data is in place: {len(cast)} users, {len(demo_accounts)} accounts, "

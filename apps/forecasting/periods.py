@@ -1,0 +1,75 @@
+"""Months and quarters, and the configured time zone's midnights that bound them: what the
+forecast, the analytics and the review meetings count by."""
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from django.db.models import DateTimeField, Func, Value
+from django.utils import timezone
+
+from apps.forecasting.models import PeriodKind
+
+
+@dataclass(frozen=True)
+class Period:
+    """A month or a quarter: [start, end)."""
+
+    kind: str
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        if self.kind == PeriodKind.QUARTER:
+            return f"Q{(self.start.month - 1) // 3 + 1} {self.start.year}"
+        return self.start.strftime("%b %Y")
+
+    @property
+    def key(self) -> str:
+        return self.start.isoformat()
+
+
+def period_containing(kind: str, day: date) -> Period:
+    """The month or quarter that `day` falls in."""
+    month = day.month if kind == PeriodKind.MONTH else (day.month - 1) // 3 * 3 + 1
+    start = date(day.year, month, 1)
+    return Period(kind, start, months_later(start, 1 if kind == PeriodKind.MONTH else 3))
+
+
+def periods_from(kind: str, first: date, count: int) -> list[Period]:
+    """`count` consecutive months or quarters, the first containing `first`."""
+    periods = [period_containing(kind, first)]
+    while len(periods) < count:
+        periods.append(period_containing(kind, periods[-1].end))
+    return periods
+
+
+def months_later(day: date, months: int) -> date:
+    """The first day of the month `months` after `day`'s (before it, when negative)."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same moment `months` months earlier (the month's last day if it is shorter)."""
+    index = moment.year * 12 + moment.month - 1 - months
+    year, month = index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def midnight(day: date) -> datetime:
+    """The start of `day` in the configured time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def local_midnight(day) -> Func:
+    """The start of a date column's day in the configured time zone, as SQL (`midnight`)."""
+    return Func(
+        day,
+        Value(timezone.get_current_timezone_name()),
+        template="(%(expressions)s)",
+        arg_joiner="::timestamp AT TIME ZONE ",
+        output_field=DateTimeField(),
+    )

@@ -1,0 +1,53 @@
+"""How the forecast's and the analytics' tables show their figures: rows worked out in Python
+and written by the `cells` and `rows` filters (pipeline_crm/formatting.py), for tables of
+hundreds of rows where a template resolving and filtering each cell took most of the page
+(an admin's forecast by rep: 1,900 rows)."""
+
+from django import template
+from django.utils.html import format_html
+
+from pipeline_crm.formatting import amount, cells, rows
+
+register = template.Library()
+
+
+@register.filter
+def forecast_rows(column) -> str:
+    """A forecast column's rows (a `PeriodForecast`): each group's count, value and three
+    weighted values, and its own target where the groups have theirs (by rep)."""
+    shown = []
+    for name, cell in column.groups:
+        weighted = (cell.weighted_default, cell.weighted_effective, cell.weighted_historical)
+        texts = [str(cell.count), amount(cell.value), *map(amount, weighted)]
+        if column.targets_by_group:
+            texts.append("—" if cell.target is None else amount(cell.target))
+        shown.append((name, texts))
+    return rows(shown, column.label)
+
+
+@register.filter
+def structure_cells(structure) -> str:
+    """A `StopStructure`'s cells before its verdict: the stops, the early and late ones with
+    their shares, the project-days on late stops."""
+    return cells(
+        [
+            str(structure.stops),
+            _with_share(structure.early, structure.early_share),
+            _with_share(structure.late, structure.late_share),
+            amount(structure.late_project_days),
+        ]
+    )
+
+
+@register.filter
+def calibration_cells(calibration) -> str:
+    """A `Calibration`'s cells: closed, with own %, and the two Brier scores."""
+    briers = (calibration.brier_individual, calibration.brier_default)
+    shown = [amount(brier, 3) if brier is not None else "—" for brier in briers]
+    return cells([str(calibration.closed), str(calibration.with_individual), *shown])
+
+
+def _with_share(count: int, share) -> str:
+    if share is None:
+        return str(count)
+    return format_html('{} <small class="muted">{} %</small>', count, amount(share))
