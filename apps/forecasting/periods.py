@@ -5,7 +5,6 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from django.db.models import DateTimeField, Func, Value
 from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind
@@ -62,14 +61,3 @@ def months_before(moment: datetime, months: int) -> datetime:
 def midnight(day: date) -> datetime:
     """The start of `day` in the configured time zone."""
     return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def local_midnight(day) -> Func:
-    """The start of a date column's day in the configured time zone, as SQL (`midnight`)."""
-    return Func(
-        day,
-        Value(timezone.get_current_timezone_name()),
-        template="(%(expressions)s)",
-        arg_joiner="::timestamp AT TIME ZONE ",
-        output_field=DateTimeField(),
-    )

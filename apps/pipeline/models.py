@@ -255,9 +255,26 @@ class StageTransition(History):
             # index, so "moved lately" is read from the index alone (history is never
             # updated, so its pages stay all-visible).
             models.Index(fields=["created_at", "project"], name="pipeline_transition_time_idx"),
-            # What an owner's projects did in a window, for figures narrowed to some owners
-            # (each event counts for the owner it had then: `counts.summed`).
-            models.Index(fields=["owner", "created_at"], name="pipeline_transition_owner_idx"),
+            # What some owners' projects did in a window, for figures narrowed to them (each
+            # event counts for the owner it had then: `counts.Reading`), read from the index
+            # alone: it holds what the counts' SQL reads of a transition.
+            models.Index(
+                fields=["owner", "created_at"],
+                include=[
+                    "project",
+                    "from_stage",
+                    "to_stage",
+                    "from_status",
+                    "to_status",
+                    "previous_stage_entered_at",
+                    "prior_probability",
+                    "individual_probability",
+                    "stage_default_probability",
+                    "ended_by",
+                    "stop_reason",
+                ],
+                name="pipeline_transition_owner_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -433,14 +450,16 @@ class ProjectState(History):
                 name="pipeline_state_edit_began_idx",
                 condition=Q(transition__isnull=True),
             ),
-            # What the forecast said for a range of months (forecast accuracy): the open
-            # periods by expected close date, with what the sums need, read from the index.
+            # What the forecast said on the first of a month for the month (forecast
+            # accuracy): the open periods closing on each of its days that had not ended by
+            # its first midnight (an index range per day), with what the sums need.
             models.Index(
-                fields=["expected_close_date"],
+                F("expected_close_date"),
+                Func(F("period"), template="COALESCE(upper(%(expressions)s), 'infinity')"),
                 include=[
                     "period",
                     "pipeline",
-                    "project",
+                    "owner",
                     "value",
                     "effective_probability",
                     "stage_default_probability",

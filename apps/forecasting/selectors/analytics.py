@@ -168,35 +168,33 @@ def analytics(
         None if everyone else list(owners(user, team=team, rep=rep).values_list("pk", flat=True))
     )
     months, spans = counts.split(*window) if everyone else ([], [window])
-    read = {"months": months, "spans": spans, "owners": people}
-    shown = {"stages": [stage.pk for stage in stages]}
+    reading = counts.Reading(
+        months=months,
+        spans=spans,
+        owners=people,
+        stages=[stage.pk for stage in stages],
+        pipelines=sorted({stage.pipeline_id for stage in stages}),
+    )
     in_stages = "stage_id = ANY(%(stages)s::bigint[])"
-    pipelines = {"pipelines": sorted({stage.pipeline_id for stage in stages})}
     in_pipelines = "pipeline_id = ANY(%(pipelines)s::bigint[])"
-
-    _funnel(figures, stages, _opened(window, people))
-    ordered = [figures[stage.pk] for stage in stages]
-
-    params = dict(shown)
-    stays = counts.summed(
-        counts.STAYS, ["stage_id", "days"], **read, where=in_stages, params=params
-    )
-    for stage_id, median in counts.medians(
-        stays, params, group="stage_id", days="days", count="stays"
-    ).items():
-        figures[stage_id].median_days = median
-
-    params = dict(shown)
-    closes = counts.rows(
-        counts.summed(
-            counts.CLOSES,
-            ["owner_id", "stage_id", "outcome"],
-            **read,
-            where=in_stages,
-            params=params,
+    asked = [
+        reading.median(counts.STAYS, group="stage_id", where=in_stages),
+        reading.sum(counts.CLOSES, ["owner_id", "stage_id", "outcome"], where=in_stages),
+        reading.median(counts.CLOSE_DAYS, group="outcome", where=in_pipelines),
+        reading.sum(
+            counts.CLOSE_REASONS,
+            ["outcome", "bucket", "ended_by", "stop_reason_id"],
+            where=in_pipelines,
         ),
-        params,
-    )
+    ]
+    answers = reading.read()
+    stays, closes, days, reasons = (answers[index] for index in asked)
+
+    pipelines = sorted({stage.pipeline_id for stage in stages})
+    _funnel(figures, stages, _opened(window, pipelines, people))
+    ordered = [figures[stage.pk] for stage in stages]
+    for row in stays:
+        figures[row["grp"]].median_days = row["median"]
     stops = [row for row in closes if row["outcome"] == ProjectStatus.STOPPED]
     stopped = sum(row["closes"] for row in stops)
     for row in stops:
@@ -204,24 +202,7 @@ def analytics(
     for figure in ordered:
         if stopped:
             figure.stop_share = Decimal(100 * figure.stops) / stopped
-
-    params = dict(pipelines)
-    days = counts.summed(
-        counts.CLOSE_DAYS, ["outcome", "days"], **read, where=in_pipelines, params=params
-    )
-    medians = counts.medians(days, params, group="outcome", days="days", count="closes")
-
-    params = dict(pipelines)
-    reasons = counts.rows(
-        counts.summed(
-            counts.CLOSE_REASONS,
-            ["outcome", "bucket", "ended_by", "stop_reason_id"],
-            **read,
-            where=in_pipelines,
-            params=params,
-        ),
-        params,
-    )
+    medians = {row["grp"]: row["median"] for row in days}
     return Analytics(
         pipeline=pipeline,
         start=start,
@@ -240,12 +221,17 @@ def analytics(
     )
 
 
-def _opened(window, people: list[int] | None) -> list[tuple[list[int], int]]:
-    """The projects opened in the window (by the people of `people` when given: their
-    owners then), by the stages they have reached: (stages reached, how many). One query."""
+def _opened(
+    window, pipelines: list[int], people: list[int] | None
+) -> list[tuple[list[int], int]]:
+    """The projects of `pipelines` opened in the window (by the people of `people` when
+    given: their owners then), by the stages they have reached: (stages reached, how many).
+    One query."""
     if people is None:
+        # By pipeline, the first column of the index that holds what is read (no service
+        # moves a project to another pipeline).
         opened = CustomerProject.objects.filter(
-            created_at__gte=window[0], created_at__lt=window[1]
+            pipeline__in=pipelines, created_at__gte=window[0], created_at__lt=window[1]
         ).values_list("reached_stages")
     else:
         opened = StageTransition.objects.filter(

@@ -13,8 +13,6 @@ from django.db import connection
 from django.db.models import (
     Case,
     DateField,
-    DecimalField,
-    ExpressionWrapper,
     F,
     QuerySet,
     Sum,
@@ -32,7 +30,6 @@ from apps.pipeline.models import (
     ProjectStatus,
     Stage,
     effective_probability,
-    weighted_value,
 )
 from apps.projects.selectors import visible_projects
 from apps.users.models import ForecastSource, Team, User
@@ -43,8 +40,6 @@ INTERVAL = 0.80
 Z_80 = 1.2815515655446004  # the standard normal's 90th percentile
 NORMAL_FROM = 30  # projects in a period from which the normal approximation is used
 STEPS = 1_000  # below that, the exact distribution, in steps of 1/1000 of the period's value
-
-MONEY = DecimalField(max_digits=20, decimal_places=4)
 
 
 @dataclass
@@ -326,10 +321,6 @@ def owners(user: User, *, team: Team | None = None, rep: User | None = None) -> 
     if rep is not None:
         people = people.filter(pk=rep.pk)
     return people.values("pk")
-
-
-def weighted_money(probability: str) -> ExpressionWrapper:
-    return ExpressionWrapper(weighted_value(probability), output_field=MONEY)
 
 
 # The sums of `_sums_by`, over a derived table of the projects: one row each, with its

@@ -74,14 +74,8 @@ def stage_win_rates(
     start = months_before(midnight(timezone.localdate(end)), months)
     stages = list(Stage.objects.select_related("pipeline").order_by("pipeline", "order"))
     whole, rest = counts.split(start, end)
-    params: dict = {}
-    sql = counts.summed(
-        counts.REACHED,
-        ["pipeline_id", "outcome", "reached"],
-        months=whole,
-        spans=rest,
-        params=params,
-    )
+    reading = counts.Reading(months=whole, spans=rest)
+    asked = reading.sum(counts.REACHED, ["pipeline_id", "outcome", "reached"])
     orders = orders_by_pipeline(stages)
     furthest = [
         (
@@ -90,7 +84,7 @@ def stage_win_rates(
             furthest_reached(row["reached"], orders.get(row["pipeline_id"], {})),
             row["closes"],
         )
-        for row in counts.rows(sql, params)
+        for row in reading.read()[asked]
     ]
     rates = {}
     for stage in stages:

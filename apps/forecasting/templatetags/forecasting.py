@@ -5,6 +5,7 @@ hundreds of rows where a template resolving and filtering each cell took most of
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from pipeline_crm.formatting import amount, cells, rows
 
@@ -26,25 +27,38 @@ def forecast_rows(column) -> str:
 
 
 @register.filter
-def structure_cells(structure) -> str:
-    """A `StopStructure`'s cells before its verdict: the stops, the early and late ones with
-    their shares, the project-days on late stops."""
-    return cells(
-        [
-            str(structure.stops),
-            _with_share(structure.early, structure.early_share),
-            _with_share(structure.late, structure.late_share),
-            amount(structure.late_project_days),
-        ]
+def structure_rows(structures) -> str:
+    """The stop structures' rows (`StopStructure`): whose, the stops, the early and late ones
+    with their shares, the project-days on late stops, and the verdict."""
+    return mark_safe(
+        "\n".join(
+            format_html('<tr><th scope="row">{}</th>', structure.label)
+            + cells(
+                [
+                    str(structure.stops),
+                    _with_share(structure.early, structure.early_share),
+                    _with_share(structure.late, structure.late_share),
+                    amount(structure.late_project_days),
+                ]
+            )
+            + format_html('<td class="text"><strong>{}</strong></td></tr>', structure.verdict)
+            for structure in structures
+        )
     )
 
 
 @register.filter
-def calibration_cells(calibration) -> str:
-    """A `Calibration`'s cells: closed, with own %, and the two Brier scores."""
-    briers = (calibration.brier_individual, calibration.brier_default)
-    shown = [amount(brier, 3) if brier is not None else "—" for brier in briers]
-    return cells([str(calibration.closed), str(calibration.with_individual), *shown])
+def calibration_rows(calibrations) -> str:
+    """The calibration's rows (`Calibration`): whose, closed, with own %, the two Brier
+    scores."""
+    shown = []
+    for row in calibrations:
+        briers = [
+            amount(brier, 3) if brier is not None else "—"
+            for brier in (row.brier_individual, row.brier_default)
+        ]
+        shown.append((row.label, [str(row.closed), str(row.with_individual), *briers]))
+    return rows(shown)
 
 
 def _with_share(count: int, share) -> str:

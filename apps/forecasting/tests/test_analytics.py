@@ -178,12 +178,12 @@ def test_the_page_shows_each_rows_stops_and_calibration(client, history, manager
         html = client.get("/analytics/?start=2025-06-02&end=2026-06-01").content.decode()
     # Tom Mate: one stop, late, after 50 days; two closes, both with his own %.
     assert (
-        '<th scope="row">Tom Mate</th>\n        <td>1</td><td>0 <small class="muted">0 %'
-        '</small></td><td>1 <small class="muted">100 %</small></td><td>50</td>\n'
-        '        <td class="text"><strong>too few stops to say</strong></td>'
+        '<tr><th scope="row">Tom Mate</th><td>1</td><td>0 <small class="muted">0 %'
+        '</small></td><td>1 <small class="muted">100 %</small></td><td>50</td>'
+        '<td class="text"><strong>too few stops to say</strong></td></tr>'
     ) in html
     assert (
-        '<th scope="row">Rita Rep</th>\n        <td>2</td><td>1</td><td>0.090</td><td>0.040</td>'
+        '<tr><th scope="row">Rita Rep</th><td>2</td><td>1</td><td>0.090</td><td>0.040</td></tr>'
         in html
     )
 
