@@ -13,14 +13,16 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Expression, F, Model, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.lookups import IsNull
+from django.db.models.sql import Query
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
 from apps.forecasting.models import PeriodKind
 from apps.forecasting.selectors import Period, periods_from, stop_bounds, stop_timing
-from apps.pipeline.models import Stage, StageTransition
+from apps.pipeline.models import Stage, StageTransition, transition_kind
+from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects.models import CustomerProject, ProjectNote
 from apps.projects.selectors import with_list_columns
 from apps.reviews.models import ActionItem, ReviewMeeting
@@ -110,21 +112,39 @@ def default_since(scope: Scope, until: datetime) -> datetime:
     return last.held_at if last else until - timedelta(days=SINCE_DAYS)
 
 
+def _compiled(
+    expression: Expression, model: type[Model], alias: str, name: str
+) -> tuple[str, dict]:
+    """`expression` (over `model`'s fields) as SQL for a raw query that reads `model`'s table
+    as `alias`, and its parameters, named `<name>_0`, `<name>_1`, ... as the queries here
+    name theirs: so raw SQL reads a definition the models keep rather than restating it."""
+    query = Query(model)
+    resolved = expression.resolve_expression(query, allow_joins=False)
+    resolved = resolved.relabeled_clone({model._meta.db_table: alias})
+    sql, params = query.get_compiler(connection=connection).compile(resolved)
+    names = [f"{name}_{number}" for number in range(len(params))]
+    # Its placeholders (%s) become named ones; a literal %% stays one.
+    sql = sql.replace("%%", "%%%%") % tuple(f"%({name})s" for name in names)
+    return sql, dict(zip(names, params, strict=True))
+
+
+# What a transition was, named as the review's sections and bars name it (TRANSITION_KINDS):
+# the one definition, `transition_kind()`, compiled over the transitions aliased `t`. Every
+# query that reads STEPS passes its parameters, KIND_PARAMS.
+KIND, KIND_PARAMS = _compiled(
+    transition_kind(names=TRANSITION_KINDS), StageTransition, alias="t", name="kind"
+)
+
 # The changes: one step per ledger period that began in (since, until], with the facts of
 # the period before it and after. A period begun by a transition (an opening, a move, a win,
 # a stop, a reopening) is read from the transition, which records the status and the
-# effective % just before and after, and its kind follows StageTransition.kind; the value,
+# effective % just before and after, and its kind is `transition_kind()`'s (KIND); the value,
 # close date and percentages before are the period's that ended at it (a win or a move may
 # bring a new value or close date with it). An edit (value, close date, individual %, owner)
 # or a re-weighted stage is read against the period before it.
-STEPS = """
+STEPS = f"""
 SELECT t.project_id, t.created_at AS at, p.pipeline_id, t.id AS transition_id,
-       CASE WHEN t.from_status = '' THEN 'new'
-            WHEN t.to_status = 'won' THEN 'won'
-            WHEN t.to_status = 'stopped' THEN 'stopped'
-            WHEN t.from_status IN ('stopped', 'won') THEN 'reopened'
-            WHEN t.from_stage_order > t.to_stage_order THEN 'moved back'
-            ELSE 'advanced' END AS kind,
+       {KIND} AS kind,
        t.to_stage_id AS stage_id, t.to_stage_order AS stage_order,
        NULLIF(t.from_status, '') AS s0, coalesce(o.value, t.value) AS v0,
        CASE WHEN o.id IS NULL THEN t.expected_close_date ELSE o.expected_close_date END AS d0,
@@ -402,7 +422,7 @@ def review(
     periods = periods_from(kind, timezone.localdate(until), 2)
     sections = {key: Section(key, title, help) for key, title, help in SECTIONS}
     params = {"members": members, "since": since, "until": until, "listed": LISTED}
-    params |= _periods(periods) | {"today": timezone.localdate(until)}
+    params |= _periods(periods) | {"today": timezone.localdate(until)} | KIND_PARAMS
     with connection.cursor() as cursor:
         cursor.execute(REVIEW, params)
         rows = cursor.fetchall()
@@ -666,7 +686,7 @@ def bar_projects(
     """The projects behind one bar of a period's waterfall, biggest effect first: each with
     its part of the bar, at most `limit`; and how many there are."""
     params = {"members": members, "since": since, "until": until, "bar": bar, "limit": limit}
-    params |= _periods([period])
+    params |= _periods([period]) | KIND_PARAMS
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH steps AS ({STEPS}), {PARTS} "

@@ -28,14 +28,14 @@ from django.utils import timezone
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors import Period
 from apps.pipeline import services
-from apps.pipeline.models import ProjectState, StopReason, weighted_value
+from apps.pipeline.models import ProjectState, StageTransition, StopReason, weighted_value
 from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from apps.reviews import selectors
 from apps.reviews.models import ActionItem, ReviewMeeting
-from apps.reviews.selectors import STEPS, Scope, default_since, review
+from apps.reviews.selectors import KIND_PARAMS, STEPS, Scope, default_since, review
 
 SINCE = datetime(2026, 11, 10, 12, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -295,16 +295,16 @@ def test_odd_amounts_still_add_up_exactly(history, team):
 
 
 def test_the_sql_reads_a_transition_as_its_kind(history):
+    params = {"members": [p.owner_id for p in history.values()], "since": _at(1, 0)}
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT transition_id, kind FROM ({STEPS}) steps WHERE transition_id IS NOT NULL",
-            {"members": [p.owner_id for p in history.values()], "since": _at(1, 0), "until": UNTIL},
+            params | {"until": UNTIL} | KIND_PARAMS,
         )
-        rows = cursor.fetchall()
-    states = ProjectState.objects.filter(transition__in=[row[0] for row in rows])
-    kinds = {state.transition_id: TRANSITION_KINDS[state.transition.kind] for state in states}
+        rows = dict(cursor.fetchall())
+    transitions = StageTransition.objects.with_kind().filter(pk__in=rows)
     assert len(rows) > 10
-    assert all(kinds[transition] == kind for transition, kind in rows)
+    assert rows == {transition.pk: TRANSITION_KINDS[transition.kind] for transition in transitions}
 
 
 def test_push_counts_count_every_later_close_date(history):
