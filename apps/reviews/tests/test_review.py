@@ -14,6 +14,7 @@ C's close date pushed from 26 Nov to 15 Dec (−2,000 Nov, +2,000 Dec); D reopen
 (−4,000 Dec); M new, closing in January (no bar). Now: November 23,500, December 13,500.
 """
 
+from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -301,10 +302,26 @@ def test_the_sql_reads_a_transition_as_its_kind(history):
             f"SELECT transition_id, kind FROM ({STEPS}) steps WHERE transition_id IS NOT NULL",
             params | {"until": UNTIL} | KIND_PARAMS,
         )
-        rows = dict(cursor.fetchall())
+        rows = {row["transition_id"]: row["kind"] for row in selectors._rows(cursor)}
     transitions = StageTransition.objects.with_kind().filter(pk__in=rows)
     assert len(rows) > 10
     assert rows == {transition.pk: TRANSITION_KINDS[transition.kind] for transition in transitions}
+
+
+def test_the_reviews_rows_are_read_by_the_names_of_their_columns(history, team):
+    # Every column a row's dataclass reads is named by the statement; its place is no matter.
+    params = {"members": Scope(team=team).member_ids(), "since": SINCE, "until": UNTIL}
+    params |= {"listed": selectors.LISTED, "today": UNTIL.date()} | KIND_PARAMS
+    params |= {"positions": [0], "starts": [date(2026, 11, 1)], "ends": [date(2026, 12, 1)]}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({selectors.REVIEW}) review LIMIT 0", params)
+        named = {column.name for column in cursor.description}
+    for row_type in selectors.REVIEW_ROWS.values():
+        assert {column.name for column in fields(row_type)} <= named, row_type
+    row = {"close": date(2026, 11, 5), "row_type": "overdue", "project_id": 7, "count": 3}
+    assert selectors._decoded(selectors.OverdueRow, row) == selectors.OverdueRow(
+        count=3, project_id=7, close=date(2026, 11, 5)
+    )
 
 
 def test_push_counts_count_every_later_close_date(history):
@@ -364,7 +381,7 @@ def test_each_bar_opens_the_projects_behind_it(history, team):
     def behind(waterfall, bar):
         projects, count = selectors.bar_projects(members, SINCE, UNTIL, waterfall.period, bar)
         assert count == len(projects)
-        return [(project.title, amount) for project, amount in projects]
+        return [(behind.project.title, behind.amount) for behind in projects]
 
     assert behind(november, "won") == [("E", Decimal("-8000.00"))]
     assert behind(november, "pushed out") == [("C", Decimal("-2000.00"))]
