@@ -191,12 +191,65 @@ class History(models.Model):
         raise ValueError(f"A {self._meta.verbose_name} is history: it is never deleted.")
 
 
+class TransitionKind(models.TextChoices):
+    """What a stage transition was, in the timeline's words; `transition_kind()` decides it."""
+
+    OPENED = "opened", "Opened"
+    MOVED_FORWARD = "moved forward", "Moved forward"
+    MOVED_BACK = "moved back", "Moved back"
+    WON = "won", "Won"
+    STOPPED = "stopped", "Stopped"
+    REOPENED = "reopened", "Reopened"
+    WIN_UNDONE = "win undone", "Win undone"  # a mistaken win taken back
+
+
+def transition_kind(prefix: str = "", *, names: dict[str, str] | None = None) -> models.Expression:
+    """What a stage transition was (a TransitionKind): opened when it had no status before;
+    won or stopped by the status it entered; reopened when it left a stop, win undone when it
+    left a win; otherwise moved back when the stage it entered had a lower order than the one
+    it left, by the orders recorded at the time (an admin's reordering since changes no past
+    move), else moved forward. The one definition: `StageTransitionQuerySet.with_kind()`, the
+    ledger's changes and the timeline (pipeline.selectors.state_changes, through a period's
+    `prefix="transition__"`) and the review's SQL (reviews.selectors.STEPS, compiled into it)
+    all read it. `names` renames kinds for a report that groups them (the review calls both a
+    reopening and an undone win "reopened"); the rules stay these."""
+    names = names or {}
+
+    def named(kind: TransitionKind) -> models.Value:
+        return models.Value(names.get(kind, kind.value))
+
+    rules = [  # the first that holds decides
+        ("from_status", "", TransitionKind.OPENED),
+        ("to_status", ProjectStatus.WON, TransitionKind.WON),
+        ("to_status", ProjectStatus.STOPPED, TransitionKind.STOPPED),
+        ("from_status", ProjectStatus.STOPPED, TransitionKind.REOPENED),
+        ("from_status", ProjectStatus.WON, TransitionKind.WIN_UNDONE),
+        ("from_stage_order__gt", models.F(f"{prefix}to_stage_order"), TransitionKind.MOVED_BACK),
+    ]
+    return models.Case(
+        *(
+            models.When(**{prefix + lookup: value}, then=named(kind))
+            for lookup, value, kind in rules
+        ),
+        default=named(TransitionKind.MOVED_FORWARD),
+        output_field=models.CharField(),
+    )
+
+
+class StageTransitionQuerySet(models.QuerySet):
+    def with_kind(self):
+        """Annotate `kind`: what each transition was (a TransitionKind value; see
+        `transition_kind()`)."""
+        return self.annotate(kind=transition_kind())
+
+
 class StageTransition(History):
     """One change of a project's stage or status. Written once by services.py; never edited
     or deleted (a database trigger refuses both). It records what reports need as it was at
     that moment: the stages' orders and the stage's default %, the probability the project
     carried just before (so a win or a stop keeps what was predicted) and after, the owner and
-    close date, and when the stage it left was entered."""
+    close date, and when the stage it left was entered. What kind of change it was is not
+    stored: `transition_kind()` decides it from these (read it with `with_kind()`)."""
 
     project = models.ForeignKey(
         "projects.CustomerProject", on_delete=models.PROTECT, related_name="transitions"
@@ -244,6 +297,8 @@ class StageTransition(History):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     note = BoundedTextField(blank=True, max_length=TRANSITION_NOTE)
+
+    objects = StageTransitionQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -297,25 +352,6 @@ class StageTransition(History):
 
     def __str__(self):
         return f"{self.project_id}: {self.from_stage} → {self.to_stage} ({self.to_status})"
-
-    @property
-    def kind(self) -> str:
-        """What happened, in words: opened, moved forward/back, won, stopped, reopened, win
-        undone (a mistaken win taken back). Forward or back by the stages' orders recorded at
-        the time, not today's."""
-        if not self.from_status:
-            return "opened"
-        if self.to_status == ProjectStatus.WON:
-            return "won"
-        if self.to_status == ProjectStatus.STOPPED:
-            return "stopped"
-        if self.from_status == ProjectStatus.STOPPED:
-            return "reopened"
-        if self.from_status == ProjectStatus.WON:
-            return "win undone"
-        if self.from_stage_order is not None and self.from_stage_order > self.to_stage_order:
-            return "moved back"
-        return "moved forward"
 
 
 class ProjectStateQuerySet(models.QuerySet):

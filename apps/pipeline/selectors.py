@@ -6,9 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Case, Count, OuterRef, QuerySet, Subquery, Sum, When
 
-from apps.pipeline.models import Pipeline, ProjectState, Stage, StageTransition, StopReason
+from apps.pipeline.models import (
+    Pipeline,
+    ProjectState,
+    Stage,
+    StageTransition,
+    StopReason,
+    TransitionKind,
+    transition_kind,
+)
 from apps.projects.models import CustomerProject
 from apps.projects.selectors import with_list_columns
 from apps.projects.services import TRACKED_FIELDS
@@ -116,15 +124,16 @@ def projects_as_of(user: User, moment: datetime) -> QuerySet[ProjectState]:
     return visible_states(user).at(moment)
 
 
-# What a change was, by the transition that began the period; edits have none.
+# What a change was, by the kind of the transition that began the period (edits have none):
+# the names reports of changes use, the review's among them (its SQL names kinds with this).
 TRANSITION_KINDS = {
-    "opened": "new",
-    "moved forward": "advanced",
-    "moved back": "moved back",
-    "won": "won",
-    "stopped": "stopped",
-    "reopened": "reopened",
-    "win undone": "reopened",  # open again, as a reopened stop is
+    TransitionKind.OPENED: "new",
+    TransitionKind.MOVED_FORWARD: "advanced",
+    TransitionKind.MOVED_BACK: "moved back",
+    TransitionKind.WON: "won",
+    TransitionKind.STOPPED: "stopped",
+    TransitionKind.REOPENED: "reopened",
+    TransitionKind.WIN_UNDONE: "reopened",  # open again, as a reopened stop is
 }
 
 
@@ -177,9 +186,10 @@ def changes_between(user: User, start: datetime, end: datetime) -> list[Change]:
 
 
 def state_changes(states: QuerySet[ProjectState]) -> list[Change]:
-    """The changes that began each of `states`, against the period before each. Four more
-    queries whatever the number of rows: stages, stop reasons and people are few, so each is
-    loaded once and shared rather than joined into every row."""
+    """The changes that began each of `states`, against the period before each; a period's
+    transition comes with its `kind` (see `transition_kind()`). Four more queries whatever the
+    number of rows: stages, stop reasons and people are few, so each is loaded once and shared
+    rather than joined into every row."""
     # The period before: the project's one that ended when this one began.
     previous_pk = (
         ProjectState.objects.filter(
@@ -189,7 +199,14 @@ def state_changes(states: QuerySet[ProjectState]) -> list[Change]:
         .values("pk")[:1]
     )
     rows = list(
-        states.annotate(previous_pk=Subquery(previous_pk))
+        states.annotate(
+            previous_pk=Subquery(previous_pk),
+            # Read over the transition joined for select_related; null for an edit's period.
+            transition_kind=Case(
+                When(transition__isnull=True, then=None),
+                default=transition_kind("transition__"),
+            ),
+        )
         .select_related("transition")
         .order_by("period__startswith", "pk")
     )
@@ -201,6 +218,7 @@ def state_changes(states: QuerySet[ProjectState]) -> list[Change]:
     for state in rows:
         before = previous.get(state.previous_pk)
         if state.transition is not None:
+            state.transition.kind = state.transition_kind
             changes.append(Change(TRANSITION_KINDS[state.transition.kind], state, before))
         if before is None:
             continue

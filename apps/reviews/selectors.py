@@ -7,21 +7,24 @@ A project is in the scope when its owner today is the rep or a member of the tea
 of every page (`visible_to`), so the forecast then and now are over the same projects.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
+from typing import NamedTuple, TypeVar
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Expression, F, Model, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.lookups import IsNull
+from django.db.models.sql import Query
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
 from apps.forecasting.models import PeriodKind
 from apps.forecasting.periods import Period, periods_from
 from apps.forecasting.selectors.analytics import stop_bounds, stop_timing
-from apps.pipeline.models import Stage, StageTransition
+from apps.pipeline.models import Stage, StageTransition, transition_kind
+from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects.models import CustomerProject, ProjectNote
 from apps.projects.selectors import with_list_columns
 from apps.reviews.models import ActionItem, ReviewMeeting
@@ -111,21 +114,58 @@ def default_since(scope: Scope, until: datetime) -> datetime:
     return last.held_at if last else until - timedelta(days=SINCE_DAYS)
 
 
+# The raw SQL below reads its results by column name, each row into a small frozen dataclass
+# (`_decoded`), and reads definitions the models keep by compiling them (`_compiled`).
+
+
+def _compiled(
+    expression: Expression, model: type[Model], alias: str, name: str
+) -> tuple[str, dict]:
+    """`expression` (over `model`'s fields) as SQL for a raw query that reads `model`'s table
+    as `alias`, and its parameters, named `<name>_0`, `<name>_1`, ... as the queries here
+    name theirs: so raw SQL reads a definition the models keep rather than restating it."""
+    query = Query(model)
+    resolved = expression.resolve_expression(query, allow_joins=False)
+    resolved = resolved.relabeled_clone({model._meta.db_table: alias})
+    sql, params = query.get_compiler(connection=connection).compile(resolved)
+    names = [f"{name}_{number}" for number in range(len(params))]
+    # Its placeholders (%s) become named ones; a literal %% stays one.
+    sql = sql.replace("%%", "%%%%") % tuple(f"%({name})s" for name in names)
+    return sql, dict(zip(names, params, strict=True))
+
+
+def _rows(cursor) -> list[dict]:
+    """The rows of the cursor's last query, each a dict by column name."""
+    names = [column.name for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+Row = TypeVar("Row")
+
+
+def _decoded(row_type: type[Row], row: dict) -> Row:
+    """`row` (by column name) as a `row_type`, a dataclass whose fields name the columns it
+    reads (any other column is left)."""
+    return row_type(**{column.name: row[column.name] for column in fields(row_type)})
+
+
+# What a transition was, named as the review's sections and bars name it (TRANSITION_KINDS):
+# the one definition, `transition_kind()`, compiled over the transitions aliased `t`. Every
+# query that reads STEPS passes its parameters, KIND_PARAMS.
+KIND, KIND_PARAMS = _compiled(
+    transition_kind(names=TRANSITION_KINDS), StageTransition, alias="t", name="kind"
+)
+
 # The changes: one step per ledger period that began in (since, until], with the facts of
 # the period before it and after. A period begun by a transition (an opening, a move, a win,
 # a stop, a reopening) is read from the transition, which records the status and the
-# effective % just before and after, and its kind follows StageTransition.kind; the value,
+# effective % just before and after, and its kind is `transition_kind()`'s (KIND); the value,
 # close date and percentages before are the period's that ended at it (a win or a move may
 # bring a new value or close date with it). An edit (value, close date, individual %, owner)
 # or a re-weighted stage is read against the period before it.
-STEPS = """
+STEPS = f"""
 SELECT t.project_id, t.created_at AS at, p.pipeline_id, t.id AS transition_id,
-       CASE WHEN t.from_status = '' THEN 'new'
-            WHEN t.to_status = 'won' THEN 'won'
-            WHEN t.to_status = 'stopped' THEN 'stopped'
-            WHEN t.from_status IN ('stopped', 'won') THEN 'reopened'
-            WHEN t.from_stage_order > t.to_stage_order THEN 'moved back'
-            ELSE 'advanced' END AS kind,
+       {KIND} AS kind,
        t.to_stage_id AS stage_id, t.to_stage_order AS stage_order,
        NULLIF(t.from_status, '') AS s0, coalesce(o.value, t.value) AS v0,
        CASE WHEN o.id IS NULL THEN t.expected_close_date ELSE o.expected_close_date END AS d0,
@@ -254,26 +294,82 @@ overdue AS (
 """
 
 # One statement for the waterfalls, the listed changes and the overdue close dates: one pass
-# over the steps, one read of the ledger as of `until`.
+# over the steps, one read of the ledger as of `until`. Each row says what it is (`row_type`)
+# and is read as that type's dataclass (REVIEW_ROWS), by column name.
 REVIEW = f"""
 WITH steps AS MATERIALIZED ({STEPS}), {PARTS}, {ENTRIES}, {HELD}
-SELECT 'bar', bar, count(DISTINCT project_id), position, sum(amount) / 100.0,
-       NULL::bigint, NULL::timestamptz, NULL::bigint, NULL::bigint, NULL::int, NULL, NULL
+SELECT 'bar' AS row_type, bar AS key, count(DISTINCT project_id) AS count, position,
+       sum(amount) / 100.0 AS amount, NULL::bigint AS project_id, NULL::timestamptz AS at,
+       NULL::bigint AS pipeline_id, NULL::bigint AS stage_id, NULL::int AS stage_order,
+       NULL AS before, NULL AS after, NULL::date AS close
 FROM bars GROUP BY position, bar
 UNION ALL
 SELECT 'entry', section, total, NULL, NULL,
-       project_id, at, pipeline_id, stage_id, stage_order, before, after
+       project_id, at, pipeline_id, stage_id, stage_order, before, after, NULL
 FROM ranked WHERE rank <= %(listed)s
 UNION ALL
 SELECT 'until', NULL, NULL, position, sum(cents) / 100.0,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM held JOIN periods ON close >= starts AND close < ends
 GROUP BY position
 UNION ALL
 SELECT 'overdue', 'overdue', projects, NULL, NULL,
-       project_id, NULL, NULL, NULL, NULL, close::text, NULL
+       project_id, NULL, NULL, NULL, NULL, NULL, NULL, close
 FROM overdue
 """
+
+
+@dataclass(frozen=True)
+class BarRow:
+    """A bar of a period's waterfall (REVIEW's row_type "bar"): the period's `position` (0 for
+    the month or quarter of `until`, 1 for the next), the bar's `key` (BARS), its `amount`
+    (a sum of whole cents ÷ 100) and the `count` of projects behind it."""
+
+    position: int
+    key: str
+    amount: Decimal
+    count: int
+
+
+@dataclass(frozen=True)
+class HeldRow:
+    """The weighted forecast of the period at `position` as the ledger held it at `until`
+    (REVIEW's row_type "until")."""
+
+    position: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """A listed change (REVIEW's row_type "entry"), one of the newest `LISTED` of its section:
+    the section's `key` and its `count` of rows in all; the project, when (`at`) and in
+    which pipeline; for a transition the stage it entered and that stage's order then, for
+    another change the fact `before` and `after` as text (a date, an amount or a
+    percentage, by section; a percentage may be none)."""
+
+    key: str
+    count: int
+    project_id: int
+    at: datetime
+    pipeline_id: int
+    stage_id: int | None
+    stage_order: int | None
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    """A project open at `until` whose expected `close` date had passed (REVIEW's row_type
+    "overdue"), one of the oldest `LISTED`; `count` is how many there were in all."""
+
+    count: int
+    project_id: int
+    close: date
+
+
+REVIEW_ROWS = {"bar": BarRow, "until": HeldRow, "entry": EntryRow, "overdue": OverdueRow}
 
 BARS = [
     ("new", "New"),
@@ -403,15 +499,16 @@ def review(
     periods = periods_from(kind, timezone.localdate(until), 2)
     sections = {key: Section(key, title, help) for key, title, help in SECTIONS}
     params = {"members": members, "since": since, "until": until, "listed": LISTED}
-    params |= _periods(periods) | {"today": timezone.localdate(until)}
+    params |= _periods(periods) | {"today": timezone.localdate(until)} | KIND_PARAMS
+    read = {row_type: [] for row_type in REVIEW_ROWS}
     with connection.cursor() as cursor:
         cursor.execute(REVIEW, params)
-        rows = cursor.fetchall()
-    sums = {(row[3], row[1]): (row[4].quantize(CENT), row[2]) for row in rows if row[0] == "bar"}
-    at_until = {row[3]: row[4].quantize(CENT) for row in rows if row[0] == "until"}
-    entries = _entries([row[1:3] + row[5:] for row in rows if row[0] == "entry"], sections)
-    overdue = [(row[2], row[5], row[10]) for row in rows if row[0] == "overdue"]
-    entries += _overdue(overdue, sections["overdue"])
+        for row in _rows(cursor):
+            read[row["row_type"]].append(_decoded(REVIEW_ROWS[row["row_type"]], row))
+    sums = {(bar.position, bar.key): (bar.amount.quantize(CENT), bar.count) for bar in read["bar"]}
+    at_until = {held.position: held.amount.quantize(CENT) for held in read["until"]}
+    entries = _entries(read["entry"], sections)
+    entries += _overdue(read["overdue"], sections["overdue"])
     # Next steps and notes have no history: stuck is always as the projects are today.
     now = timezone.now()
     entries += _stuck(members, now, quiet_days, sections["stuck"])
@@ -439,7 +536,7 @@ def review(
     )
 
 
-def _entries(rows: list[tuple], sections: dict[str, Section]) -> list[Entry]:
+def _entries(rows: list[EntryRow], sections: dict[str, Section]) -> list[Entry]:
     """The listed changes as entries of their sections, newest first, with before and
     after; a stop says at which stage and whether that was early or late."""
     stages = Stage.objects.in_bulk()
@@ -448,19 +545,20 @@ def _entries(rows: list[tuple], sections: dict[str, Section]) -> list[Entry]:
         by_pipeline.setdefault(stage.pipeline_id, []).append(stage)
     bounds = {pipeline: stop_bounds(listed) for pipeline, listed in by_pipeline.items()}
     entries = []
-    rows = sorted(rows, key=lambda row: (row[0], -row[3].timestamp(), row[2]))
-    for key, count, project_id, at, _pipeline, stage_id, _order, before, after in rows:
+    rows = sorted(rows, key=lambda row: (row.key, -row.at.timestamp(), row.project_id))
+    for row in rows:
+        key, before, after = row.key, row.before, row.after  # before and after: text
         section = sections[key]
-        section.count = count
-        entry = Entry(project_id, at=at)
+        section.count = row.count
+        entry = Entry(row.project_id, at=row.at)
         if key == "stopped":
             # Placed in today's order: a stage inserted or reordered since changes no note.
-            stage = stages[stage_id]
+            stage = stages[row.stage_id]
             entry.note = f"at {stage}, {stop_timing(stage, bounds[stage.pipeline_id])}"
         elif key == "new":
-            entry.note = f"opened in {stages[stage_id]}"
+            entry.note = f"opened in {stages[row.stage_id]}"
         elif key in ("advanced", "moved back", "reopened"):
-            entry.note = f"{'reopened in' if key == 'reopened' else 'to'} {stages[stage_id]}"
+            entry.note = f"{'reopened in' if key == 'reopened' else 'to'} {stages[row.stage_id]}"
         elif key == "slipped":
             entry.before, entry.after = date.fromisoformat(before), date.fromisoformat(after)
         elif key == "value":
@@ -528,13 +626,12 @@ def _open_in_scope(members: list[int]) -> QuerySet[CustomerProject]:
     return CustomerProject.objects.open().filter(owner__in=members)
 
 
-def _overdue(rows: list[tuple], section: Section) -> list[Entry]:
+def _overdue(rows: list[OverdueRow], section: Section) -> list[Entry]:
     """The projects open at `until` whose expected close date was then before its day, as
     the ledger held them (a meeting opened later shows what it showed), oldest first."""
-    overdue = sorted((date.fromisoformat(close), pk, total) for total, pk, close in rows)
-    for close, pk, total in overdue:
-        section.count = total
-        section.entries.append(Entry(pk, before=close))
+    for row in sorted(rows, key=lambda row: (row.close, row.project_id)):
+        section.count = row.count
+        section.entries.append(Entry(row.project_id, before=row.close))
     return section.entries
 
 
@@ -581,18 +678,19 @@ def _stuck(members: list[int], now: datetime, quiet_days: int, section: Section)
             "next_step",
             "stage__normal_days",
             "total",
+            named=True,
         )[:LISTED]
     )
-    for pk, days, is_stuck, is_quiet, next_step, normal, total in rows:
-        section.count = total
+    for row in rows:
+        section.count = row.total
         reasons = []
-        if is_stuck:
-            reasons.append(f"{days} days in stage (normally {normal})")
-        if is_quiet:
+        if row.is_stuck:
+            reasons.append(f"{row.days_in_stage} days in stage (normally {row.stage__normal_days})")
+        if row.is_quiet:
             reasons.append(f"no move or note for {quiet_days}+ days")
-        if not next_step:
+        if not row.next_step:
             reasons.append("no next step")
-        section.entries.append(Entry(pk, note="; ".join(reasons)))
+        section.entries.append(Entry(row.pk, note="; ".join(reasons)))
     return section.entries
 
 
@@ -609,6 +707,14 @@ def _load_projects(entries: list[Entry]) -> None:
         entry.project = projects[entry.project_id]
 
 
+@dataclass(frozen=True)
+class PushCountRow:
+    """How many times `project_id`'s close date was moved later while open (`pushes`)."""
+
+    project_id: int
+    pushes: int
+
+
 def _push_counts(entries: list[Entry]) -> None:
     """How many times, in all its history, each entry's project had its close date moved
     later (from one date to a later one) while open: a win on a day after the expected one,
@@ -623,7 +729,7 @@ def _push_counts(entries: list[Entry]) -> None:
                    count(*) FILTER (
                        WHERE n.expected_close_date > o.expected_close_date
                          AND o.status = 'open' AND n.status = 'open'
-                   )
+                   ) AS pushes
             FROM pipeline_projectstate n
             JOIN pipeline_projectstate o
               ON o.project_id = n.project_id AND upper(o.period) = lower(n.period)
@@ -632,7 +738,8 @@ def _push_counts(entries: list[Entry]) -> None:
             """,
             [ids],
         )
-        counts = dict(cursor.fetchall())
+        rows = [_decoded(PushCountRow, row) for row in _rows(cursor)]
+    counts = {row.project_id: row.pushes for row in rows}
     for entry in entries:
         entry.push_count = counts.get(entry.project_id, 0)
 
@@ -656,6 +763,23 @@ def _periods(periods: list[Period]) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class BarProjectRow:
+    """A project behind a bar: its part of the bar (`amount`), and how many projects are
+    behind the bar in all (`count`, the same on every row)."""
+
+    project_id: int
+    amount: Decimal
+    count: int
+
+
+class BarProject(NamedTuple):
+    """A project behind a bar and its part of the bar, to the cent."""
+
+    project: CustomerProject
+    amount: Decimal
+
+
 def bar_projects(
     members: list[int],
     since: datetime,
@@ -663,24 +787,25 @@ def bar_projects(
     period: Period,
     bar: str,
     limit: int = 200,
-) -> tuple[list[tuple[CustomerProject, Decimal]], int]:
+) -> tuple[list[BarProject], int]:
     """The projects behind one bar of a period's waterfall, biggest effect first: each with
     its part of the bar, at most `limit`; and how many there are."""
     params = {"members": members, "since": since, "until": until, "bar": bar, "limit": limit}
-    params |= _periods([period])
+    params |= _periods([period]) | KIND_PARAMS
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH steps AS ({STEPS}), {PARTS} "
-            "SELECT project_id, sum(amount) / 100.0, count(*) OVER () FROM bars "
-            "WHERE position = 0 AND bar = %(bar)s GROUP BY project_id "
+            "SELECT project_id, sum(amount) / 100.0 AS amount, count(*) OVER () AS count "
+            "FROM bars WHERE position = 0 AND bar = %(bar)s GROUP BY project_id "
             "ORDER BY abs(sum(amount)) DESC, project_id LIMIT %(limit)s",
             params,
         )
-        rows = cursor.fetchall()
-    projects = with_list_columns(CustomerProject.objects.all()).in_bulk([row[0] for row in rows])
-    return [(projects[pk], amount.quantize(CENT)) for pk, amount, _ in rows], (
-        rows[0][2] if rows else 0
+        rows = [_decoded(BarProjectRow, row) for row in _rows(cursor)]
+    projects = with_list_columns(CustomerProject.objects.all()).in_bulk(
+        [row.project_id for row in rows]
     )
+    behind = [BarProject(projects[row.project_id], row.amount.quantize(CENT)) for row in rows]
+    return behind, (rows[0].count if rows else 0)
 
 
 def open_actions(scope: Scope, until: datetime | None = None) -> list[ActionItem]:

@@ -14,6 +14,7 @@ C's close date pushed from 26 Nov to 15 Dec (−2,000 Nov, +2,000 Dec); D reopen
 (−4,000 Dec); M new, closing in January (no bar). Now: November 23,500, December 13,500.
 """
 
+from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -28,14 +29,14 @@ from django.utils import timezone
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.periods import Period
 from apps.pipeline import services
-from apps.pipeline.models import ProjectState, StopReason, weighted_value
+from apps.pipeline.models import ProjectState, StageTransition, StopReason, weighted_value
 from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from apps.reviews import selectors
 from apps.reviews.models import ActionItem, ReviewMeeting
-from apps.reviews.selectors import STEPS, Scope, default_since, review
+from apps.reviews.selectors import KIND_PARAMS, STEPS, Scope, default_since, review
 
 SINCE = datetime(2026, 11, 10, 12, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -295,16 +296,32 @@ def test_odd_amounts_still_add_up_exactly(history, team):
 
 
 def test_the_sql_reads_a_transition_as_its_kind(history):
+    params = {"members": [p.owner_id for p in history.values()], "since": _at(1, 0)}
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT transition_id, kind FROM ({STEPS}) steps WHERE transition_id IS NOT NULL",
-            {"members": [p.owner_id for p in history.values()], "since": _at(1, 0), "until": UNTIL},
+            params | {"until": UNTIL} | KIND_PARAMS,
         )
-        rows = cursor.fetchall()
-    states = ProjectState.objects.filter(transition__in=[row[0] for row in rows])
-    kinds = {state.transition_id: TRANSITION_KINDS[state.transition.kind] for state in states}
+        rows = {row["transition_id"]: row["kind"] for row in selectors._rows(cursor)}
+    transitions = StageTransition.objects.with_kind().filter(pk__in=rows)
     assert len(rows) > 10
-    assert all(kinds[transition] == kind for transition, kind in rows)
+    assert rows == {transition.pk: TRANSITION_KINDS[transition.kind] for transition in transitions}
+
+
+def test_the_reviews_rows_are_read_by_the_names_of_their_columns(history, team):
+    # Every column a row's dataclass reads is named by the statement; its place is no matter.
+    params = {"members": Scope(team=team).member_ids(), "since": SINCE, "until": UNTIL}
+    params |= {"listed": selectors.LISTED, "today": UNTIL.date()} | KIND_PARAMS
+    params |= {"positions": [0], "starts": [date(2026, 11, 1)], "ends": [date(2026, 12, 1)]}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({selectors.REVIEW}) review LIMIT 0", params)
+        named = {column.name for column in cursor.description}
+    for row_type in selectors.REVIEW_ROWS.values():
+        assert {column.name for column in fields(row_type)} <= named, row_type
+    row = {"close": date(2026, 11, 5), "row_type": "overdue", "project_id": 7, "count": 3}
+    assert selectors._decoded(selectors.OverdueRow, row) == selectors.OverdueRow(
+        count=3, project_id=7, close=date(2026, 11, 5)
+    )
 
 
 def test_push_counts_count_every_later_close_date(history):
@@ -364,7 +381,7 @@ def test_each_bar_opens_the_projects_behind_it(history, team):
     def behind(waterfall, bar):
         projects, count = selectors.bar_projects(members, SINCE, UNTIL, waterfall.period, bar)
         assert count == len(projects)
-        return [(project.title, amount) for project, amount in projects]
+        return [(behind.project.title, behind.amount) for behind in projects]
 
     assert behind(november, "won") == [("E", Decimal("-8000.00"))]
     assert behind(november, "pushed out") == [("C", Decimal("-2000.00"))]
