@@ -34,13 +34,16 @@ lint: $(VENV)/.installed-dev
 
 # The speed budget (DESIGN.md): fills its own database to 100,000 projects and 1,000,000
 # transitions (once; a few minutes), then prints each page's time and query count.
+# `make bench PROJECTS=1000000` fills another database ten times the size (once; an hour).
+PROJECTS ?= 100000
+BENCH_DB := pipeline_crm_bench$(if $(filter 100000,$(PROJECTS)),,_$(PROJECTS))
 bench: $(VENV)/.installed
-	@url="$${BENCH_DATABASE_URL:-$$($(BIN)/python -m pipeline_crm.devdb url pipeline_crm_bench)}"; \
+	@url="$${BENCH_DATABASE_URL:-$$($(BIN)/python -m pipeline_crm.devdb url $(BENCH_DB))}"; \
 	export DATABASE_URL="$$url" DEBUG=false SECRET_KEY=bench ALLOWED_HOSTS=testserver \
 		SECURE_SSL_REDIRECT=false; \
 	$(BIN)/python manage.py migrate --noinput -v0 && \
 	$(BIN)/python manage.py collectstatic --noinput -v0 && \
-	$(BIN)/python manage.py bench
+	$(BIN)/python manage.py bench --projects $(PROJECTS)
 
 # Under load as in production: gunicorn (2 x cores + 1 workers, DEBUG off) on loopback, and
 # 20 then 50 users (LOAD_USERS) for 60 s each (LOAD_SECONDS) from a second process; then

@@ -1,4 +1,4 @@
-"""Counts of what happened, kept by the ledger's writer for the analytics (`models.Count`).
+"""Counts of what happened, written by the ledger's writer for the analytics (`models.Count`).
 
 Each count is a sum over the history grouped by month and a few keys; its SQL over the
 history (`_STAYS`, `_CLOSES`) is written once here and serves three ways:
@@ -6,7 +6,7 @@ history (`_STAYS`, `_CLOSES`) is written once here and serves three ways:
 - `record`: in the transaction of each change, its own rows are added (a stay that ended, a
   close) or, for a reopening or an undone win, the rows of the close it undoes subtracted;
 - `rebuild` and `differences`: all of the history, to build the counts (a migration, a bulk
-  fill) and to check that the kept counts are what the history says (`check_counts`);
+  fill) and to check that the stored counts are what the history says (`check_counts`);
 - `summed`: the analytics read whole months from the counts and the rest of a period (a
   part of a month, or every month of figures narrowed to some owners) from the history
   itself, grouped alike, so the two add up.
@@ -218,18 +218,18 @@ def rebuild() -> None:
 
 
 def differences() -> dict[str, int]:
-    """For each count, how many of its rows differ from what the history says: rows kept
-    that the history does not give, and rows it gives that are not kept (a row of noughts,
-    a close and its undoing, is as none). All 0 when the writer kept them right."""
+    """For each count, how many of its rows differ from what the history says: rows stored
+    that the history does not give, and rows it gives that are not stored (a row of noughts,
+    a close and its undoing, is as none). All 0 when the writer wrote them right."""
     found = {}
     with connection.cursor() as cursor:
         for tally in TALLIES:
             columns = f"{tally.columns}, {', '.join(tally.sums)}"
-            kept = f"SELECT {columns} FROM {tally.table} WHERE {tally.sums[0]} <> 0"
+            stored = f"SELECT {columns} FROM {tally.table} WHERE {tally.sums[0]} <> 0"
             said = f"SELECT {columns} FROM ({tally.grouped('TRUE')}) AS said"
             cursor.execute(
-                f"SELECT (SELECT count(*) FROM ({kept} EXCEPT ALL {said}) AS extra) "
-                f"+ (SELECT count(*) FROM ({said} EXCEPT ALL {kept}) AS missing)",
+                f"SELECT (SELECT count(*) FROM ({stored} EXCEPT ALL {said}) AS extra) "
+                f"+ (SELECT count(*) FROM ({said} EXCEPT ALL {stored}) AS missing)",
                 _params(),
             )
             found[tally.model.__name__] = cursor.fetchone()[0]

@@ -510,7 +510,7 @@ class ProjectState(History):
 
 
 class Count(models.Model):
-    """Counts of what happened, kept by the ledger's writer (`apps/pipeline/counts.py`) in the
+    """Counts of what happened, written by the ledger's writer (`apps/pipeline/counts.py`) in the
     transaction of each change, per month of the event (in the configured time zone) and
     the owner and pipeline it had then: what the analytics read for an organisation's year,
     where reading the history itself (a million transitions) would take seconds. A change

@@ -55,7 +55,7 @@ def test_seed_demo_creates_the_cast(settings, few_projects, capsys):
 @pytest.mark.django_db
 def test_the_demo_history_is_counted_as_it_is_written(settings, few_projects):
     """Two years of history written through the services, backdated: the counts its writer
-    kept are what the history says."""
+    wrote are what the history says."""
     settings.DEBUG = True
     call_command("seed_demo")
     assert ReachedCount.objects.exists()

@@ -221,9 +221,7 @@ def analytics(
     )
 
 
-def _opened(
-    window, pipelines: list[int], people: list[int] | None
-) -> list[tuple[list[int], int]]:
+def _opened(window, pipelines: list[int], people: list[int] | None) -> list[tuple[list[int], int]]:
     """The projects of `pipelines` opened in the window (by the people of `people` when
     given: their owners then), by the stages they have reached: (stages reached, how many).
     One query."""

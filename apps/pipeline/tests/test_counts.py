@@ -209,10 +209,10 @@ def test_check_counts_finds_a_count_that_is_wrong_and_rebuild_puts_it_right(rep,
 def test_the_migration_builds_the_counts_of_the_history_there_is(rep, team, price):
     project = _open(rep, "Decision", _at(2, 1))
     _then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
-    kept = sorted(CloseCount.objects.values_list("month", "owner", "stage", "closes"))
+    written = sorted(CloseCount.objects.values_list("month", "owner", "stage", "closes"))
     for tally in counts.TALLIES:
         tally.model.objects.all().delete()
     migration = importlib.import_module("apps.pipeline.migrations.0017_counts")
     migration.build_counts(django_apps, None)
-    assert sorted(CloseCount.objects.values_list("month", "owner", "stage", "closes")) == kept
+    assert sorted(CloseCount.objects.values_list("month", "owner", "stage", "closes")) == written
     _agree()

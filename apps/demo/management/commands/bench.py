@@ -39,9 +39,20 @@ from apps.users.models import Team, User
 from apps.users.roles import Role
 
 # A sales organisation of a few hundred reps (about 330 projects each, some 95 open): a
-# team of 8 for the manager's pages, one of 30 for the review meeting's.
-REPS = 300
-ACCOUNTS = 10_000
+# team of 8 for the manager's pages, one of 30 for the review meeting's. A bigger fill is a
+# bigger organisation of reps alike: the reps and accounts grow with the projects.
+PROJECTS_PER_REP = 333
+PROJECTS_PER_ACCOUNT = 10
+
+
+def reps_for(projects: int) -> int:
+    return max(30, round(projects / PROJECTS_PER_REP / 100) * 100)
+
+
+def accounts_for(projects: int) -> int:
+    return max(1, projects // PROJECTS_PER_ACCOUNT)
+
+
 BATCH = 10_000  # projects per transaction: bounds the deferred trigger queue
 LOADERS = 2  # connections loading batches at once: one per core of the budget's machine
 SEED = 1
@@ -234,9 +245,9 @@ class Command(BaseCommand):
             self._report_ledger(repeat, explain)
 
     def _filled(self, projects: int) -> bool:
-        """Whether the database holds the generated history of `projects` projects for `REPS`
-        reps (not an older bench's rows without a ledger or with other owners, nor a fill that
-        stopped halfway)."""
+        """Whether the database holds the generated history of `projects` projects for their
+        reps (`reps_for`): not an older bench's rows without a ledger or with other owners,
+        nor a fill that stopped halfway."""
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM projects_customerproject p WHERE NOT EXISTS "
@@ -248,8 +259,8 @@ class Command(BaseCommand):
         return (
             CustomerProject.objects.count() == projects
             and without_ledger == 0
-            and owners == REPS
-            and accounts == ACCOUNTS
+            and owners == reps_for(projects)
+            and accounts == accounts_for(projects)
         )
 
     def _fill(self, projects: int, now, reweighted_at) -> None:
@@ -260,7 +271,7 @@ class Command(BaseCommand):
                     "TRUNCATE projects_customerproject, pipeline_stagetransition, "
                     "pipeline_projectstate RESTART IDENTITY CASCADE"
                 )
-            admin, reps, accounts = self._people_and_accounts()
+            admin, reps, accounts = self._people_and_accounts(projects)
         rng = random.Random(SEED)
         pipelines = {
             pipeline.kind: bench_data.BenchPipeline(
@@ -352,7 +363,9 @@ class Command(BaseCommand):
             f"on {reweighted_at:%Y-%m-%d}). Python: {python_seconds:.0f} s."
         )
 
-    def _people_and_accounts(self) -> tuple[int, list[int], list[tuple[int, int, int]]]:
+    def _people_and_accounts(
+        self, projects: int
+    ) -> tuple[int, list[int], list[tuple[int, int, int]]]:
         admin, _ = User.objects.get_or_create(
             username="bench-admin", defaults={"is_superuser": True}
         )
@@ -360,7 +373,7 @@ class Command(BaseCommand):
         manager.groups.add(Group.objects.get(name=Role.MANAGER))
         team, _ = Team.objects.get_or_create(name="Bench team", defaults={"manager": manager})
         reps = []
-        for number in range(REPS):
+        for number in range(reps_for(projects)):
             rep, _ = User.objects.get_or_create(username=f"bench-rep-{number}")
             rep.groups.add(Group.objects.get(name=Role.REP))
             reps.append(rep.pk)
@@ -376,7 +389,7 @@ class Command(BaseCommand):
                 FROM generate_series(1, %(accounts)s) g
                 ON CONFLICT ((lower(name))) DO UPDATE SET owner_id = EXCLUDED.owner_id
                 """,
-                {"reps": reps, "n": len(reps), "accounts": ACCOUNTS},
+                {"reps": reps, "n": len(reps), "accounts": accounts_for(projects)},
             )
         accounts = list(
             Account.objects.filter(name__startswith="Bench account ")

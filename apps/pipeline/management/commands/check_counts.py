@@ -1,5 +1,5 @@
 """Recompute the counts the ledger's writer keeps (apps/pipeline/counts.py) from the history
-and report every row that differs: 0 when the writer kept them right. With --rebuild, build
+and report every row that differs: 0 when the writer wrote them right. With --rebuild, build
 them afresh from the history (after history was written outside the app's services)."""
 
 from django.core.management.base import BaseCommand, CommandError
