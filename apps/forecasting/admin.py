@@ -49,7 +49,9 @@ class StageWithWinRateInline(StageInline):
         if rate is None or stage.is_won:
             return "—"
         if rate.raw is None:
-            counted = f"no projects reached it and closed in the last {WIN_RATE_MONTHS} months"
+            counted = (
+                f"no projects reached it and closed this month or the {WIN_RATE_MONTHS} before it"
+            )
         else:
             counted = f"{rate.won} of {rate.reached} won: raw {_percent(rate.raw)}"
         blended = format_html(

@@ -1,7 +1,6 @@
 """Months and quarters, and the configured time zone's midnights that bound them: what the
 forecast, the analytics and the review meetings count by."""
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -48,14 +47,6 @@ def months_later(day: date, months: int) -> date:
     """The first day of the month `months` after `day`'s (before it, when negative)."""
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
-
-
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same moment `months` months earlier (the month's last day if it is shorter)."""
-    index = moment.year * 12 + moment.month - 1 - months
-    year, month = index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 def midnight(day: date) -> datetime:

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Case, DecimalField, F, Value, When
 from django.utils import timezone
 
-from apps.forecasting.periods import midnight, months_before
+from apps.forecasting.periods import midnight, months_later
 from apps.pipeline import counts
 from apps.pipeline.models import ProjectStatus, Stage
 
@@ -58,20 +58,21 @@ def stage_win_rates(
     *, end: datetime | None = None, months: int = WIN_RATE_MONTHS
 ) -> dict[int, WinRate]:
     """For each stage of every pipeline (the won stage included): of the projects that
-    *reached* it and closed (won or stopped) in the `months` before `end` (default: from
-    today's midnight that many months back, to now), how many were won. A project reached
+    *reached* it and closed (won or stopped) in `end`'s month so far and the `months` before
+    it (default: to now; whole months, as the analytics' default period, so the counts hold
+    them all), how many were won. A project reached
     stage S if it was ever in S or in a stage after S in the pipeline's *current* order
     (`furthest_reached`: skipping S still counts, and a stage inserted since counts as
     reached by the projects that went past its place); a project that was reopened and is
     open again has not closed. Over every project, in the pipeline it closed in: a stage's
     rate is a property of the stage, like its default %.
 
-    The closes are read by pipeline, outcome and the set of stages reached: the whole
-    months from the counts the ledger's writer keeps (`counts.REACHED`), the rest from the
-    history. The stages are placed in today's order after it, so an admin's reorder shows at
-    once. Two queries."""
+    The closes are read by pipeline, outcome and the set of stages reached from the counts
+    the ledger's writer keeps (`counts.REACHED`); with an `end` before now, the part of its
+    month up to it from the history. The stages are placed in today's order after it, so an
+    admin's reorder shows at once. Two queries."""
     end = end or timezone.now()
-    start = months_before(midnight(timezone.localdate(end)), months)
+    start = midnight(months_later(timezone.localdate(end), -months))
     stages = list(Stage.objects.select_related("pipeline").order_by("pipeline", "order"))
     whole, rest = counts.split(start, end)
     reading = counts.Reading(months=whole, spans=rest)

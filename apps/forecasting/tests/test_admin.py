@@ -141,7 +141,7 @@ def test_admin_page_shows_each_stages_historical_rate_beside_its_default(
     # No project of the development pipeline closed: its stages have no history at all.
     development = _change_page(client, Pipeline.objects.get(kind="development"))
     assert (
-        f"no projects reached it and closed in the last 12 months{BLEND}60 %</span><br>"
+        f"no projects reached it and closed this month or the 12 before it{BLEND}60 %</span><br>"
         "<strong>too little history</strong>"
     ) in _row(development, "Decision")
 

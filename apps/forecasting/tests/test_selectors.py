@@ -11,7 +11,7 @@ from django.db.models import F
 
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.models import Target
-from apps.forecasting.periods import months_before, period_containing, periods_from
+from apps.forecasting.periods import period_containing, periods_from
 from apps.forecasting.selectors import forecast as selectors
 from apps.forecasting.selectors.forecast import _sums_by, forecast
 from apps.forecasting.selectors.win_rates import WinRate, stage_win_rates
@@ -439,16 +439,21 @@ def test_the_forecast_takes_constant_queries(manager, team, rep, django_assert_m
     assert count() == few
 
 
-@pytest.mark.parametrize(
-    ("moment", "year_before"),
-    [
-        (datetime(2026, 5, 31, 9, tzinfo=UTC), datetime(2025, 5, 31, 9, tzinfo=UTC)),
-        (datetime(2028, 2, 29, 9, tzinfo=UTC), datetime(2027, 2, 28, 9, tzinfo=UTC)),
-        (datetime(2026, 3, 31, 9, tzinfo=UTC), datetime(2025, 3, 31, 9, tzinfo=UTC)),
-    ],
-)
-def test_the_win_rate_window_is_twelve_months_to_the_day(moment, year_before):
-    assert months_before(moment, 12) == year_before
+def test_the_win_rate_window_is_the_month_so_far_and_the_twelve_before(rep, team):
+    """Closed on 31 May 2025 (the day before the window) and on 1 June 2025 (its first day),
+    seen on 20 June 2026: only the second counts."""
+    reason = StopReason.objects.get(name="Price")
+    for day in (31, 1):
+        month = 5 if day == 31 else 6
+        with time_machine.travel(_at(2025, month, day, 9), tick=False):
+            project = ProjectFactory(
+                account=AccountFactory(owner=rep), stage=stage_named("Decision")
+            )
+            services.stop_project(
+                project=project, user=rep, seen_version=1, ended_by="us", reason=reason
+            )
+    with time_machine.travel(_at(2026, 6, 20), tick=False):
+        assert stage_win_rates()[stage_named("Decision").pk].reached == 1
 
 
 def test_the_forecasts_sums_of_a_queryset_that_can_match_nothing_are_none(db):
