@@ -52,18 +52,14 @@ from django.utils.html import format_html
 from apps.forecasting import kept as kept_figures
 from apps.forecasting.models import PeriodKind, Target
 from apps.pipeline import ledger
-from apps.pipeline.models import (
-    Pipeline,
-    ProjectState,
+from apps.pipeline.models import Pipeline, ProjectState, Stage, StageTransition, StopReason
+from apps.pipeline.selectors import visible_states
+from apps.projects.models import (
+    CustomerProject,
     ProjectStatus,
-    Stage,
-    StageTransition,
-    StopReason,
     effective_probability,
     weighted_value,
 )
-from apps.pipeline.selectors import visible_states
-from apps.projects.models import CustomerProject
 from apps.projects.selectors import visible_projects
 from apps.users.models import ForecastSource, Team, User
 from apps.users.roles import is_admin, is_manager, sees_everyone, visible_teams, visible_users

@@ -12,14 +12,8 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F, Func, QuerySet, Sum, Value
 from django.utils import timezone
 
-from apps.pipeline.models import (
-    PastReassignment,
-    PastRevision,
-    ProjectState,
-    ProjectStatus,
-    StageTransition,
-)
-from apps.projects.models import CustomerProject
+from apps.pipeline.models import PastReassignment, PastRevision, ProjectState, StageTransition
+from apps.projects.models import CustomerProject, ProjectStatus
 from apps.users.models import User
 
 # A period's facts from the project row (the stage's order and default % come from the

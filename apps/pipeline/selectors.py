@@ -9,9 +9,8 @@ from decimal import Decimal
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 
 from apps.pipeline.models import Pipeline, ProjectState, Stage, StageTransition, StopReason
-from apps.projects.models import CustomerProject
+from apps.projects.models import TRACKED_FIELDS, CustomerProject
 from apps.projects.selectors import with_list_columns
-from apps.projects.services import TRACKED_FIELDS
 from apps.users.models import User
 from apps.users.roles import visible_to
 

@@ -26,15 +26,12 @@ from apps.pipeline.models import (
     PipelineKind,
     ProjectField,
     ProjectState,
-    ProjectStatus,
     Stage,
     StageTransition,
     StopReason,
 )
-from apps.projects.models import CustomerProject
+from apps.projects.models import NEXT_STEP_FIELDS, CustomerProject, ProjectFacts, ProjectStatus
 from apps.projects.services import (
-    NEXT_STEP_FIELDS,
-    ProjectFacts,
     check_owner,
     lock_project,
     record_next_step,

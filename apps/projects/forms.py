@@ -13,8 +13,7 @@ from apps.pipeline.services import (
     default_pipeline_for,
     required_fields,
 )
-from apps.projects.models import NOTE_TEXT, CustomerProject
-from apps.projects.services import EDITABLE_FIELDS
+from apps.projects.models import EDITABLE_FIELDS, NOTE_TEXT, CustomerProject
 from apps.users.models import User
 from apps.users.roles import may_assign_owners, owner_choices
 from pipeline_crm.bounds import BoundedCharField, TypedDateField

@@ -2,47 +2,23 @@
 every write to a project shares (the version check, who may own it). Where it is in the
 pipeline changes only through apps/pipeline/services.py."""
 
-from dataclasses import dataclass, field, fields
 from datetime import date
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.models import Account
 from apps.pipeline import ledger
-from apps.projects.models import CustomerProject, NextStepChange, ProjectNote
+from apps.projects.models import (
+    EDITABLE_FIELDS,
+    NEXT_STEP_FIELDS,
+    TRACKED_FIELDS,
+    CustomerProject,
+    NextStepChange,
+    ProjectNote,
+)
 from apps.users.models import User
 from apps.users.roles import assignable_owners
 from pipeline_crm.errors import DomainError
-
-TRACKED = {"tracked": True}
-
-
-@dataclass(frozen=True)
-class ProjectFacts:
-    """What a project is, as its owner gives it: the one list of a project's editable fields.
-    The create and edit forms, `update_project` and the timeline derive theirs from it. The
-    fields marked tracked are the facts reports follow: a change of one begins a new period in
-    the state ledger."""
-
-    account: Account
-    title: str
-    owner: User = field(metadata=TRACKED)
-    value: Decimal = field(default=Decimal(0), metadata=TRACKED)
-    expected_close_date: date | None = field(default=None, metadata=TRACKED)
-    individual_probability: int | None = field(default=None, metadata=TRACKED)
-    present_state: str = ""
-    desired_state: str = ""
-    buying_process: str = ""
-    next_step: str = ""
-    next_step_date: date | None = None
-
-
-# The fields an edit may change (the account is chosen once, when the project is opened).
-EDITABLE_FIELDS = [f.name for f in fields(ProjectFacts) if f.name != "account"]
-TRACKED_FIELDS = [f.name for f in fields(ProjectFacts) if f.metadata.get("tracked")]
-NEXT_STEP_FIELDS = ["next_step", "next_step_date"]
 
 
 class ProjectError(DomainError):

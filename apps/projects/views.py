@@ -9,12 +9,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.pipeline import services as lifecycle
 from apps.pipeline.forms import LifecycleForm, MoveForm
-from apps.pipeline.models import ProjectStatus
 from apps.pipeline.selectors import timeline
 from apps.projects import selectors, services
 from apps.projects.filters import ProjectFilter
 from apps.projects.forms import NextStepForm, NoteForm, ProjectCreateForm, ProjectEditForm
-from apps.projects.models import CustomerProject
+from apps.projects.models import EDITABLE_FIELDS, CustomerProject, ProjectFacts, ProjectStatus
 from apps.users.models import name_of
 from pipeline_crm.errors import DomainError
 from pipeline_crm.forms import current_state_form, problems, seen_stale
@@ -121,11 +120,11 @@ def project_create(request):
     form = ProjectCreateForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        fields = {field: data[field] for field in services.EDITABLE_FIELDS if field in data}
+        fields = {field: data[field] for field in EDITABLE_FIELDS if field in data}
         fields.setdefault("owner", request.user)  # A rep's projects are their own.
         try:
             if data["account"]:
-                facts = services.ProjectFacts(account=data["account"], **fields)
+                facts = ProjectFacts(account=data["account"], **fields)
                 transition = lifecycle.open_project(
                     facts=facts, user=request.user, pipeline=data["pipeline"]
                 )

@@ -5,7 +5,7 @@ import pytest
 from apps.accounts.factories import AccountFactory
 from apps.projects import services
 from apps.projects.factories import ProjectFactory
-from apps.projects.models import CustomerProject
+from apps.projects.models import CustomerProject, ProjectFacts
 from apps.projects.services import StaleProject
 
 
@@ -71,7 +71,7 @@ def test_a_rep_cannot_hand_their_project_to_someone_else(rep, teammate, team):
 def test_a_rep_cannot_open_a_project_for_someone_else(rep, teammate, team):
     from apps.pipeline.services import open_project
 
-    facts = services.ProjectFacts(account=AccountFactory(owner=rep), title="Deal", owner=teammate)
+    facts = ProjectFacts(account=AccountFactory(owner=rep), title="Deal", owner=teammate)
     with pytest.raises(services.OwnerNotAllowed):
         open_project(facts=facts, user=rep)
     assert not CustomerProject.objects.exists()

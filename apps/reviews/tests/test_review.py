@@ -28,11 +28,11 @@ from django.utils import timezone
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors import Period
 from apps.pipeline import services
-from apps.pipeline.models import ProjectState, StopReason, weighted_value
+from apps.pipeline.models import ProjectState, StopReason
 from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects import services as project_services
 from apps.projects.factories import ProjectFactory, stage_named
-from apps.projects.models import CustomerProject
+from apps.projects.models import CustomerProject, weighted_value
 from apps.reviews import selectors
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.reviews.selectors import STEPS, Scope, default_since, review
