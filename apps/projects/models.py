@@ -332,7 +332,7 @@ class ProjectNote(models.Model):
 
 class NextStepChange(models.Model):
     """A project's next step as someone set it: the history of next steps, appended to by
-    every write that changes one (apps/projects/services.py) and never edited."""
+    every write that changes one (apps/pipeline/services.py) and never edited."""
 
     project = models.ForeignKey(
         CustomerProject, on_delete=models.PROTECT, related_name="next_step_changes"

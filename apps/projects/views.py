@@ -183,7 +183,7 @@ def project_edit(request, pk):
             if seen_stale(form, project):
                 raise services.StaleProject(project)
             if form.is_valid():
-                services.update_project(
+                lifecycle.update_project(
                     project=project,
                     user=request.user,
                     seen_version=form.cleaned_data["version"],
@@ -235,7 +235,7 @@ def next_step(request, pk):
     refused = None
     if form.is_valid():
         try:
-            project = services.set_next_step(
+            project = lifecycle.set_next_step(
                 project=project,
                 user=request.user,
                 seen_version=form.cleaned_data["version"],

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, Contact
 from apps.forecasting.forms import AnalyticsForm, ForecastForm, TargetForm
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.forms import MoveForm, WinForm, entry_field
 from apps.pipeline.models import Pipeline
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.filters import ProjectFilter
 from apps.projects.forms import NextStepForm, ProjectCreateForm, ProjectEditForm
 from apps.projects.models import CustomerProject

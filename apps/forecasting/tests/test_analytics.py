@@ -14,6 +14,7 @@ from apps.forecasting import kept as kept_figures
 from apps.forecasting import selectors
 from apps.forecasting.selectors import StopStructure, analytics
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import (
     PastReassignment,
     PastRevision,
@@ -21,8 +22,6 @@ from apps.pipeline.models import (
     StageTransition,
     StopReason,
 )
-from apps.projects import services as project_services
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from apps.users.factories import RepFactory
 
@@ -375,7 +374,7 @@ def _to(stage):
 def _reassign(project, *, to, by):
     project.refresh_from_db()
     with time_machine.travel(_at(6, 1), tick=False):
-        project_services.update_project(
+        services.update_project(
             project=project, user=by, seen_version=project.version, data={"owner": to}
         )
 

@@ -13,8 +13,8 @@ from django.db import transaction
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors import analytics, forecast, stage_win_rates
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import Pipeline, Stage, StopReason
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from apps.reviews.selectors import Scope, review
 

@@ -15,10 +15,9 @@ from apps.accounts import services as account_services
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import PastReassignment, PastRevision, StageTransition
 from apps.pipeline.tests.test_ledger import assert_ledger_consistent
-from apps.projects import services as project_services
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from apps.projects.services import StaleProject
 from pipeline_crm.testing import at_once, wait_until_someone_waits_for_a_lock
@@ -104,7 +103,7 @@ def test_a_move_bringing_its_fields_and_an_edit_at_once_keep_one(rep, manager, t
         )
 
     def edit():
-        return project_services.update_project(
+        return services.update_project(
             project=project, user=manager, seen_version=1, data={"value": Decimal("77")}
         )
 
@@ -169,7 +168,7 @@ def test_two_reassignments_over_the_same_days_at_once_both_count(
     projects = [ProjectFactory(account=AccountFactory(owner=rep)) for _ in range(2)]
     outcomes = at_once(
         *(
-            lambda project=project, who=who: project_services.update_project(
+            lambda project=project, who=who: services.update_project(
                 project=project, user=who, seen_version=1, data={"owner": teammate}
             )
             for project, who in zip(projects, (manager, pipeline_admin), strict=True)
@@ -193,7 +192,7 @@ def test_two_reassignments_crossing_at_once_both_count(
         ]
     outcomes = at_once(
         *(
-            lambda project=project, who=who, to=to: project_services.update_project(
+            lambda project=project, who=who, to=to: services.update_project(
                 project=project, user=who, seen_version=1, data={"owner": to}
             )
             for project, who, to in zip(

@@ -14,6 +14,7 @@ from django.db.models.functions import TruncMonth
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import ledger, services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import (
     PastReassignment,
     PastRevision,
@@ -24,8 +25,6 @@ from apps.pipeline.models import (
     StopReason,
 )
 from apps.pipeline.selectors import changes_between, projects_as_of, state_changes, timeline
-from apps.projects import services as project_services
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from pipeline_crm.testing import at_once, wait_until_someone_waits_for_a_lock
 
@@ -132,7 +131,7 @@ def _reopen(project, user, reason):
 
 def _edit(**data):
     def edit(project, user, reason):
-        project_services.update_project(project=project, user=user, seen_version=1, data=data)
+        services.update_project(project=project, user=user, seen_version=1, data=data)
 
     return edit
 
@@ -162,9 +161,7 @@ def test_every_service_keeps_the_ledger_consistent(rep, reason, change, new_peri
 
 def test_an_owner_change_begins_a_period_signed_by_who_made_it(rep, teammate, manager, team):
     project = _open(rep)
-    project_services.update_project(
-        project=project, user=manager, seen_version=1, data={"owner": teammate}
-    )
+    services.update_project(project=project, user=manager, seen_version=1, data={"owner": teammate})
     current = ProjectState.objects.current().get(project=project)
     assert (current.owner, current.changed_by, current.transition) == (teammate, manager, None)
     assert_ledger_consistent(project)
@@ -236,7 +233,7 @@ def test_an_edit_of_a_won_project_raises_the_day_it_was_won(rep, manager, team):
         project = _open(rep)
         services.win_project(project=project, user=rep, seen_version=1)
     with time_machine.travel(_on(3, 2), tick=False):
-        project_services.update_project(
+        services.update_project(
             project=project, user=manager, seen_version=2, data={"value": Decimal(5)}
         )
     assert _revisions() == {date(2026, 1, 10): 1}
@@ -246,7 +243,7 @@ def test_an_owner_change_raises_every_day_of_the_projects_life(rep, teammate, ma
     with time_machine.travel(_on(2, 27), tick=False):
         project = _open(rep)
     with time_machine.travel(_on(3, 2), tick=False):
-        project_services.update_project(
+        services.update_project(
             project=project, user=manager, seen_version=1, data={"owner": teammate}
         )
     days = _days(date(2026, 2, 27), date(2026, 3, 2))
@@ -274,7 +271,7 @@ def test_moves_and_edits_of_an_open_project_raise_nothing(rep, manager, team):
         project = _open(rep)
     with time_machine.travel(_on(3, 2), tick=False):
         _move_forward(project, rep, None)
-        project_services.update_project(
+        services.update_project(
             project=project, user=manager, seen_version=2, data={"value": Decimal(5)}
         )
     assert (_revisions(), _reassigned()) == ({}, {})
@@ -398,7 +395,7 @@ def history(rep, pipeline_admin, reason):
             project=project, to_stage=stage_named("Qualification"), user=rep, seen_version=1
         )
     with time_machine.travel(_at(3, 15), tick=False):
-        project_services.update_project(
+        services.update_project(
             project=project, user=rep, seen_version=2, data={"value": Decimal(3000)}
         )
     with time_machine.travel(_at(4), tick=False):
@@ -406,7 +403,7 @@ def history(rep, pipeline_admin, reason):
         Stage.objects.filter(pk=stage_named("Qualification").pk).update(default_probability=25)
         services.record_stage_changes(stages=[stage_named("Qualification")], user=pipeline_admin)
     with time_machine.travel(_at(5), tick=False):
-        project_services.update_project(
+        services.update_project(
             project=project,
             user=rep,
             seen_version=3,
@@ -555,7 +552,7 @@ def test_changes_and_the_timeline_take_constant_queries(rep, django_assert_max_n
 
     few = count()
     for version, value in enumerate(range(2000, 2010), start=1):
-        project_services.update_project(
+        services.update_project(
             project=project, user=rep, seen_version=version, data={"value": Decimal(value)}
         )
     ProjectFactory(account=AccountFactory(owner=rep))

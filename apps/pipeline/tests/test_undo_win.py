@@ -9,9 +9,9 @@ from django.utils import timezone
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import StageTransition
 from apps.pipeline.tests.test_ledger import assert_ledger_consistent
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import ProjectStatus
 from apps.projects.services import StaleProject
 from apps.reviews.selectors import Scope, review

@@ -15,11 +15,10 @@ from django.db import connection
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors import forecast
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import ProjectState
 from apps.pipeline.services import InvalidTransition
 from apps.pipeline.tests.test_ledger import assert_ledger_consistent
-from apps.projects.factories import ProjectFactory, stage_named
-from apps.projects.services import update_project
 from apps.reviews.selectors import Scope, push_count, review
 
 TODAY = datetime(2026, 12, 7, 10, tzinfo=UTC)
@@ -141,7 +140,7 @@ def test_a_win_leaves_the_forecast_of_its_expected_month_as_a_win_not_as_a_date_
     # Pulled into January, then won on 7 December: the win takes it out of January's
     # forecast on the "won" bar, not as a close date moved out of January, and puts nothing
     # into December's (a won project is no forecast).
-    update_project(
+    services.update_project(
         project=deal, user=rep, seen_version=1, data={"expected_close_date": date(2027, 1, 15)}
     )
     deal.refresh_from_db()
@@ -155,7 +154,7 @@ def test_a_win_leaves_the_forecast_of_its_expected_month_as_a_win_not_as_a_date_
 
 @pytest.mark.usefixtures("today")
 def test_a_win_after_its_expected_day_is_no_push_of_the_close_date(rep, manager, team, deal):
-    update_project(
+    services.update_project(
         project=deal, user=rep, seen_version=1, data={"expected_close_date": date(2026, 11, 20)}
     )
     deal.refresh_from_db()

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services as lifecycle
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import Stage
-from apps.projects.factories import ProjectFactory, stage_named
 
 TODAY = date(2026, 3, 11)
 NOW = "2026-03-11 09:00 +00:00"

@@ -13,8 +13,8 @@ import pytest
 from django.db import connection
 
 from apps.accounts.factories import AccountFactory
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import StageTransition
-from apps.projects.factories import ProjectFactory, stage_named
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
