@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from apps.forecasting import views as forecasting_views
+from apps.pipeline import urls as pipeline_urls
 from apps.projects import views as project_views
 
 urlpatterns = [
@@ -17,7 +18,7 @@ urlpatterns = [
     ),
     path("accounts/", include("apps.accounts.urls")),
     path("pipeline/", include("apps.pipeline.urls")),
-    path("projects/", include("apps.projects.urls")),
+    path("projects/", include(pipeline_urls.projects)),
     path("forecast/", include("apps.forecasting.urls")),
     path("analytics/", forecasting_views.analytics, name="analytics"),
     path("search/", project_views.search, name="search"),

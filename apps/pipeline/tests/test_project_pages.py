@@ -11,9 +11,9 @@ from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import services as lifecycle
 from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.filters import ProjectFilter
 from apps.pipeline.models import StageTransition
 from apps.projects import selectors, services
-from apps.projects.filters import ProjectFilter
 from apps.projects.models import CustomerProject, ProjectNote
 from apps.users.factories import RepFactory
 from apps.users.models import name_of
