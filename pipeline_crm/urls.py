@@ -6,8 +6,10 @@ from django.views.generic import RedirectView
 from apps.forecasting import views as forecasting_views
 from apps.pipeline import urls as pipeline_urls
 from apps.projects import views as project_views
+from pipeline_crm import home
 
 urlpatterns = [
+    path("", home.home, name="home"),
     path("", include("apps.users.urls")),
     # Django's usual login URL (where other apps and habits send people); ours is /login/.
     path(
