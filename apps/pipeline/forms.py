@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import Account
-from apps.accounts.selectors import visible_accounts
 from apps.pipeline.models import (
     TRANSITION_NOTE,
     EndedBy,
@@ -16,15 +15,17 @@ from apps.pipeline.models import (
     Stage,
     StopReason,
 )
+from apps.pipeline.selectors import first_stages
 from apps.pipeline.services import (
     MissingEntryFields,
     PipelineError,
-    default_pipeline_for,
     missing_entry_fields,
+    opening_place,
     required_fields,
     won_day_problem,
 )
 from apps.projects.models import EDITABLE_FIELDS, CustomerProject
+from apps.projects.services import NOT_VISIBLE, AccountNotChosen, choose_account
 from apps.users.models import User
 from apps.users.roles import may_assign_owners, owner_choices
 from pipeline_crm.bounds import LONG_TEXT, BoundedCharField, TypedDateField
@@ -251,16 +252,6 @@ class StopForm(LifecycleForm):
 # The project form: what a project is, as its owner gives it, with what its stage requires.
 
 
-def first_stages() -> list[Stage]:
-    """The stage each pipeline starts in (the lowest order)."""
-    return list(
-        Stage.objects.filter(is_won=False)
-        .select_related("pipeline")
-        .order_by("pipeline_id", "order")
-        .distinct("pipeline_id")
-    )
-
-
 PAST_CLOSE_DATE = "This date has passed. Save again to keep it, or choose a later one."
 A_DAY = "Give the day as a date, such as 2026-12-01."
 NUL = "contains a character that cannot be kept (a NUL byte, often pasted from another program)."
@@ -328,6 +319,16 @@ PROJECT_FIELDSETS = [
     ("Qualification", ["present_state", "desired_state", "buying_process"]),
     ("Next step", ["next_step", "next_step_date"]),
 ]
+
+
+def _account_id(value) -> int | None:
+    """The account id the page sent (the list's pick, or a link's), None when it sent none;
+    ValueError when what it sent is no id (garbled or forged)."""
+    if value in (None, ""):
+        return None
+    if not re.fullmatch(r"[0-9]{1,18}", str(value).strip()):
+        raise ValueError(f"No account id: {value!r}")
+    return int(value)
 
 
 class ProjectForm(forms.ModelForm):
@@ -478,22 +479,17 @@ class ProjectCreateForm(ProjectForm):
         the user may see it, refused in words otherwise."""
         if pk in (None, ""):
             return
-        account = self._visible_account(pk)
-        if account is None:
+        try:
+            chosen = choose_account(user=self.user, pk=_account_id(pk), name="", create=False)
+        except (ValueError, AccountNotChosen):
             self.initial["account"] = ""
             self.account_notice = (
                 "The account in the link is not one you can see, so none is chosen: "
                 "type its name below."
             )
             return
-        self.initial["account"] = account.pk
-        self.initial["account_name"] = account.name
-
-    def _visible_account(self, pk) -> Account | None:
-        pk = str(pk).strip()
-        if not re.fullmatch(r"[0-9]{1,18}", pk):
-            return None
-        return visible_accounts(self.user).filter(pk=int(pk)).first()
+        self.initial["account"] = chosen.account.pk
+        self.initial["account_name"] = chosen.account.name
 
     def clean(self):
         # The account first: the first-stage check below needs it.
@@ -504,72 +500,52 @@ class ProjectCreateForm(ProjectForm):
             account = Account(name=self.new_account_name)  # a new account starts as a Suspect
         if account is None:
             return cleaned_data
-        # The stage a new project starts in: the first of its pipeline (chosen, or by the
-        # account's level). The lifecycle service checks it again; here each field says so.
+        # The stage a new project starts in, as the lifecycle service will open it there
+        # (`opening_place`), and what that stage requires (`missing_entry_fields`): here each
+        # field says so, with the form's other errors.
         try:
-            pipeline = cleaned_data.get("pipeline") or default_pipeline_for(account)
+            pipeline, first = opening_place(account=account, pipeline=cleaned_data.get("pipeline"))
         except PipelineError:
             return cleaned_data  # The service says what is wrong with the pipeline.
-        first = pipeline.stages.order_by("order").first()
-        if first is None:
-            return cleaned_data
+        project = CustomerProject(
+            title=cleaned_data.get("title") or "the project",
+            **{name: cleaned_data.get(name) for name in ProjectField.values},
+        )
         missing = [
             name
-            for name, stage in required_fields(first).items()
-            if name in self.fields and name not in self.errors and not cleaned_data.get(name)
+            for name in missing_entry_fields(project, first)
+            if name in self.fields and name not in self.errors
         ]
         if missing:
-            project = CustomerProject(title=cleaned_data.get("title") or "the project")
             self.add_error(None, str(MissingEntryFields(project, first, missing)))
             for name in missing:
                 self.add_error(name, f"A project on {pipeline} starts in {first}: fill this in.")
         return cleaned_data
 
     def _clean_account(self) -> Account | None:
-        """The visible account chosen (by id, or by its exact name, case aside), or None with
-        `new_account_name` set when a new one is to be created, or None with an error."""
+        """The account chosen (`choose_account`), or None with `new_account_name` set when a
+        new one is to be created, or None with the refusal on the account's field."""
         if "account_name" in self.errors:
             return None
         name = self.cleaned_data.get("account_name", "")
-        pk = self.cleaned_data.get("account", "")
-        if pk:
-            account = self._visible_account(pk)
-            if account is None:
-                self.add_error(
-                    "account_name",
-                    "That account is not one you can see, so no project can be opened on it: "
-                    "choose one from the list.",
-                )
-                return None
-            if not name or name.casefold() == account.name.casefold():
-                return account
-            # The name was changed after the account was picked: the typed name decides.
-        if not name:
+        try:
+            pk = _account_id(self.cleaned_data.get("account"))
+        except ValueError:
+            self.add_error("account_name", NOT_VISIBLE)
+            return None
+        if pk is None and not name:
             self.add_error("account_name", PROJECT_MESSAGES["account_name"]["required"])
             return None
-        account = visible_accounts(self.user).filter(name__iexact=name).first()
-        if account is not None:
-            if self.cleaned_data.get("new_account"):
-                self.account_note = (
-                    f"An account named “{account.name}” already exists, so the project is on it."
-                )
-            return account
-        if Account.objects.filter(name__iexact=name).exists():
-            self.add_error(
-                "account_name",
-                f"An account named “{name}” already exists, but it is not one you can see: "
-                "ask its account manager or your manager, or choose another account.",
+        try:
+            chosen = choose_account(
+                user=self.user, pk=pk, name=name, create=self.cleaned_data.get("new_account")
             )
+        except AccountNotChosen as error:
+            self.add_error("account_name", str(error))
             return None
-        if self.cleaned_data.get("new_account"):
-            self.new_account_name = name
-            return None
-        self.add_error(
-            "account_name",
-            f"No account you can see is named “{name}”. Choose one from the list, or tick "
-            "“New account” to create it.",
-        )
-        return None
+        self.new_account_name = chosen.new_name
+        self.account_note = chosen.note
+        return chosen.account
 
 
 class ProjectEditForm(ProjectForm):

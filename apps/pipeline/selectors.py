@@ -245,6 +245,17 @@ def _share_related(rows, previous) -> None:
         transition.stop_reason = reasons.get(transition.stop_reason_id)
 
 
+def first_stages() -> list[Stage]:
+    """The stage each pipeline starts in (its lowest order; a won stage never is): the
+    project form marks what they require."""
+    return list(
+        Stage.objects.filter(is_won=False)
+        .select_related("pipeline")
+        .order_by("pipeline_id", "order")
+        .distinct("pipeline_id")
+    )
+
+
 def timeline(project: CustomerProject) -> list[dict]:
     """The project's story from the state ledger, newest first: one event per period, with
     the stage transition that began it (an opening, move, win, stop or reopening) and the

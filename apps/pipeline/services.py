@@ -91,6 +91,26 @@ def default_pipeline_for(account: Account) -> Pipeline:
     return pipeline
 
 
+def opening_place(
+    *, account: Account, pipeline: Pipeline | None = None, stage: Stage | None = None
+) -> tuple[Pipeline, Stage]:
+    """Where a new project on `account` starts: `stage`, or the first stage of `pipeline`, or
+    of the default pipeline for the account's level (`default_pipeline_for`). Refused: a
+    pipeline without stages, a stage of another pipeline, the won stage."""
+    pipeline = pipeline or (stage.pipeline if stage else default_pipeline_for(account))
+    stage = stage or pipeline.stages.order_by("order").first()
+    if stage is None:
+        raise PipelineNotReady(
+            f"{pipeline} has no stages yet, so no project can be opened on it: ask an admin "
+            "to add its stages."
+        )
+    if stage.pipeline_id != pipeline.pk:
+        raise InvalidTransition(f"{stage} is not a stage of {pipeline}.")
+    if stage.is_won:
+        raise InvalidTransition("A project is won by winning it, not opened as won.")
+    return pipeline, stage
+
+
 @transaction.atomic
 def open_project(
     *,
@@ -104,17 +124,7 @@ def open_project(
     the pipeline's first), and record its opening."""
     if facts.owner != user:
         check_owner(user=user, owner=facts.owner)
-    pipeline = pipeline or (stage.pipeline if stage else default_pipeline_for(facts.account))
-    stage = stage or pipeline.stages.order_by("order").first()
-    if stage is None:
-        raise PipelineNotReady(
-            f"{pipeline} has no stages yet, so no project can be opened on it: ask an admin "
-            "to add its stages."
-        )
-    if stage.pipeline_id != pipeline.pk:
-        raise InvalidTransition(f"{stage} is not a stage of {pipeline}.")
-    if stage.is_won:
-        raise InvalidTransition("A project is won by winning it, not opened as won.")
+    pipeline, stage = opening_place(account=facts.account, pipeline=pipeline, stage=stage)
     now = ledger.now()
     project = CustomerProject(
         **facts.__dict__,

@@ -1,10 +1,15 @@
-"""The rules every write to a customer project shares (the version check, who may own it),
-and its notes. Every write its history records (an opening, a move, an edit of its facts or
-next step) is made by apps/pipeline/services.py, which builds on these."""
+"""The rules every write to a customer project shares (the version check, who may own it,
+which account a new one goes on), and its notes. Every write its history records (an
+opening, a move, an edit of its facts or next step) is made by apps/pipeline/services.py,
+which builds on these."""
+
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.models import Account
+from apps.accounts.selectors import visible_accounts
 from apps.projects.models import CustomerProject, ProjectNote
 from apps.users.models import User
 from apps.users.roles import assignable_owners
@@ -32,6 +37,16 @@ class OwnerNotAllowed(ProjectError):
     """The user may not hand the project to that account manager."""
 
 
+class AccountNotChosen(ProjectError):
+    """The account a new project was to go on is not one the user may choose."""
+
+
+NOT_VISIBLE = (
+    "That account is not one you can see, so no project can be opened on it: choose one "
+    "from the list."
+)
+
+
 def lock_project(project: CustomerProject, seen_version: int) -> CustomerProject:
     """The project's row, locked for this transaction, if the caller saw its current version;
     otherwise StaleProject."""
@@ -52,6 +67,49 @@ def check_owner(*, user: User, owner: User) -> None:
             f"You cannot make {owner} the account manager of a project: you may hand projects "
             "only to people whose work you see."
         )
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    """The account a new project goes on: one the user may see, or a new one to create with
+    the project."""
+
+    account: Account | None = None  # None: a new account, named `new_name`
+    new_name: str = ""
+    note: str = ""  # said with the result: the new account asked for exists, so it is that one
+
+
+def choose_account(*, user: User, pk: int | None, name: str, create: bool) -> AccountChoice:
+    """The account a new project goes on, as the project form gives it: the account `pk`
+    picked from the accounts the user may see (unless the name was changed after the pick:
+    then `name` decides), else the visible account named `name` (case aside), else, when
+    `create`, a new account named `name`. Refused (AccountNotChosen) when the account picked
+    or the only one so named is not one the user may see, or no account has the name and
+    none is to be created."""
+    visible = visible_accounts(user)
+    if pk is not None:
+        account = visible.filter(pk=pk).first()
+        if account is None:
+            raise AccountNotChosen(NOT_VISIBLE)
+        if not name or name.casefold() == account.name.casefold():
+            return AccountChoice(account)
+    account = visible.filter(name__iexact=name).first()
+    if account is not None:
+        if create:
+            note = f"An account named “{account.name}” already exists, so the project is on it."
+            return AccountChoice(account, note=note)
+        return AccountChoice(account)
+    if Account.objects.filter(name__iexact=name).exists():
+        raise AccountNotChosen(
+            f"An account named “{name}” already exists, but it is not one you can see: "
+            "ask its account manager or your manager, or choose another account."
+        )
+    if create:
+        return AccountChoice(new_name=name)
+    raise AccountNotChosen(
+        f"No account you can see is named “{name}”. Choose one from the list, or tick "
+        "“New account” to create it."
+    )
 
 
 @transaction.atomic
