@@ -1,7 +1,8 @@
 """Dependencies between apps run one way (DESIGN.md, "Layout"): an app imports only the apps
 below it in LAYERS, never one above. Every import counts: at the top of a module and inside
-a function alike. pipeline_crm/ sits above every app and may import any of them; an app not
-listed is above all the listed ones (and above the others not listed, in no order)."""
+a function alike. pipeline_crm/ sits above every app and may import any of them. An app not
+in LAYERS sits above all the listed ones; two such apps are in no order, so neither may import
+the other until LAYERS places them."""
 
 import ast
 from pathlib import Path
@@ -75,8 +76,6 @@ def imports_against_the_flow() -> list[str]:
     return found
 
 
-# Today's code: projects imports pipeline, users imports projects (the issue's cycles).
-@pytest.mark.xfail(strict=True, reason="imports against the flow, being undone on this branch")
 def test_apps_import_only_the_apps_below_them():
     offending = imports_against_the_flow()
     assert not offending, (
