@@ -52,7 +52,13 @@ from django.utils.html import format_html
 from apps.forecasting import kept as kept_figures
 from apps.forecasting.models import PeriodKind, Target
 from apps.pipeline import ledger
-from apps.pipeline.models import Pipeline, ProjectState, Stage, StageTransition, StopReason
+from apps.pipeline.models import (
+    Pipeline,
+    ProjectState,
+    Stage,
+    StageTransition,
+    StopReason,
+)
 from apps.pipeline.selectors import visible_states
 from apps.projects.models import (
     CustomerProject,

@@ -12,7 +12,12 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F, Func, QuerySet, Sum, Value
 from django.utils import timezone
 
-from apps.pipeline.models import PastReassignment, PastRevision, ProjectState, StageTransition
+from apps.pipeline.models import (
+    PastReassignment,
+    PastRevision,
+    ProjectState,
+    StageTransition,
+)
 from apps.projects.models import CustomerProject, ProjectStatus
 from apps.users.models import User
 
