@@ -4,9 +4,12 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from apps.forecasting import views as forecasting_views
+from apps.pipeline import urls as pipeline_urls
 from apps.projects import views as project_views
+from pipeline_crm import home
 
 urlpatterns = [
+    path("", home.home, name="home"),
     path("", include("apps.users.urls")),
     # Django's usual login URL (where other apps and habits send people); ours is /login/.
     path(
@@ -17,7 +20,7 @@ urlpatterns = [
     ),
     path("accounts/", include("apps.accounts.urls")),
     path("pipeline/", include("apps.pipeline.urls")),
-    path("projects/", include("apps.projects.urls")),
+    path("projects/", include(pipeline_urls.projects)),
     path("forecast/", include("apps.forecasting.urls")),
     path("analytics/", forecasting_views.analytics, name="analytics"),
     path("search/", project_views.search, name="search"),

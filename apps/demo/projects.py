@@ -32,9 +32,9 @@ from django.utils import timezone
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import services as lifecycle
 from apps.pipeline.ledger import backdated
-from apps.pipeline.models import EndedBy, Pipeline, PipelineKind, ProjectStatus, StopReason
-from apps.projects.models import CustomerProject
-from apps.projects.services import ProjectFacts, update_project
+from apps.pipeline.models import EndedBy, Pipeline, PipelineKind, StopReason
+from apps.pipeline.services import update_project
+from apps.projects.models import CustomerProject, ProjectFacts, ProjectStatus
 from apps.users.models import Team
 
 PROJECTS_PER_REP = 50

@@ -15,8 +15,8 @@ from apps.forecasting.periods import periods_from
 from apps.pipeline import services as lifecycle
 from apps.pipeline.ledger import backdated
 from apps.pipeline.models import EndedBy, ProjectState, Stage, StopReason
-from apps.projects.models import CustomerProject
-from apps.projects.services import ProjectFacts, update_project
+from apps.pipeline.services import update_project
+from apps.projects.models import CustomerProject, ProjectFacts
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.users.models import Team
 from pipeline_crm.errors import DomainError

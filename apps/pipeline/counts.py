@@ -29,11 +29,11 @@ from apps.pipeline.models import (
     CloseCount,
     CloseDaysCount,
     CloseReasonCount,
-    ProjectStatus,
     ReachedCount,
     StageTransition,
     StayCount,
 )
+from apps.projects.models import ProjectStatus
 
 CLOSED = (ProjectStatus.WON.value, ProjectStatus.STOPPED.value)
 _MONTH = "date_trunc('month', t.created_at AT TIME ZONE %(tz)s)::date"

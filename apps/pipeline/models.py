@@ -4,10 +4,11 @@ from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, Range
 from django.contrib.postgres.indexes import GistIndex
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models import Case, F, Func, Q, Value, When
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Lower
 from django.urls import reverse
 
+from apps.projects.models import ProjectStatus, effective_probability, weighted_value
 from apps.users.models import Team
 from pipeline_crm.bounds import BoundedTextField, text_limit_check
 
@@ -134,39 +135,6 @@ class StopReason(models.Model):
 
     def __str__(self):
         return self.name
-
-
-class ProjectStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    WON = "won", "Won"
-    STOPPED = "stopped", "Stopped"
-
-
-def effective_probability(
-    *,
-    status="status",
-    individual="individual_probability",
-    stage_default="stage__default_probability",
-) -> models.Expression:
-    """The probability of winning a project, in percent: won 100, stopped 0, otherwise the
-    owner's individual percentage if set, otherwise the stage's default. The one definition:
-    projects annotate with it (CustomerProjectQuerySet) and the state ledger computes its
-    column with it (ProjectState.effective_probability), so nothing else re-implements it."""
-    return Case(
-        When(**{status: ProjectStatus.WON}, then=Value(100)),
-        When(**{status: ProjectStatus.STOPPED}, then=Value(0)),
-        default=Coalesce(F(individual), F(stage_default)),
-        output_field=models.PositiveSmallIntegerField(),
-    )
-
-
-def weighted_value(probability: str = "effective_probability") -> models.Expression:
-    """What a project weighs in a forecast: its value × `probability` (a percentage field or
-    annotation) / 100. The one definition for reads through the ORM: projects and the ledger
-    weigh with it. Two aggregates write the same product in SQL, for speed, and their tests
-    check them against it: the forecast's (`forecasting.selectors.SUMS`, scaled after the
-    sum) and the review's waterfall (`reviews.selectors._cents`, in whole cents)."""
-    return F("value") * F(probability) / Value(100)
 
 
 class EndedBy(models.TextChoices):

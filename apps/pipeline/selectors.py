@@ -17,9 +17,8 @@ from apps.pipeline.models import (
     TransitionKind,
     transition_kind,
 )
-from apps.projects.models import CustomerProject
+from apps.projects.models import TRACKED_FIELDS, CustomerProject
 from apps.projects.selectors import with_list_columns
-from apps.projects.services import TRACKED_FIELDS
 from apps.users.models import User
 from apps.users.roles import visible_to
 
@@ -262,6 +261,17 @@ def _share_related(rows, previous) -> None:
         transition.to_stage = stages[transition.to_stage_id]
         transition.from_stage = stages.get(transition.from_stage_id)
         transition.stop_reason = reasons.get(transition.stop_reason_id)
+
+
+def first_stages() -> list[Stage]:
+    """The stage each pipeline starts in (its lowest order; a won stage never is): the
+    project form marks what they require."""
+    return list(
+        Stage.objects.filter(is_won=False)
+        .select_related("pipeline")
+        .order_by("pipeline_id", "order")
+        .distinct("pipeline_id")
+    )
 
 
 def timeline(project: CustomerProject) -> list[dict]:

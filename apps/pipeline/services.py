@@ -1,9 +1,11 @@
-"""The lifecycle of a customer project: the only place where its stage and status change.
+"""The lifecycle of a customer project: the only place where its stage and status change,
+and every other write its history records (an edit of its facts or of its next step).
 
-Each service runs in one transaction, locks the project row, checks that the caller saw the
-current state (the project's version), validates the target, writes the project, exactly
-one immutable StageTransition and the new period of the state ledger (closing the one
-before), and returns the transition.
+Each lifecycle service runs in one transaction, locks the project row, checks that the
+caller saw the current state (the project's version), validates the target, writes the
+project, exactly one immutable StageTransition and the new period of the state ledger
+(closing the one before), and returns the transition. An edit of a tracked fact begins a
+ledger period of its own, without a transition.
 """
 
 from datetime import date
@@ -26,19 +28,20 @@ from apps.pipeline.models import (
     PipelineKind,
     ProjectField,
     ProjectState,
-    ProjectStatus,
     Stage,
     StageTransition,
     StopReason,
 )
-from apps.projects.models import CustomerProject
-from apps.projects.services import (
+from apps.projects.models import (
+    EDITABLE_FIELDS,
     NEXT_STEP_FIELDS,
+    TRACKED_FIELDS,
+    CustomerProject,
+    NextStepChange,
     ProjectFacts,
-    check_owner,
-    lock_project,
-    record_next_step,
+    ProjectStatus,
 )
+from apps.projects.services import ProjectError, check_owner, lock_project
 from apps.users.models import User
 from apps.users.roles import is_admin, is_manager
 from pipeline_crm.errors import DomainError
@@ -88,6 +91,26 @@ def default_pipeline_for(account: Account) -> Pipeline:
     return pipeline
 
 
+def opening_place(
+    *, account: Account, pipeline: Pipeline | None = None, stage: Stage | None = None
+) -> tuple[Pipeline, Stage]:
+    """Where a new project on `account` starts: `stage`, or the first stage of `pipeline`, or
+    of the default pipeline for the account's level (`default_pipeline_for`). Refused: a
+    pipeline without stages, a stage of another pipeline, the won stage."""
+    pipeline = pipeline or (stage.pipeline if stage else default_pipeline_for(account))
+    stage = stage or pipeline.stages.order_by("order").first()
+    if stage is None:
+        raise PipelineNotReady(
+            f"{pipeline} has no stages yet, so no project can be opened on it: ask an admin "
+            "to add its stages."
+        )
+    if stage.pipeline_id != pipeline.pk:
+        raise InvalidTransition(f"{stage} is not a stage of {pipeline}.")
+    if stage.is_won:
+        raise InvalidTransition("A project is won by winning it, not opened as won.")
+    return pipeline, stage
+
+
 @transaction.atomic
 def open_project(
     *,
@@ -101,17 +124,7 @@ def open_project(
     the pipeline's first), and record its opening."""
     if facts.owner != user:
         check_owner(user=user, owner=facts.owner)
-    pipeline = pipeline or (stage.pipeline if stage else default_pipeline_for(facts.account))
-    stage = stage or pipeline.stages.order_by("order").first()
-    if stage is None:
-        raise PipelineNotReady(
-            f"{pipeline} has no stages yet, so no project can be opened on it: ask an admin "
-            "to add its stages."
-        )
-    if stage.pipeline_id != pipeline.pk:
-        raise InvalidTransition(f"{stage} is not a stage of {pipeline}.")
-    if stage.is_won:
-        raise InvalidTransition("A project is won by winning it, not opened as won.")
+    pipeline, stage = opening_place(account=facts.account, pipeline=pipeline, stage=stage)
     now = ledger.now()
     project = CustomerProject(
         **facts.__dict__,
@@ -288,6 +301,62 @@ def reopen_project(
 
 
 @transaction.atomic
+def update_project(
+    *, project: CustomerProject, user: User, seen_version: int, data: dict
+) -> CustomerProject:
+    """Change a project's facts. A change of a tracked fact (value, close date, individual %,
+    owner) begins a new period in the state ledger, signed by `user`. A form older than the
+    project's last change is refused."""
+    locked = lock_project(project, seen_version)
+    changed = [f for f in EDITABLE_FIELDS if f in data and getattr(locked, f) != data[f]]
+    if not changed:
+        return locked  # Nothing to record: no new version, no new period.
+    if "owner" in changed:
+        check_owner(user=user, owner=data["owner"])
+    for name in changed:
+        setattr(locked, name, data[name])
+    # Field validation; the table's check constraints hold what no form field can break.
+    locked.full_clean(validate_constraints=False)
+    locked.version += 1
+    locked.updated_by = user
+    locked.save(update_fields=[*changed, "version", "updated_by", "updated_at"])
+    if any(name in NEXT_STEP_FIELDS for name in changed):
+        record_next_step(locked, user=user)
+    if any(name in TRACKED_FIELDS for name in changed):
+        current = ledger.current_period(locked)
+        at = ledger.moment_of_change(current, ledger.now())
+        ledger.begin_period(
+            locked, facts=ledger.snapshot(locked), current=current, at=at, user=user
+        )
+    return locked
+
+
+@transaction.atomic
+def set_next_step(
+    *,
+    project: CustomerProject,
+    user: User,
+    seen_version: int,
+    next_step: str,
+    next_step_date: date | None,
+) -> CustomerProject:
+    """Set what happens next on an open project and by when (the quick form of the project
+    page); a form older than the project's last change is refused."""
+    locked = lock_project(project, seen_version)
+    if not locked.is_open:
+        raise ProjectError(
+            f"{locked.title} is {locked.get_status_display().lower()}: a next step is for "
+            "an open project."
+        )
+    return update_project(
+        project=locked,
+        user=user,
+        seen_version=seen_version,
+        data={"next_step": next_step.strip(), "next_step_date": next_step_date},
+    )
+
+
+@transaction.atomic
 def record_stage_changes(*, stages: list[Stage], user: User) -> int:
     """After an admin changed stages' default % or order (already saved): begin a new ledger
     period for the open projects in them, so the ledger follows what the board now shows
@@ -356,6 +425,18 @@ def _apply_facts(project: CustomerProject, facts: dict, *, user: User) -> None:
     project.save(update_fields=[*facts, "updated_at"])
     if set(facts) & set(NEXT_STEP_FIELDS):
         record_next_step(project, user=user)
+
+
+def record_next_step(project: CustomerProject, *, user: User) -> NextStepChange:
+    """Append the project's next step as it now is to its history of next steps (in the
+    transaction of the write that set it)."""
+    return NextStepChange.objects.create(
+        project=project,
+        next_step=project.next_step,
+        next_step_date=project.next_step_date,
+        changed_by=user,
+        changed_at=timezone.now(),
+    )
 
 
 def _require_open(project: CustomerProject) -> None:

@@ -1,4 +1,6 @@
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -6,12 +8,13 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import DurationField, ExpressionWrapper, F, Q, Value
-from django.db.models.functions import ExtractDay
+from django.db.models import Case, DurationField, ExpressionWrapper, F, Q, Value, When
+from django.db.models.functions import Coalesce, ExtractDay
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.pipeline.models import ProjectStatus, effective_probability, weighted_value
+from apps.accounts.models import Account
+from apps.users.models import User
 from pipeline_crm.bounds import BoundedTextField, text_limit_check
 from pipeline_crm.search import search_vector
 
@@ -25,6 +28,68 @@ NEXT_STEP_DUE = [
 ]
 NEXT_STEP_DAYS_AHEAD = 7
 NOTE_TEXT = 5_000  # a project note's characters: a note, not a document
+
+
+class ProjectStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    STOPPED = "stopped", "Stopped"
+
+
+def effective_probability(
+    *,
+    status="status",
+    individual="individual_probability",
+    stage_default="stage__default_probability",
+) -> models.Expression:
+    """The probability of winning a project, in percent: won 100, stopped 0, otherwise the
+    owner's individual percentage if set, otherwise the stage's default. The one definition:
+    projects annotate with it (CustomerProjectQuerySet) and the state ledger computes its
+    column with it (ProjectState.effective_probability), so nothing else re-implements it."""
+    return Case(
+        When(**{status: ProjectStatus.WON}, then=Value(100)),
+        When(**{status: ProjectStatus.STOPPED}, then=Value(0)),
+        default=Coalesce(F(individual), F(stage_default)),
+        output_field=models.PositiveSmallIntegerField(),
+    )
+
+
+def weighted_value(probability: str = "effective_probability") -> models.Expression:
+    """What a project weighs in a forecast: its value × `probability` (a percentage field or
+    annotation) / 100. The one definition for reads through the ORM: projects and the ledger
+    weigh with it. Two aggregates write the same product in SQL, for speed, and their tests
+    check them against it: the forecast's (`forecasting.selectors.SUMS`, scaled after the
+    sum) and the review's waterfall (`reviews.selectors._cents`, in whole cents)."""
+    return F("value") * F(probability) / Value(100)
+
+
+TRACKED = {"tracked": True}
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What a project is, as its owner gives it: the one list of a project's editable fields.
+    The create and edit forms, `update_project` and the timeline derive theirs from it. The
+    fields marked tracked are the facts reports follow: a change of one begins a new period in
+    the state ledger."""
+
+    account: Account
+    title: str
+    owner: User = field(metadata=TRACKED)
+    value: Decimal = field(default=Decimal(0), metadata=TRACKED)
+    expected_close_date: date | None = field(default=None, metadata=TRACKED)
+    individual_probability: int | None = field(default=None, metadata=TRACKED)
+    present_state: str = ""
+    desired_state: str = ""
+    buying_process: str = ""
+    next_step: str = ""
+    next_step_date: date | None = None
+
+
+# The fields an edit may change (the account is chosen once, when the project is opened).
+EDITABLE_FIELDS = [f.name for f in fields(ProjectFacts) if f.name != "account"]
+TRACKED_FIELDS = [f.name for f in fields(ProjectFacts) if f.metadata.get("tracked")]
+NEXT_STEP_FIELDS = ["next_step", "next_step_date"]
 
 
 def next_step_q(due: str, today: date) -> Q:
@@ -267,7 +332,7 @@ class ProjectNote(models.Model):
 
 class NextStepChange(models.Model):
     """A project's next step as someone set it: the history of next steps, appended to by
-    every write that changes one (apps/projects/services.py) and never edited."""
+    every write that changes one (apps/pipeline/services.py) and never edited."""
 
     project = models.ForeignKey(
         CustomerProject, on_delete=models.PROTECT, related_name="next_step_changes"

@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Account, Contact
 from apps.accounts.selectors import visible_accounts
-from apps.pipeline.models import ProjectStatus
-from apps.projects.models import NEXT_STEP_DUE, CustomerProject, next_step_q
+from apps.projects.models import NEXT_STEP_DUE, CustomerProject, ProjectStatus, next_step_q
 from apps.users.models import Team, User
 from apps.users.roles import visible_to
 from pipeline_crm.search import search_query

@@ -1,48 +1,19 @@
-"""Writes to what a customer project is: its facts, qualification and notes, and the rules
-every write to a project shares (the version check, who may own it). Where it is in the
-pipeline changes only through apps/pipeline/services.py."""
+"""The rules every write to a customer project shares (the version check, who may own it,
+which account a new one goes on), and its notes. Every write its history records (an
+opening, a move, an edit of its facts or next step) is made by apps/pipeline/services.py,
+which builds on these."""
 
-from dataclasses import dataclass, field, fields
-from datetime import date
-from decimal import Decimal
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Account
-from apps.pipeline import ledger
-from apps.projects.models import CustomerProject, NextStepChange, ProjectNote
+from apps.accounts.selectors import visible_accounts
+from apps.projects.models import CustomerProject, ProjectNote
 from apps.users.models import User
 from apps.users.roles import assignable_owners
 from pipeline_crm.errors import DomainError
-
-TRACKED = {"tracked": True}
-
-
-@dataclass(frozen=True)
-class ProjectFacts:
-    """What a project is, as its owner gives it: the one list of a project's editable fields.
-    The create and edit forms, `update_project` and the timeline derive theirs from it. The
-    fields marked tracked are the facts reports follow: a change of one begins a new period in
-    the state ledger."""
-
-    account: Account
-    title: str
-    owner: User = field(metadata=TRACKED)
-    value: Decimal = field(default=Decimal(0), metadata=TRACKED)
-    expected_close_date: date | None = field(default=None, metadata=TRACKED)
-    individual_probability: int | None = field(default=None, metadata=TRACKED)
-    present_state: str = ""
-    desired_state: str = ""
-    buying_process: str = ""
-    next_step: str = ""
-    next_step_date: date | None = None
-
-
-# The fields an edit may change (the account is chosen once, when the project is opened).
-EDITABLE_FIELDS = [f.name for f in fields(ProjectFacts) if f.name != "account"]
-TRACKED_FIELDS = [f.name for f in fields(ProjectFacts) if f.metadata.get("tracked")]
-NEXT_STEP_FIELDS = ["next_step", "next_step_date"]
 
 
 class ProjectError(DomainError):
@@ -64,6 +35,16 @@ class StaleProject(ProjectError):
 
 class OwnerNotAllowed(ProjectError):
     """The user may not hand the project to that account manager."""
+
+
+class AccountNotChosen(ProjectError):
+    """The account a new project was to go on is not one the user may choose."""
+
+
+NOT_VISIBLE = (
+    "That account is not one you can see, so no project can be opened on it: choose one "
+    "from the list."
+)
 
 
 def lock_project(project: CustomerProject, seen_version: int) -> CustomerProject:
@@ -88,71 +69,46 @@ def check_owner(*, user: User, owner: User) -> None:
         )
 
 
-@transaction.atomic
-def update_project(
-    *, project: CustomerProject, user: User, seen_version: int, data: dict
-) -> CustomerProject:
-    """Change a project's facts. A change of a tracked fact (value, close date, individual %,
-    owner) begins a new period in the state ledger, signed by `user`. A form older than the
-    project's last change is refused."""
-    locked = lock_project(project, seen_version)
-    changed = [f for f in EDITABLE_FIELDS if f in data and getattr(locked, f) != data[f]]
-    if not changed:
-        return locked  # Nothing to record: no new version, no new period.
-    if "owner" in changed:
-        check_owner(user=user, owner=data["owner"])
-    for name in changed:
-        setattr(locked, name, data[name])
-    # Field validation; the table's check constraints hold what no form field can break.
-    locked.full_clean(validate_constraints=False)
-    locked.version += 1
-    locked.updated_by = user
-    locked.save(update_fields=[*changed, "version", "updated_by", "updated_at"])
-    if any(name in NEXT_STEP_FIELDS for name in changed):
-        record_next_step(locked, user=user)
-    if any(name in TRACKED_FIELDS for name in changed):
-        current = ledger.current_period(locked)
-        at = ledger.moment_of_change(current, ledger.now())
-        ledger.begin_period(
-            locked, facts=ledger.snapshot(locked), current=current, at=at, user=user
+@dataclass(frozen=True)
+class AccountChoice:
+    """The account a new project goes on: one the user may see, or a new one to create with
+    the project."""
+
+    account: Account | None = None  # None: a new account, named `new_name`
+    new_name: str = ""
+    note: str = ""  # said with the result: the new account asked for exists, so it is that one
+
+
+def choose_account(*, user: User, pk: int | None, name: str, create: bool) -> AccountChoice:
+    """The account a new project goes on, as the project form gives it: the account `pk`
+    picked from the accounts the user may see (unless the name was changed after the pick:
+    then `name` decides), else the visible account named `name` (case aside), else, when
+    `create`, a new account named `name`. Refused (AccountNotChosen) when the account picked
+    or the only one so named is not one the user may see, or no account has the name and
+    none is to be created."""
+    visible = visible_accounts(user)
+    if pk is not None:
+        account = visible.filter(pk=pk).first()
+        if account is None:
+            raise AccountNotChosen(NOT_VISIBLE)
+        if not name or name.casefold() == account.name.casefold():
+            return AccountChoice(account)
+    account = visible.filter(name__iexact=name).first()
+    if account is not None:
+        if create:
+            note = f"An account named “{account.name}” already exists, so the project is on it."
+            return AccountChoice(account, note=note)
+        return AccountChoice(account)
+    if Account.objects.filter(name__iexact=name).exists():
+        raise AccountNotChosen(
+            f"An account named “{name}” already exists, but it is not one you can see: "
+            "ask its account manager or your manager, or choose another account."
         )
-    return locked
-
-
-def record_next_step(project: CustomerProject, *, user: User) -> NextStepChange:
-    """Append the project's next step as it now is to its history of next steps (in the
-    transaction of the write that set it)."""
-    return NextStepChange.objects.create(
-        project=project,
-        next_step=project.next_step,
-        next_step_date=project.next_step_date,
-        changed_by=user,
-        changed_at=timezone.now(),
-    )
-
-
-@transaction.atomic
-def set_next_step(
-    *,
-    project: CustomerProject,
-    user: User,
-    seen_version: int,
-    next_step: str,
-    next_step_date: date | None,
-) -> CustomerProject:
-    """Set what happens next on an open project and by when (the quick form of the project
-    page); a form older than the project's last change is refused."""
-    locked = lock_project(project, seen_version)
-    if not locked.is_open:
-        raise ProjectError(
-            f"{locked.title} is {locked.get_status_display().lower()}: a next step is for "
-            "an open project."
-        )
-    return update_project(
-        project=locked,
-        user=user,
-        seen_version=seen_version,
-        data={"next_step": next_step.strip(), "next_step_date": next_step_date},
+    if create:
+        return AccountChoice(new_name=name)
+    raise AccountNotChosen(
+        f"No account you can see is named “{name}”. Choose one from the list, or tick "
+        "“New account” to create it."
     )
 
 

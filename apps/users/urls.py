@@ -5,7 +5,6 @@ from apps.users import views
 from apps.users.forms import LoginForm
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path(
         "login/",

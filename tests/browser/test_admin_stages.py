@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.forecasting.tests.test_admin import _closed_history
+from apps.pipeline.factories import stage_named
 from apps.pipeline.models import Pipeline
-from apps.projects.factories import stage_named
 from tests.browser.pages import log_in
 
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.accounts.factories import AccountFactory
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import Pipeline, StageTransition
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from tests.browser.pages import log_in
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.models import Target
 from apps.forecasting.periods import period_containing
-from apps.projects.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named
 from tests.browser.pages import log_in
 
 

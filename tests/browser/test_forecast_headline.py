@@ -11,7 +11,7 @@ from apps.accounts.factories import AccountFactory
 from apps.forecasting.models import Target
 from apps.forecasting.periods import period_containing
 from apps.pipeline import services
-from apps.projects.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named
 from tests.browser.pages import log_in
 
 CHART = "Chart.getChart(document.getElementById('forecast-chart'))"

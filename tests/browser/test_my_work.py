@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.accounts.factories import AccountFactory
-from apps.projects.factories import ProjectFactory
+from apps.pipeline.factories import ProjectFactory
 from apps.projects.models import NextStepChange
 from tests.browser.pages import log_in
 

@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.accounts.factories import AccountFactory, ContactFactory
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import StopReason
 from apps.pipeline.services import stop_project
-from apps.projects.factories import ProjectFactory, stage_named
 from tests.browser.pages import log_in
 
 

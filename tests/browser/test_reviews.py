@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.accounts.factories import AccountFactory
-from apps.projects.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.reviews.models import ActionItem, ReviewMeeting
 from tests.browser.pages import log_in
 

@@ -17,11 +17,17 @@ from hypothesis import strategies as st
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, Contact
 from apps.forecasting.forms import AnalyticsForm, ForecastForm, TargetForm
-from apps.pipeline.forms import MoveForm, WinForm, entry_field
+from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.filters import ProjectFilter
+from apps.pipeline.forms import (
+    MoveForm,
+    ProjectCreateForm,
+    ProjectEditForm,
+    WinForm,
+    entry_field,
+)
 from apps.pipeline.models import Pipeline
-from apps.projects.factories import ProjectFactory, stage_named
-from apps.projects.filters import ProjectFilter
-from apps.projects.forms import NextStepForm, ProjectCreateForm, ProjectEditForm
+from apps.projects.forms import NextStepForm
 from apps.projects.models import CustomerProject
 from apps.reviews.forms import ActionForm, PrepareForm
 from apps.reviews.models import ReviewMeeting

@@ -10,9 +10,9 @@ from apps.accounts.factories import AccountFactory
 from apps.demo import load_checks
 from apps.demo.load_client import Form
 from apps.pipeline import services
-from apps.projects.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.services import update_project
 from apps.projects.models import CustomerProject
-from apps.projects.services import update_project
 
 
 def _findings(findings):

@@ -15,8 +15,8 @@ from apps.forecasting.selectors.forecast import (
     owners,
     won_by_period,
 )
-from apps.pipeline.models import Pipeline, ProjectStatus, StageTransition
-from apps.projects.models import CustomerProject
+from apps.pipeline.models import Pipeline, StageTransition
+from apps.projects.models import CustomerProject, ProjectStatus
 from apps.users.models import Team, User
 from apps.users.roles import sees_everyone
 

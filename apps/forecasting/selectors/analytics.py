@@ -23,8 +23,8 @@ from apps.forecasting.selectors.calibration import Calibration, calibration_of, 
 from apps.forecasting.selectors.forecast import owners
 from apps.forecasting.selectors.win_rates import furthest_reached, orders_by_pipeline
 from apps.pipeline import counts
-from apps.pipeline.models import Pipeline, ProjectStatus, Stage, StageTransition, StopReason
-from apps.projects.models import CustomerProject
+from apps.pipeline.models import Pipeline, Stage, StageTransition, StopReason
+from apps.projects.models import CustomerProject, ProjectStatus
 from apps.users.models import Team, User
 from apps.users.roles import sees_everyone, visible_teams
 

@@ -5,7 +5,7 @@ carried")."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from apps.pipeline.models import ProjectStatus
+from apps.projects.models import ProjectStatus
 from apps.users.models import User
 
 

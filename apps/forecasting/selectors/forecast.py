@@ -25,12 +25,8 @@ from django.utils import timezone
 from apps.forecasting.models import PeriodKind, Target
 from apps.forecasting.periods import Period, periods_from
 from apps.forecasting.selectors.win_rates import WinRate, historical_probability, stage_win_rates
-from apps.pipeline.models import (
-    Pipeline,
-    ProjectStatus,
-    Stage,
-    effective_probability,
-)
+from apps.pipeline.models import Pipeline, Stage
+from apps.projects.models import ProjectStatus, effective_probability
 from apps.projects.selectors import visible_projects
 from apps.users.models import ForecastSource, Team, User
 from apps.users.roles import is_admin, is_manager, visible_teams, visible_users

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from apps.forecasting.periods import midnight, months_later
 from apps.pipeline import counts
-from apps.pipeline.models import ProjectStatus, Stage
+from apps.pipeline.models import Stage
+from apps.projects.models import ProjectStatus
 
 # The window of closes they rest on, and the blend toward the default.
 WIN_RATE_MONTHS = 12

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
-from apps.projects.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from django.contrib.admin.models import CHANGE, LogEntry
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import Pipeline, ProjectState, StopReason
 from apps.pipeline.tests.test_views import _admin_form
-from apps.projects.factories import ProjectFactory, stage_named
 
 LONG_AGO = datetime(2025, 4, 1, 9, 0, tzinfo=UTC)  # more than 12 months before NOW
 THEN = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

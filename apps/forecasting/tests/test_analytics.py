@@ -9,12 +9,11 @@ import time_machine
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors.analytics import StopStructure, analytics
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import (
     Pipeline,
     StopReason,
 )
-from apps.projects import services as project_services
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 
 ACQUISITION = "acquisition"
@@ -354,7 +353,7 @@ def _to(stage):
 def _reassign(project, *, to, by):
     project.refresh_from_db()
     with time_machine.travel(_at(6, 1), tick=False):
-        project_services.update_project(
+        services.update_project(
             project=project, user=by, seen_version=project.version, data={"owner": to}
         )
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.models import PeriodKind, Target
-from apps.projects.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.users.models import ForecastSource
 
 

@@ -16,8 +16,8 @@ from apps.forecasting.selectors import forecast as selectors
 from apps.forecasting.selectors.forecast import _sums_by, forecast
 from apps.forecasting.selectors.win_rates import WinRate, stage_win_rates
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import Stage, StopReason
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from apps.users.factories import RepFactory
 

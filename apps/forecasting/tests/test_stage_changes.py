@@ -15,8 +15,8 @@ from apps.forecasting.selectors.analytics import analytics
 from apps.forecasting.selectors.forecast import forecast
 from apps.forecasting.selectors.win_rates import stage_win_rates
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import Pipeline, Stage, StopReason
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from apps.reviews.selectors import Scope, review
 

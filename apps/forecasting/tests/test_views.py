@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.models import Target
-from apps.projects.factories import ProjectFactory
+from apps.pipeline.factories import ProjectFactory
 
 
 def _this_month(response):

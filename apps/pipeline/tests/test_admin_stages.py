@@ -10,9 +10,9 @@ from django.db import connection
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
 from apps.pipeline.admin import falling_defaults
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import Pipeline, ProjectState, Stage, StageTransition
 from apps.pipeline.tests.test_views import _admin_form
-from apps.projects.factories import ProjectFactory, stage_named
 
 ORDERS = {
     "Raw lead": 1,

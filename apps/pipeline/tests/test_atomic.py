@@ -7,8 +7,8 @@ from django.db import DatabaseError, connection
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import ProjectState, StageTransition, StopReason
-from apps.projects.factories import ProjectFactory, stage_named
 
 FAIL_ON_INSERT = """
 CREATE FUNCTION test_refuse_transition() RETURNS trigger AS $$

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import Pipeline, ProjectState, StageTransition
 from apps.pipeline.selectors import changes_between
 from apps.pipeline.tests.test_ledger import assert_ledger_consistent
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 
 QUALIFICATION = {

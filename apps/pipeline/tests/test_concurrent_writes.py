@@ -15,10 +15,9 @@ from apps.accounts import services as account_services
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import counts, services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import CloseDaysCount, StageTransition, StayCount, StopReason
 from apps.pipeline.tests.test_ledger import assert_ledger_consistent
-from apps.projects import services as project_services
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from apps.projects.services import StaleProject
 from pipeline_crm.testing import at_once, wait_until_someone_waits_for_a_lock
@@ -104,7 +103,7 @@ def test_a_move_bringing_its_fields_and_an_edit_at_once_keep_one(rep, manager, t
         )
 
     def edit():
-        return project_services.update_project(
+        return services.update_project(
             project=project, user=manager, seen_version=1, data={"value": Decimal("77")}
         )
 

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import counts, services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import (
     CloseCount,
     CloseDaysCount,
@@ -24,8 +25,6 @@ from apps.pipeline.models import (
     StayCount,
     StopReason,
 )
-from apps.projects import services as project_services
-from apps.projects.factories import ProjectFactory, stage_named
 
 MONTHS = {month: date(2026, month, 1) for month in range(1, 13)}
 
@@ -135,7 +134,7 @@ def test_a_reassignment_changes_no_count(rep, teammate, manager, team, price):
     before = list(CloseCount.objects.values_list("month", "owner", "closes").order_by("pk"))
     _then(
         _at(3, 2),
-        project_services.update_project,
+        services.update_project,
         project,
         user=manager,
         data={"owner": teammate},
@@ -157,7 +156,7 @@ def test_every_kind_of_change_leaves_the_counts_as_the_history_says(
     _then(_at(2, 3), services.move_project, first, to_stage=stage_named("Marketing"))
     _then(
         _at(2, 4),
-        project_services.update_project,
+        services.update_project,
         first,
         user=manager,
         data={"value": Decimal(5_000), "individual_probability": 40},
@@ -171,7 +170,7 @@ def test_every_kind_of_change_leaves_the_counts_as_the_history_says(
     _then(_at(3, 1), services.undo_win, second, user=manager)
     _then(_at(3, 2), services.stop_project, second, ended_by="customer", reason=price)
     _then(_at(3, 9), services.reopen_project, second)
-    _then(_at(3, 10), project_services.update_project, second, user=manager, data={"owner": rep})
+    _then(_at(3, 10), services.update_project, second, user=manager, data={"owner": rep})
     _then(_at(3, 30), services.stop_project, first, ended_by="us", reason=price)
     with time_machine.travel(_at(4, 1), tick=False), transaction.atomic():
         later = list(project_stages(first).filter(order__gte=decision.order).order_by("-order"))

@@ -14,6 +14,7 @@ from django.db.models.functions import TruncMonth
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import (
     ProjectState,
     Stage,
@@ -21,8 +22,6 @@ from apps.pipeline.models import (
     StopReason,
 )
 from apps.pipeline.selectors import changes_between, projects_as_of, state_changes, timeline
-from apps.projects import services as project_services
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from pipeline_crm.testing import at_once, wait_until_someone_waits_for_a_lock
 
@@ -129,7 +128,7 @@ def _reopen(project, user, reason):
 
 def _edit(**data):
     def edit(project, user, reason):
-        project_services.update_project(project=project, user=user, seen_version=1, data=data)
+        services.update_project(project=project, user=user, seen_version=1, data=data)
 
     return edit
 
@@ -159,9 +158,7 @@ def test_every_service_keeps_the_ledger_consistent(rep, reason, change, new_peri
 
 def test_an_owner_change_begins_a_period_signed_by_who_made_it(rep, teammate, manager, team):
     project = _open(rep)
-    project_services.update_project(
-        project=project, user=manager, seen_version=1, data={"owner": teammate}
-    )
+    services.update_project(project=project, user=manager, seen_version=1, data={"owner": teammate})
     current = ProjectState.objects.current().get(project=project)
     assert (current.owner, current.changed_by, current.transition) == (teammate, manager, None)
     assert_ledger_consistent(project)
@@ -305,7 +302,7 @@ def history(rep, pipeline_admin, reason):
             project=project, to_stage=stage_named("Qualification"), user=rep, seen_version=1
         )
     with time_machine.travel(_at(3, 15), tick=False):
-        project_services.update_project(
+        services.update_project(
             project=project, user=rep, seen_version=2, data={"value": Decimal(3000)}
         )
     with time_machine.travel(_at(4), tick=False):
@@ -313,7 +310,7 @@ def history(rep, pipeline_admin, reason):
         Stage.objects.filter(pk=stage_named("Qualification").pk).update(default_probability=25)
         services.record_stage_changes(stages=[stage_named("Qualification")], user=pipeline_admin)
     with time_machine.travel(_at(5), tick=False):
-        project_services.update_project(
+        services.update_project(
             project=project,
             user=rep,
             seen_version=3,
@@ -462,7 +459,7 @@ def test_changes_and_the_timeline_take_constant_queries(rep, django_assert_max_n
 
     few = count()
     for version, value in enumerate(range(2000, 2010), start=1):
-        project_services.update_project(
+        services.update_project(
             project=project, user=rep, seen_version=version, data={"value": Decimal(value)}
         )
     ProjectFactory(account=AccountFactory(owner=rep))

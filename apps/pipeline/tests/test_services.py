@@ -8,6 +8,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import RelationshipLevel
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import (
     EndedBy,
     Pipeline,
@@ -16,7 +17,6 @@ from apps.pipeline.models import (
     StageTransition,
     StopReason,
 )
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 from apps.projects.services import StaleProject
 from pipeline_crm.testing import at_once

@@ -3,8 +3,8 @@
 import pytest
 
 from apps.accounts.factories import AccountFactory
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import Pipeline, ProjectState, StageTransition, StopReason
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.models import CustomerProject
 
 

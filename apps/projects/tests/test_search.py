@@ -6,7 +6,7 @@ from django.db import connection
 
 from apps.accounts.factories import AccountFactory, ContactFactory
 from apps.accounts.models import Account, Contact
-from apps.projects.factories import ProjectFactory
+from apps.pipeline.factories import ProjectFactory
 from apps.projects.selectors import SEARCH_LISTED, search
 from pipeline_crm.search import fold, search_query
 

@@ -1,96 +1,70 @@
-from decimal import Decimal
-
 import pytest
+from django.core.exceptions import ValidationError
 
 from apps.accounts.factories import AccountFactory
+from apps.pipeline.factories import ProjectFactory
 from apps.projects import services
-from apps.projects.factories import ProjectFactory
-from apps.projects.models import CustomerProject
-from apps.projects.services import StaleProject
-
-
-def test_tracked_changes_are_kept_once_per_change_with_the_user(rep, manager, team):
-    project = ProjectFactory(account=AccountFactory(owner=rep), value=Decimal("1000"))
-    assert project.states.count() == 1
-    services.update_project(
-        project=project, user=manager, seen_version=1, data={"value": Decimal("2500"), "owner": rep}
-    )
-    latest = project.states.current().get()
-    assert (project.states.count(), latest.value, latest.changed_by) == (
-        2,
-        Decimal("2500"),
-        manager,
-    )
-    assert latest.transition is None
-    # Saving the same values again is not a change: no new period, no new version.
-    unchanged = services.update_project(
-        project=project, user=manager, seen_version=2, data={"value": Decimal("2500")}
-    )
-    assert (project.states.count(), unchanged.version) == (2, 2)
-
-
-def test_a_stale_edit_is_refused(rep):
-    project = ProjectFactory(account=AccountFactory(owner=rep))
-    services.update_project(project=project, user=rep, seen_version=1, data={"title": "New"})
-    with pytest.raises(StaleProject):
-        services.update_project(project=project, user=rep, seen_version=1, data={"title": "Old"})
-    project.refresh_from_db()
-    assert project.title == "New"
 
 
 def test_a_note_needs_text(rep):
-    from django.core.exceptions import ValidationError
-
     project = ProjectFactory(account=AccountFactory(owner=rep))
     with pytest.raises(ValidationError):
         services.add_note(project=project, user=rep, text="   ")
     assert not project.notes.exists()
 
 
-def test_a_move_after_someone_elses_edit_names_the_editor(rep, manager, team):
-    from apps.pipeline.services import move_project
-    from apps.projects.factories import stage_named
-
-    project = ProjectFactory(account=AccountFactory(owner=rep))
-    services.update_project(project=project, user=manager, seen_version=1, data={"title": "Big"})
-    with pytest.raises(StaleProject, match="Big was changed by Maria Manager meanwhile"):
-        move_project(project=project, to_stage=stage_named("Marketing"), user=rep, seen_version=1)
+# Which account a new project goes on: one rule (choose_account), which the form calls.
 
 
-# Who may own a project: a rule of the services, not only of the forms.
+@pytest.fixture
+def accounts(rep, other_rep):
+    return {
+        "acme": AccountFactory(owner=rep, name="Acme Robotics"),
+        "foreign": AccountFactory(owner=other_rep, name="Acme Foreign"),
+    }
 
 
-def test_a_rep_cannot_hand_their_project_to_someone_else(rep, teammate, team):
-    project = ProjectFactory(account=AccountFactory(owner=rep))
-    with pytest.raises(services.OwnerNotAllowed, match="only to people whose work you see"):
-        services.update_project(project=project, user=rep, seen_version=1, data={"owner": teammate})
-    project.refresh_from_db()
-    assert (project.owner, project.version, project.states.count()) == (rep, 1, 1)
+EXISTS = "An account named “Acme Robotics” already exists, so the project is on it."
 
 
-def test_a_rep_cannot_open_a_project_for_someone_else(rep, teammate, team):
-    from apps.pipeline.services import open_project
+@pytest.mark.parametrize(
+    ("pk", "name", "create", "chosen"),
+    [
+        ("acme", "", False, ("acme", "", "")),
+        ("acme", "ACME robotics", False, ("acme", "", "")),
+        (None, "acme ROBOTICS", False, ("acme", "", "")),
+        (None, "acme robotics", True, ("acme", "", EXISTS)),
+        (None, "Borealis", True, (None, "Borealis", "")),
+        # The name typed after picking an account decides.
+        ("acme", "Borealis", True, (None, "Borealis", "")),
+    ],
+)
+def test_the_account_a_new_project_goes_on(rep, accounts, pk, name, create, chosen):
+    choice = services.choose_account(
+        user=rep, pk=accounts[pk].pk if pk else None, name=name, create=create
+    )
+    account, new_name, note = chosen
+    assert (choice.account, choice.new_name, choice.note) == (
+        accounts[account] if account else None,
+        new_name,
+        note,
+    )
 
-    facts = services.ProjectFacts(account=AccountFactory(owner=rep), title="Deal", owner=teammate)
-    with pytest.raises(services.OwnerNotAllowed):
-        open_project(facts=facts, user=rep)
-    assert not CustomerProject.objects.exists()
 
-
-def test_a_manager_cannot_hand_a_project_to_a_rep_outside_their_teams(
-    rep, manager, other_rep, team, other_team
+@pytest.mark.parametrize(
+    ("pk", "name", "create", "refusal"),
+    [
+        ("foreign", "", False, "That account is not one you can see"),
+        ("foreign", "Acme Foreign", False, "That account is not one you can see"),
+        (None, "acme foreign", True, "already exists, but it is not one you can see"),
+        ("acme", "Acme Foreign", False, "already exists, but it is not one you can see"),
+        (None, "Borealis", False, "No account you can see is named “Borealis”"),
+    ],
+)
+def test_an_account_the_user_may_not_choose_is_refused_in_words(
+    rep, accounts, pk, name, create, refusal
 ):
-    project = ProjectFactory(account=AccountFactory(owner=rep))
-    with pytest.raises(services.OwnerNotAllowed):
-        services.update_project(
-            project=project, user=manager, seen_version=1, data={"owner": other_rep}
+    with pytest.raises(services.AccountNotChosen, match=refusal):
+        services.choose_account(
+            user=rep, pk=accounts[pk].pk if pk else None, name=name, create=create
         )
-    project.refresh_from_db()
-    assert project.owner == rep
-
-
-def test_a_manager_hands_a_project_within_their_team(rep, teammate, manager, team):
-    project = ProjectFactory(account=AccountFactory(owner=rep))
-    services.update_project(project=project, user=manager, seen_version=1, data={"owner": teammate})
-    project.refresh_from_db()
-    assert project.owner == teammate

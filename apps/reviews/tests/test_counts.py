@@ -14,9 +14,8 @@ import time_machine
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import StopReason
-from apps.projects import services as project_services
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.reviews import selectors
 from apps.reviews.selectors import Scope, review
 
@@ -48,7 +47,7 @@ def _then(when, service, project, user=None, **arguments):
 
 
 def _edit(when, project, **data):
-    return _then(when, project_services.update_project, project, data=data)
+    return _then(when, services.update_project, project, data=data)
 
 
 @pytest.fixture

@@ -29,11 +29,11 @@ from django.utils import timezone
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.periods import Period
 from apps.pipeline import services
-from apps.pipeline.models import ProjectState, StageTransition, StopReason, weighted_value
+from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.models import ProjectState, StageTransition, StopReason
 from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects import services as project_services
-from apps.projects.factories import ProjectFactory, stage_named
-from apps.projects.models import CustomerProject
+from apps.projects.models import CustomerProject, weighted_value
 from apps.reviews import selectors
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.reviews.selectors import KIND_PARAMS, STEPS, Scope, default_since, review
@@ -67,7 +67,7 @@ def _then(when, service, project, **arguments):
 
 
 def _edit(when, project, **data):
-    return _then(when, project_services.update_project, project, data=data)
+    return _then(when, services.update_project, project, data=data)
 
 
 @pytest.fixture

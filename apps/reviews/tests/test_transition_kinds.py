@@ -15,9 +15,9 @@ from django.db import connection, transaction
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import ProjectState, Stage, StageTransition, StopReason, TransitionKind
 from apps.pipeline.selectors import TRANSITION_KINDS, state_changes, timeline
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.reviews import selectors
 from apps.reviews.selectors import KIND_PARAMS, STEPS, Scope, review
 

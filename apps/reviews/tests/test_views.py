@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
-from apps.projects.factories import ProjectFactory
+from apps.pipeline.factories import ProjectFactory
 from apps.reviews.models import ActionItem, ReviewMeeting
 
 

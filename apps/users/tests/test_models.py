@@ -3,7 +3,7 @@ from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.factories import AccountFactory
-from apps.projects.factories import ProjectFactory
+from apps.pipeline.factories import ProjectFactory
 from apps.users.factories import TeamFactory, UserFactory
 
 

@@ -70,20 +70,6 @@ def test_password_change(client, rep):
     assert rep.check_password("n3w-secret-pw")
 
 
-def test_manager_home_lists_the_teams_reps(client, manager, team):
-    client.force_login(manager)
-    response = client.get("/")
-    assert response.status_code == 200
-    content = response.content.decode()
-    assert "Your teams' reps" in content
-    assert "Rita Rep" in content and "Tom Mate" in content
-
-
-def test_home_is_get_only(client, rep):
-    client.force_login(rep)
-    assert client.post("/").status_code == 405
-
-
 def test_admin_link_only_for_admins(client, rep, pipeline_admin):
     client.force_login(rep)
     assert b'href="/admin/"' not in client.get("/", follow=True).content

@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory, ContactFactory
 from apps.pipeline import services as lifecycle
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import EndedBy, Pipeline, StopReason
-from apps.projects.factories import ProjectFactory, stage_named
 from apps.projects.services import add_note
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.users.factories import AdminFactory, ManagerFactory, RepFactory, TeamFactory

@@ -13,8 +13,9 @@ import pytest
 from django.db import connection
 
 from apps.accounts.factories import AccountFactory
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import StageTransition
-from apps.projects.factories import ProjectFactory, stage_named
+from pipeline_crm import home
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -127,12 +128,10 @@ def test_a_move_sent_during_an_outage_writes_nothing_and_the_same_move_succeeds_
 
 
 def test_any_other_error_is_still_a_plain_500(client, rep, monkeypatch):
-    from apps.users import views
-
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(views, "my_work", broken)
+    monkeypatch.setattr(home, "my_work", broken)
     client.force_login(rep)
     client.raise_request_exception = False
     response = client.get("/")

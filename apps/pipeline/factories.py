@@ -5,8 +5,7 @@ import factory
 from apps.accounts.factories import AccountFactory
 from apps.pipeline.models import Stage
 from apps.pipeline.services import open_project
-from apps.projects.models import CustomerProject
-from apps.projects.services import ProjectFacts
+from apps.projects.models import CustomerProject, ProjectFacts
 
 
 def stage_named(name: str, kind: str = "acquisition") -> Stage:

@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import services as lifecycle
+from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.filters import ProjectFilter
 from apps.pipeline.models import StageTransition
 from apps.projects import selectors, services
-from apps.projects.factories import ProjectFactory, stage_named
-from apps.projects.filters import ProjectFilter
 from apps.projects.models import CustomerProject, ProjectNote
 from apps.users.factories import RepFactory
 from apps.users.models import name_of
@@ -476,7 +476,7 @@ def test_list_and_detail_queries_do_not_grow(client, manager, team, django_asser
         )
         project.refresh_from_db()
         services.add_note(project=project, user=manager, text=f"Now in {stage}")
-        services.update_project(
+        lifecycle.update_project(
             project=project,
             user=manager,
             seen_version=project.version,

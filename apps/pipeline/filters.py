@@ -6,8 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import Account
-from apps.pipeline.models import Pipeline, ProjectStatus, Stage
-from apps.projects.models import CustomerProject
+from apps.pipeline.models import Pipeline, Stage
+from apps.projects.models import CustomerProject, ProjectStatus
 from apps.projects.selectors import ATTENTION, attention_q
 from apps.users.models import name_of, to_choose
 from apps.users.roles import visible_teams, visible_users

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services as lifecycle
+from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import Stage
-from apps.projects.factories import ProjectFactory, stage_named
 
 TODAY = date(2026, 3, 11)
 NOW = "2026-03-11 09:00 +00:00"
@@ -171,3 +171,17 @@ def test_a_rep_without_projects_is_told_how_to_start(client, rep):
     content = client.get("/").content.decode()
     assert "You have no open projects." in content
     assert "Every open project has a next step." in content
+
+
+def test_manager_home_lists_the_teams_reps(client, manager, team):
+    client.force_login(manager)
+    response = client.get("/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Your teams' reps" in content
+    assert "Rita Rep" in content and "Tom Mate" in content
+
+
+def test_home_is_get_only(client, rep):
+    client.force_login(rep)
+    assert client.post("/").status_code == 405

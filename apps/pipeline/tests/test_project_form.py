@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
+from apps.pipeline.factories import ProjectFactory
 from apps.pipeline.models import Pipeline, StageTransition
-from apps.projects.factories import ProjectFactory
 from apps.projects.models import CustomerProject
 
 TODAY = "2026-03-11"
@@ -86,7 +86,7 @@ def test_title_and_account_are_marked_required_and_optional_fields_are_not(clien
 
 
 def test_a_field_a_projects_stage_requires_is_marked_on_edit(client, rep):
-    from apps.projects.factories import stage_named
+    from apps.pipeline.factories import stage_named
 
     project = ProjectFactory(account=AccountFactory(owner=rep), stage=stage_named("Decision"))
     client.force_login(rep)

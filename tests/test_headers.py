@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
-from apps.projects.factories import ProjectFactory
+from apps.pipeline.factories import ProjectFactory
 from apps.reviews.models import ReviewMeeting
 
 # A script element without src (but data: type="application/json", never run), an on…=

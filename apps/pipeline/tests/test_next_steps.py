@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services as lifecycle
+from apps.pipeline.factories import ProjectFactory
 from apps.projects import services
-from apps.projects.factories import ProjectFactory
 from apps.projects.models import NEXT_STEP_DUE, CustomerProject, NextStepChange
 from pipeline_crm.testing import at_once
 
@@ -27,7 +27,7 @@ def own(rep):
 
 def _set(project, user, **fields):
     data = {"next_step": "", "next_step_date": None} | fields
-    return services.update_project(
+    return lifecycle.update_project(
         project=project, user=user, seen_version=project.version, data=data
     )
 
@@ -107,7 +107,7 @@ def test_an_edit_of_the_whole_project_and_an_opening_record_next_steps_too(rep):
     project = ProjectFactory(account=AccountFactory(owner=rep), next_step="Intro call")
     assert [c.next_step for c in project.next_step_changes.all()] == ["Intro call"]
     _set(project, rep, next_step="Send deck")
-    services.update_project(
+    lifecycle.update_project(
         project=project, user=rep, seen_version=project.version + 1, data={"title": "Renamed"}
     )
     # The title alone changed: no new next step recorded.
@@ -246,7 +246,7 @@ def test_two_people_setting_one_next_step_at_once_keep_one(rep, manager, team):
     project = ProjectFactory(account=AccountFactory(owner=rep))
     outcomes = at_once(
         *(
-            lambda who=who, step=step: services.set_next_step(
+            lambda who=who, step=step: lifecycle.set_next_step(
                 project=project, user=who, seen_version=1, next_step=step, next_step_date=None
             )
             for who, step in ((rep, "Rep's step"), (manager, "Manager's step"))

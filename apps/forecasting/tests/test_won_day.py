@@ -1,0 +1,58 @@
+"""The forecast counts a win in the month it was won (DOMAIN.md, "Won day"): the day given
+with the win, else the day it was booked; never the month it was expected in. An undone win
+is no win. (The won day itself: apps/pipeline/tests/test_won_day.py.)"""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from apps.accounts.factories import AccountFactory
+from apps.forecasting.selectors.forecast import forecast
+from apps.pipeline import services
+from apps.pipeline.factories import ProjectFactory, stage_named
+
+TODAY = datetime(2026, 12, 7, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def deal(rep, team):
+    """Opened on 2 November 2026 in Negotiation, expected to close on 31 March 2027."""
+    with time_machine.travel(datetime(2026, 11, 2, 10, tzinfo=UTC), tick=False):
+        return ProjectFactory(
+            title="Fjord deal",
+            account=AccountFactory(owner=rep),
+            stage=stage_named("Negotiation"),
+            value=Decimal(40_000),
+            expected_close_date=date(2027, 3, 31),
+        )
+
+
+@pytest.fixture(autouse=True)
+def today():
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+def _won_by_month(user):
+    result = forecast(user, first=date(2026, 10, 1), count=6)
+    return {column.label: column.won for column in result.periods if column.won}
+
+
+def test_a_win_counts_in_the_month_of_the_day_it_was_won(rep, manager, deal):
+    services.win_project(project=deal, user=rep, seen_version=1, won_on=date(2026, 11, 28))
+    # Won in November, though booked on 7 December and expected in March.
+    assert _won_by_month(manager) == {"Nov 2026": Decimal(40_000)}
+
+
+def test_a_win_without_a_day_counts_in_the_month_it_was_booked(rep, manager, deal):
+    services.win_project(project=deal, user=rep, seen_version=1)
+    assert _won_by_month(manager) == {"Dec 2026": Decimal(40_000)}
+
+
+def test_an_undone_win_is_no_win(rep, manager, deal):
+    services.win_project(project=deal, user=rep, seen_version=1, won_on=date(2026, 12, 1))
+    deal.refresh_from_db()
+    services.undo_win(project=deal, user=manager, seen_version=deal.version)
+    assert _won_by_month(manager) == {}
