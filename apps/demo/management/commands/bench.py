@@ -200,7 +200,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--only",
             default="",
-            help="Time only the pages whose address contains this (and skip the rest).",
+            help="Time only the pages whose address contains this, or one of these (comma-separated), and skip the rest.",
         )
         parser.add_argument(
             "--explain",
@@ -595,7 +595,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{'user':<16} {'page':<58} {'median ms':>9} {'p95 ms':>7} {'queries':>7} {'in SQL':>6}"
         )
-        selected = [page for page in pages if only in page[1]]
+        selected = [page for page in pages if any(part in page[1] for part in only.split(","))]
         results = []
         for username, url in selected:
             client = Client()
