@@ -200,7 +200,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--only",
             default="",
-            help="Time only the pages whose address contains this, or one of these (comma-separated), and skip the rest.",
+            help="Time only the pages whose address contains this, or one of these "
+            "(comma-separated), and skip the rest.",
         )
         parser.add_argument(
             "--explain",
