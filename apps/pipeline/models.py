@@ -471,6 +471,25 @@ class ProjectState(History):
                 name="pipeline_state_open_close_idx",
                 condition=Q(status="open"),
             ),
+            # A team's or a rep's periods from a moment on, by the owner at the time (a
+            # review meeting: the periods its changes since the last meeting began and ended,
+            # and those held at its end), read from the index alone: a range per owner of the
+            # periods that had not ended by then, the current ones last.
+            models.Index(
+                F("owner"),
+                Func(F("period"), template="COALESCE(upper(%(expressions)s), 'infinity')"),
+                include=[
+                    "project",
+                    "period",
+                    "status",
+                    "value",
+                    "expected_close_date",
+                    "effective_probability",
+                    "individual_probability",
+                    "transition",
+                ],
+                name="pipeline_state_owner_idx",
+            ),
         ]
 
     def __str__(self):

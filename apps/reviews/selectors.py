@@ -3,8 +3,11 @@ team's or a rep's projects between two moments, the weighted forecast then and n
 waterfall that adds up exactly, stuck projects and open actions. Constant queries whatever
 the number of projects or changes; lists are capped at `LISTED` rows with their full count.
 
-A project is in the scope when its owner today is the rep or a member of the team, the rule
-of every page (`visible_to`), so the forecast then and now are over the same projects.
+Each change counts for the owner the project had when it was made (DOMAIN.md, "Attribution"),
+the rep or a member of the team (the team's members today): the forecast then is what the
+scope's forecast said then, over the projects its people owned then, and a project handed in
+or out since is a change of its own in the waterfall. What is stuck is as the projects are
+today, by their owner today.
 """
 
 from dataclasses import dataclass, field, fields
@@ -156,43 +159,72 @@ KIND, KIND_PARAMS = _compiled(
     transition_kind(names=TRANSITION_KINDS), StageTransition, alias="t", name="kind"
 )
 
-# The changes: one step per ledger period that began in (since, until], with the facts of
-# the period before it and after. A period begun by a transition (an opening, a move, a win,
-# a stop, a reopening) is read from the transition, which records the status and the
+# The changes: one step per ledger period that began in (since, until] with the scope's
+# people as its owner, or that followed one of theirs (DOMAIN.md, "Attribution"), with the
+# facts of the period before it and after. A period begun by a transition (an opening, a move,
+# a win, a stop, a reopening) is read from the transition, which records the status and the
 # effective % just before and after, and its kind is `transition_kind()`'s (KIND); the value,
 # close date and percentages before are the period's that ended at it (a win or a move may
 # bring a new value or close date with it). An edit (value, close date, individual %, owner)
-# or a re-weighted stage is read against the period before it.
+# or a re-weighted stage is read against the period before it. A transition keeps the owner;
+# an edit that changes it to or from someone outside the scope hands the project in or out
+# (`handed`): before it, or after it, the project was someone else's and counted nothing for
+# the scope.
+#
+# Read from the scope's people, never from the whole organisation's: their transitions by
+# owner (`pipeline_transition_owner_idx`), and their periods that began or ended in the window
+# (`owned`, from `pipeline_state_owner_idx` alone), which hold the period each of their steps
+# ended and began. Only a period of another owner, before a project was handed in or after it
+# was handed out, is looked up by itself; the scope's periods followed by none of theirs are
+# found first (`handed_out`), so that only those few are.
 STEPS = f"""
-SELECT t.project_id, t.created_at AS at, p.pipeline_id, t.id AS transition_id,
-       {KIND} AS kind,
-       t.to_stage_id AS stage_id, t.to_stage_order AS stage_order,
+WITH owned AS MATERIALIZED (
+    SELECT project_id, lower(period) AS began, upper(period) AS ended, status, value,
+           expected_close_date, effective_probability, individual_probability, transition_id
+    FROM pipeline_projectstate
+    WHERE owner_id = ANY(%(members)s) AND COALESCE(upper(period), 'infinity') > %(since)s
+      AND ((lower(period) > %(since)s AND lower(period) <= %(until)s)
+           OR upper(period) <= %(until)s)
+),
+handed_out AS MATERIALIZED (
+    SELECT * FROM owned o
+    WHERE o.ended <= %(until)s
+      AND NOT EXISTS (
+          SELECT FROM owned m WHERE m.project_id = o.project_id AND m.began = o.ended
+      )
+)
+SELECT t.project_id, t.created_at AS at, t.id AS transition_id, {KIND} AS kind,
+       NULL AS handed, t.to_stage_id AS stage_id, t.to_stage_order AS stage_order,
        NULLIF(t.from_status, '') AS s0, coalesce(o.value, t.value) AS v0,
-       CASE WHEN o.id IS NULL THEN t.expected_close_date ELSE o.expected_close_date END AS d0,
+       CASE WHEN o.project_id IS NULL THEN t.expected_close_date
+            ELSE o.expected_close_date END AS d0,
        coalesce(o.effective_probability, t.prior_probability) AS p0,
-       CASE WHEN o.id IS NULL THEN t.individual_probability
+       CASE WHEN o.project_id IS NULL THEN t.individual_probability
             ELSE o.individual_probability END AS i0,
        t.to_status AS s1, t.value AS v1, t.expected_close_date AS d1,
        t.effective_probability AS p1, t.individual_probability AS i1
 FROM pipeline_stagetransition t
-JOIN projects_customerproject p ON p.id = t.project_id
-LEFT JOIN pipeline_projectstate o
-  ON o.project_id = t.project_id AND upper(o.period) = t.created_at
-WHERE t.created_at > %(since)s AND t.created_at <= %(until)s
-  AND p.owner_id = ANY(%(members)s)
+LEFT JOIN owned o ON o.project_id = t.project_id AND o.ended = t.created_at
+WHERE t.owner_id = ANY(%(members)s) AND t.created_at > %(since)s AND t.created_at <= %(until)s
 UNION ALL
-SELECT n.project_id, lower(n.period), n.pipeline_id, NULL, NULL, n.stage_id, n.stage_order,
+SELECT n.project_id, n.began, NULL, NULL,
+       CASE WHEN o.owner_id = ANY(%(members)s) THEN NULL ELSE 'handed in' END,
+       NULL, NULL,
        o.status, o.value, o.expected_close_date, o.effective_probability,
        o.individual_probability,
        n.status, n.value, n.expected_close_date, n.effective_probability,
        n.individual_probability
-FROM pipeline_projectstate n
-JOIN projects_customerproject p ON p.id = n.project_id
-JOIN pipeline_projectstate o
-  ON o.project_id = n.project_id AND upper(o.period) = lower(n.period)
-WHERE n.transition_id IS NULL
-  AND lower(n.period) > %(since)s AND lower(n.period) <= %(until)s
-  AND p.owner_id = ANY(%(members)s)
+FROM owned n
+JOIN pipeline_projectstate o ON o.project_id = n.project_id AND upper(o.period) = n.began
+WHERE n.transition_id IS NULL AND n.began > %(since)s AND n.began <= %(until)s
+UNION ALL
+SELECT o.project_id, o.ended, NULL, NULL, 'handed out', NULL, NULL,
+       o.status, o.value, o.expected_close_date, o.effective_probability,
+       o.individual_probability,
+       n.status, n.value, n.expected_close_date, n.effective_probability,
+       n.individual_probability
+FROM handed_out o
+JOIN pipeline_projectstate n ON n.project_id = o.project_id AND lower(n.period) = o.ended
 """
 
 
@@ -216,13 +248,15 @@ def _weighted(status: str, value: str, close: str, probability: str) -> str:
 # then the rest — the transition's kind when the step is one, else a percentage change (the
 # individual % or a re-weighted stage default). Four weighted values per step and period,
 # each part the difference of two; amounts in cents. The weighted values are materialized:
-# inlined, each would be computed again for every part that reads it.
+# inlined, each would be computed again for every part that reads it. A project handed in or
+# out is one part of its own: all it weighed for its owner before, or weighs after, was not
+# the scope's.
 PARTS = f"""
 periods (position, starts, ends) AS (
     SELECT * FROM unnest(%(positions)s::int[], %(starts)s::date[], %(ends)s::date[])
 ),
 weighted AS MATERIALIZED (
-    SELECT position, project_id, kind,
+    SELECT position, project_id, kind, handed,
            {_weighted("s0", "v0", "d0", "p0")} AS before,
            {_weighted("s0", "v0", "moved", "p0")} AS closing,
            {_weighted("s0", "v1", "moved", "p0")} AS valued,
@@ -238,9 +272,11 @@ bars AS (
     SELECT position, project_id, bar, amount
     FROM weighted CROSS JOIN LATERAL (
         VALUES (CASE WHEN closing > before THEN 'pulled in' ELSE 'pushed out' END,
-                closing - before),
-               ('value', valued - closing),
-               (COALESCE(kind, 'percentage'), after - valued)
+                CASE WHEN handed IS NULL THEN closing - before ELSE 0 END),
+               ('value', CASE WHEN handed IS NULL THEN valued - closing ELSE 0 END),
+               (COALESCE(handed, kind, 'percentage'),
+                CASE handed WHEN 'handed in' THEN after WHEN 'handed out' THEN -before
+                            ELSE after - valued END)
     ) AS part (bar, amount)
     WHERE amount <> 0
 )
@@ -249,21 +285,23 @@ bars AS (
 # The listed changes: every step that is a transition, a later close date, a new value or a
 # new individual %, with before and after; each a row of its section (a project moved twice
 # is two rows), counted as the rows are, so a section's count is what its list lists; the
-# newest `LISTED` of each section kept.
+# newest `LISTED` of each section kept. A change is listed for the owner it left the project
+# with: one that handed a project out is the new owner's to list.
 ENTRIES = """
+listed AS (SELECT * FROM steps WHERE handed IS DISTINCT FROM 'handed out'),
 entries AS (
-    SELECT kind AS section, project_id, at, pipeline_id, stage_id, stage_order,
+    SELECT kind AS section, project_id, at, stage_id, stage_order,
            NULL::text AS before, NULL::text AS after
-    FROM steps WHERE kind IS NOT NULL
+    FROM listed WHERE kind IS NOT NULL
     UNION ALL
-    SELECT 'slipped', project_id, at, pipeline_id, NULL, NULL, d0::text, d1::text
-    FROM steps WHERE d1 > d0 AND s0 = 'open' AND s1 = 'open'
+    SELECT 'slipped', project_id, at, NULL, NULL, d0::text, d1::text
+    FROM listed WHERE d1 > d0 AND s0 = 'open' AND s1 = 'open'
     UNION ALL
-    SELECT 'value', project_id, at, pipeline_id, NULL, NULL, v0::text, v1::text
-    FROM steps WHERE v1 <> v0
+    SELECT 'value', project_id, at, NULL, NULL, v0::text, v1::text
+    FROM listed WHERE v1 <> v0
     UNION ALL
-    SELECT 'individual', project_id, at, pipeline_id, NULL, NULL, i0::text, i1::text
-    FROM steps WHERE s0 IS NOT NULL AND i1 IS DISTINCT FROM i0
+    SELECT 'individual', project_id, at, NULL, NULL, i0::text, i1::text
+    FROM listed WHERE s0 IS NOT NULL AND i1 IS DISTINCT FROM i0
 ),
 ranked AS (
     SELECT *, row_number() OVER (PARTITION BY section ORDER BY at DESC, project_id) AS rank,
@@ -272,19 +310,21 @@ ranked AS (
 )
 """
 
-# The scope's projects open at `until`, as the ledger held them: the weighted forecast of
-# each period then (each project to the cent, as `weighted_value` rounds it) and the close dates
-# already passed, the oldest `LISTED` kept with their count. The forecast at `since` is this
-# less the steps since (a project's periods in the ledger follow each other without a gap),
-# which spares a second read of the ledger; the tests check both against the ledger read as of
-# each moment.
+# The scope's projects open at `until`, as the ledger held them, by their owner then: the
+# weighted forecast of each period then (each project to the cent, as `weighted_value` rounds
+# it) and the close dates already passed, the oldest `LISTED` kept with their count. The
+# forecast at `since` is this less the steps since (a project's periods in the ledger follow
+# each other without a gap, and a project handed in or out since is a step), which spares a
+# second read of the ledger; the tests check both against the ledger read as of each moment.
+# Read from the scope's people's periods that had not ended by `until` (for a review up to
+# now, their current ones), from `pipeline_state_owner_idx` alone.
 HELD = f"""
 held AS (
-    SELECT s.project_id, s.expected_close_date AS close,
-           {_cents("s.value", "s.effective_probability")} AS cents
-    FROM pipeline_projectstate s
-    JOIN projects_customerproject p ON p.id = s.project_id
-    WHERE s.period @> %(until)s AND s.status = 'open' AND p.owner_id = ANY(%(members)s)
+    SELECT project_id, expected_close_date AS close,
+           {_cents("value", "effective_probability")} AS cents
+    FROM pipeline_projectstate
+    WHERE owner_id = ANY(%(members)s) AND COALESCE(upper(period), 'infinity') > %(until)s
+      AND lower(period) <= %(until)s AND status = 'open'
 ),
 overdue AS (
     SELECT project_id, close, count(*) OVER () AS projects
@@ -294,27 +334,27 @@ overdue AS (
 """
 
 # One statement for the waterfalls, the listed changes and the overdue close dates: one pass
-# over the steps, one read of the ledger as of `until`. Each row says what it is (`row_type`)
-# and is read as that type's dataclass (REVIEW_ROWS), by column name.
+# over the steps, one read of the scope's ledger as of `until`. Each row says what it is
+# (`row_type`) and is read as that type's dataclass (REVIEW_ROWS), by column name.
 REVIEW = f"""
 WITH steps AS MATERIALIZED ({STEPS}), {PARTS}, {ENTRIES}, {HELD}
 SELECT 'bar' AS row_type, bar AS key, count(DISTINCT project_id) AS count, position,
        sum(amount) / 100.0 AS amount, NULL::bigint AS project_id, NULL::timestamptz AS at,
-       NULL::bigint AS pipeline_id, NULL::bigint AS stage_id, NULL::int AS stage_order,
+       NULL::bigint AS stage_id, NULL::int AS stage_order,
        NULL AS before, NULL AS after, NULL::date AS close
 FROM bars GROUP BY position, bar
 UNION ALL
 SELECT 'entry', section, total, NULL, NULL,
-       project_id, at, pipeline_id, stage_id, stage_order, before, after, NULL
+       project_id, at, stage_id, stage_order, before, after, NULL
 FROM ranked WHERE rank <= %(listed)s
 UNION ALL
 SELECT 'until', NULL, NULL, position, sum(cents) / 100.0,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL
 FROM held JOIN periods ON close >= starts AND close < ends
 GROUP BY position
 UNION ALL
 SELECT 'overdue', 'overdue', projects, NULL, NULL,
-       project_id, NULL, NULL, NULL, NULL, NULL, NULL, close
+       project_id, NULL, NULL, NULL, NULL, NULL, close
 FROM overdue
 """
 
@@ -343,16 +383,15 @@ class HeldRow:
 @dataclass(frozen=True)
 class EntryRow:
     """A listed change (REVIEW's row_type "entry"), one of the newest `LISTED` of its section:
-    the section's `key` and its `count` of rows in all; the project, when (`at`) and in
-    which pipeline; for a transition the stage it entered and that stage's order then, for
-    another change the fact `before` and `after` as text (a date, an amount or a
-    percentage, by section; a percentage may be none)."""
+    the section's `key` and its `count` of rows in all; the project and when (`at`); for a
+    transition the stage it entered and that stage's order then, for another change the fact
+    `before` and `after` as text (a date, an amount or a percentage, by section; a
+    percentage may be none)."""
 
     key: str
     count: int
     project_id: int
     at: datetime
-    pipeline_id: int
     stage_id: int | None
     stage_order: int | None
     before: str | None
@@ -382,6 +421,9 @@ BARS = [
     ("percentage", "Percentage changes"),
     ("pulled in", "Close dates pulled in"),
     ("pushed out", "Close dates pushed out"),
+    # Projects that changed owner into or out of the scope (DOMAIN.md, "Attribution").
+    ("handed in", "Handed in from other owners"),
+    ("handed out", "Handed out to other owners"),
 ]
 BAR_NAMES = dict(BARS)
 

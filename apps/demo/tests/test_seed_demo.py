@@ -261,5 +261,7 @@ def test_the_next_review_of_team_south_has_every_kind_of_bar(settings):
     assert since < now - timedelta(days=9)  # the demo meeting, ten days ago
     result = review(scope, since=since, until=now)
     next_month = result.waterfalls[1]
-    assert {bar.key for bar in next_month.bars if bar.amount} == {key for key, _ in BARS}
+    # Every kind of change the demo makes; it hands no project into or out of a team.
+    handed = {"handed in", "handed out"}
+    assert {bar.key for bar in next_month.bars if bar.amount} == {key for key, _ in BARS} - handed
     assert any(action.is_overdue() for action in result.actions)

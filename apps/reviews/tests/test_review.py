@@ -236,14 +236,14 @@ def _forecast_at(
     members: list[int], moments: list[datetime], periods: list[Period]
 ) -> list[list[Decimal]]:
     """For each moment, the weighted forecast (effective %, each project to the cent) of
-    each period: the open projects of `members` (owners today) as they stood then, as the
-    ledger held them."""
+    each period: the open projects whose owner then was one of `members`, as they stood
+    then, as the ledger held them."""
     weighted = Round(weighted_value(), 2)
     held = Q()
     for moment in moments:
         held |= Q(period__contains=moment)
     sums = (
-        ProjectState.objects.filter(held, project__owner__in=members)
+        ProjectState.objects.filter(held, owner__in=members)
         .open()
         .aggregate(
             **{
