@@ -33,9 +33,9 @@ from django.db.models.functions import Round
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
-from apps.pipeline.models import ProjectState, weighted_value
-from apps.projects import services as project_services
-from apps.projects.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.models import ProjectState
+from apps.projects.models import weighted_value
 from apps.reviews import selectors
 from apps.reviews.selectors import Scope, review
 
@@ -66,7 +66,7 @@ def _then(when, service, project, user=None, **arguments):
 
 
 def _hand(when, project, owner, by):
-    return _then(when, project_services.update_project, project, user=by, data={"owner": owner})
+    return _then(when, services.update_project, project, user=by, data={"owner": owner})
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def handed(rep, teammate, other_rep, team, other_team, pipeline_admin):
     _then(_at(12), services.move_project, x, to_stage=stage_named("Negotiation"))
     _hand(_at(13), y, teammate, by=pipeline_admin)
     _hand(_at(14), x, other_rep, by=pipeline_admin)
-    _then(_at(15), project_services.update_project, y, data={"value": Decimal(20_000)})
+    _then(_at(15), services.update_project, y, data={"value": Decimal(20_000)})
     _then(_at(16), services.move_project, x, to_stage=stage_named("Decision"))
     _hand(_at(17), z, teammate, by=pipeline_admin)
     return {"X": x, "Y": y, "Z": z}
@@ -203,7 +203,7 @@ def test_a_hand_over_that_changes_more_is_one_change_of_all_it_weighs(
     w = _open(other_rep, "W", "Decision", date(2026, 12, 20))
     _then(
         _at(14),
-        project_services.update_project,
+        services.update_project,
         w,
         user=pipeline_admin,
         data={"owner": rep, "value": Decimal(30_000), "expected_close_date": date(2026, 11, 26)},
