@@ -21,7 +21,6 @@ from django.db.models import Count, Expression, F, Model, OuterRef, Q, QuerySet,
 from django.db.models.lookups import IsNull
 from django.db.models.sql import Query
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
 
 from apps.forecasting.models import PeriodKind
 from apps.forecasting.periods import Period, periods_from
@@ -33,7 +32,6 @@ from apps.projects.selectors import with_list_columns
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.users.models import Team, User
 from apps.users.roles import is_admin, managed
-from pipeline_crm.formatting import amount
 
 SINCE_DAYS = 14  # without an earlier meeting of the scope, a review covers this many days
 QUIET_DAYS = 14  # stuck: no transition and no note for this many days (the default)
@@ -465,7 +463,6 @@ class Entry:
     after: object = None
     note: str = ""
     push_count: int | None = None
-    cells: list[str] = field(default_factory=list)  # what the row shows after the stage
 
 
 @dataclass
@@ -475,7 +472,6 @@ class Section:
     help: str
     count: int = 0
     entries: list[Entry] = field(default_factory=list)
-    columns: list[str] = field(default_factory=list)  # the headings of the entries' cells
 
     @property
     def more(self) -> int:
@@ -558,8 +554,6 @@ def review(
         sections["stuck"].title = "Stuck today"
     _load_projects(entries)
     _push_counts([e for key in ("slipped", "overdue") for e in sections[key].entries])
-    for section in sections.values():
-        _fill_cells(section)
     waterfalls = []
     for position, period in enumerate(periods):
         bars = [Bar(key, label, *sums.get((position, key), (Decimal(0), 0))) for key, label in BARS]
@@ -611,57 +605,6 @@ def _entries(rows: list[EntryRow], sections: dict[str, Section]) -> list[Entry]:
         section.entries.append(entry)
         entries.append(entry)
     return entries
-
-
-def _fill_cells(section: Section) -> None:
-    """The cells of each row of `section` after the project's title, as text: owner, stage
-    (and status when closed), then what changed (before and after, the close date passed or
-    a note), how often the close date was pushed, and when; with the headings of those after
-    the stage. Worked out here, once per row, because the template would otherwise test the
-    section's key several times in every row of every section."""
-    key = section.key
-    changed = {
-        "slipped": lambda entry: [_day(entry.before), _day(entry.after)],
-        "value": lambda entry: [amount(entry.before), amount(entry.after)],
-        "individual": lambda entry: [_percentage(entry.before), _percentage(entry.after)],
-        "overdue": lambda entry: [_day(entry.before)],
-    }.get(key, lambda entry: [entry.note])
-    if key == "overdue":
-        section.columns = ["Close date"]
-    elif key in ("slipped", "value", "individual"):
-        section.columns = ["Before", "After"]
-    else:
-        section.columns = ["Note"]
-    pushed = key in ("slipped", "overdue")
-    if pushed:
-        section.columns.append("Pushed")
-    if section.entries and section.entries[0].at:
-        section.columns.append("When")
-    for entry in section.entries:
-        project = entry.project
-        stage = str(project.stage)
-        if not project.is_open:
-            stage = f"{stage} ({project.get_status_display().lower()})"
-        entry.cells = [str(project.owner), stage, *changed(entry)]
-        if pushed:
-            entry.cells.append(f"{entry.push_count}×")
-        if entry.at:
-            entry.cells.append(_moment(entry.at))
-
-
-# A date as the `date` filter shows it with "j M Y", and a moment (in the current time zone)
-# with "j M H:i": the same text, without the format parser a few hundred rows would each pay.
-def _day(day: date) -> str:
-    return f"{day.day} {MONTHS_3[day.month].title()} {day.year:04d}"
-
-
-def _moment(moment: datetime) -> str:
-    moment = timezone.localtime(moment)
-    return f"{moment.day} {MONTHS_3[moment.month].title()} {moment.hour:02d}:{moment.minute:02d}"
-
-
-def _percentage(percentage: int | None) -> str:
-    return "default" if percentage is None else f"{percentage} %"
 
 
 def _open_in_scope(members: list[int]) -> QuerySet[CustomerProject]:
