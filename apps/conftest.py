@@ -8,6 +8,19 @@ import time_machine
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.models import Pipeline, StopReason
+
+
+@pytest.fixture
+def acquisition(db):
+    """The default acquisition pipeline that migration pipeline.0003 seeds."""
+    return Pipeline.objects.get(kind="acquisition", is_default=True)
+
+
+@pytest.fixture
+def reason(db):
+    """A seeded stop reason, for a stop that asks for one."""
+    return StopReason.objects.get(name="No budget")
 
 
 @pytest.fixture
