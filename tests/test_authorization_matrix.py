@@ -115,6 +115,28 @@ def pk(kind):
     return lambda work: {"pk": work[kind].pk}
 
 
+def _contact(work):
+    return {"pk": work["account"].pk, "contact_pk": work["contact"].pk}
+
+
+def version_of(kind):
+    """The form of a write that asks for nothing but the version the user saw."""
+    return lambda work, user: {"version": work[kind].version}
+
+
+def shown(kind, **options) -> Page:
+    """The page of one object of an owner's work (`work[kind]`, its pk in the URL): opened by
+    whoever sees that work, and it shows the object."""
+    return Page(**{"get": if_seen(), "about": kind, "kwargs": pk(kind), "shows": True, **options})
+
+
+def posted(kind, **options) -> Page:
+    """A write to one object of an owner's work (`work[kind]`, its pk in the URL) that takes
+    only a POST: by whoever sees that work unless `post` says otherwise."""
+    defaults = {"get": POST_ONLY, "about": kind, "kwargs": pk(kind), "post": writes_if_seen()}
+    return Page(**{**defaults, **options})
+
+
 def today():
     return timezone.localdate()
 
@@ -175,44 +197,20 @@ PAGES = {
         post=lambda role, owner: (302, True),
         data=lambda work, user: {"name": "Zebra Fresh", "relationship_level": 1, "owner": user.pk},
     ),
-    "accounts:detail": Page(get=if_seen(), about="account", kwargs=pk("account"), shows=True),
-    "accounts:edit": Page(
-        get=if_seen(),
-        about="account",
-        kwargs=pk("account"),
-        shows=True,
-        post=writes_if_seen(),
-        data=_account_edit,
+    "accounts:detail": shown("account"),
+    "accounts:edit": shown("account", post=writes_if_seen(), data=_account_edit),
+    # Without projects, so the owner may delete it.
+    "accounts:delete": shown("spare_account", post=writes_if_seen()),
+    "accounts:contact_create": shown(
+        "account", post=writes_if_seen(), data=lambda work, user: {"name": "Zebra Newcomer"}
     ),
-    "accounts:delete": Page(
-        get=if_seen(),
-        about="spare_account",  # without projects, so the owner may delete it
-        kwargs=pk("spare_account"),
-        shows=True,
-        post=writes_if_seen(),
-    ),
-    "accounts:contact_create": Page(
-        get=if_seen(),
-        about="account",
-        kwargs=pk("account"),
-        shows=True,
-        post=writes_if_seen(),
-        data=lambda work, user: {"name": "Zebra Newcomer"},
-    ),
-    "accounts:contact_edit": Page(
-        get=if_seen(),
-        about="contact",
-        kwargs=lambda work: {"pk": work["account"].pk, "contact_pk": work["contact"].pk},
-        shows=True,
+    "accounts:contact_edit": shown(
+        "contact",
+        kwargs=_contact,
         post=writes_if_seen(),
         data=lambda work, user: {"name": f"{work['contact'].name} renamed"},
     ),
-    "accounts:contact_delete": Page(
-        get=POST_ONLY,
-        about="contact",
-        kwargs=lambda work: {"pk": work["account"].pk, "contact_pk": work["contact"].pk},
-        post=writes_if_seen(),
-    ),
+    "accounts:contact_delete": posted("contact", kwargs=_contact),
     # The board (every pipeline's, showing what the user may see) and the lifecycle.
     "pipeline:index": Page(get=answer(302)),
     "pipeline:board": Page(
@@ -226,22 +224,16 @@ PAGES = {
         post=lambda role, owner: (302, True),
         data=lambda work, user: {"compact": "on"},
     ),
-    "pipeline:move": Page(
-        get=if_seen(),
-        about="project",
-        kwargs=pk("project"),
-        shows=True,
+    "pipeline:move": shown(
+        "project",
         post=writes_if_seen(),
         data=lambda work, user: {
             "to_stage": stage_named("Marketing").pk,  # back: asks for nothing
             "version": work["project"].version,
         },
     ),
-    "pipeline:win": Page(
-        get=if_seen(),
-        about="project",
-        kwargs=pk("project"),
-        shows=True,
+    "pipeline:win": shown(
+        "project",
         post=writes_if_seen(),
         data=lambda work, user: {
             "version": work["project"].version,
@@ -249,11 +241,8 @@ PAGES = {
             "expected_close_date": today().isoformat(),
         },
     ),
-    "pipeline:stop": Page(
-        get=if_seen(),
-        about="project",
-        kwargs=pk("project"),
-        shows=True,
+    "pipeline:stop": shown(
+        "project",
         post=writes_if_seen(),
         data=lambda work, user: {
             "version": work["project"].version,
@@ -261,19 +250,10 @@ PAGES = {
             "reason": StopReason.objects.order_by("pk").first().pk,
         },
     ),
-    "pipeline:reopen": Page(
-        get=POST_ONLY,
-        about="stopped_project",
-        kwargs=pk("stopped_project"),
-        post=writes_if_seen(),
-        data=lambda work, user: {"version": work["stopped_project"].version},
-    ),
-    "pipeline:undo_win": Page(  # a manager's or an admin's; the rep is told no
-        get=POST_ONLY,
-        about="won_project",
-        kwargs=pk("won_project"),
-        post=writes_if_managed(),
-        data=lambda work, user: {"version": work["won_project"].version},
+    "pipeline:reopen": posted("stopped_project", data=version_of("stopped_project")),
+    # A manager's or an admin's; the rep is told no.
+    "pipeline:undo_win": posted(
+        "won_project", post=writes_if_managed(), data=version_of("won_project")
     ),
     # Projects.
     "projects:list": Page(get=answer(200), shows=True),
@@ -286,27 +266,13 @@ PAGES = {
         data=_project_create,
     ),
     "projects:account_search": Page(get=answer(200), query=lambda work: "?q=Zebra", shows=True),
-    "projects:detail": Page(get=if_seen(), about="project", kwargs=pk("project"), shows=True),
-    "projects:edit": Page(
-        get=if_seen(),
-        about="project",
-        kwargs=pk("project"),
-        shows=True,
-        post=writes_if_seen(),
-        data=_project_edit,
+    "projects:detail": shown("project"),
+    "projects:edit": shown("project", post=writes_if_seen(), data=_project_edit),
+    "projects:note_create": posted(
+        "project", data=lambda work, user: {"text": "Zebra called back"}
     ),
-    "projects:note_create": Page(
-        get=POST_ONLY,
-        about="project",
-        kwargs=pk("project"),
-        post=writes_if_seen(),
-        data=lambda work, user: {"text": "Zebra called back"},
-    ),
-    "projects:next_step": Page(
-        get=POST_ONLY,
-        about="project",
-        kwargs=pk("project"),
-        post=writes_if_seen(),
+    "projects:next_step": posted(
+        "project",
         data=lambda work, user: {
             "next_step": "Zebra demo",
             "next_step_date": (today() + timedelta(days=3)).isoformat(),
@@ -350,18 +316,14 @@ PAGES = {
         post=lambda role, owner: (302, True) if role in MANAGES[owner] else (404, False),
         data=lambda work, user: {"team": work["team"].pk},
     ),
-    "reviews:meeting": Page(get=if_seen(), about="meeting", kwargs=pk("meeting"), shows=True),
-    "reviews:notes": Page(
-        get=POST_ONLY,
-        about="meeting",
-        kwargs=pk("meeting"),
+    "reviews:meeting": shown("meeting"),
+    "reviews:notes": posted(
+        "meeting",
         post=writes_if_managed(),
         data=lambda work, user: {"notes": "Zebra agreed", "version": work["meeting"].version},
     ),
-    "reviews:action_add": Page(
-        get=POST_ONLY,
-        about="meeting",
-        kwargs=pk("meeting"),
+    "reviews:action_add": posted(
+        "meeting",
         post=writes_if_managed(),
         data=lambda work, user: {
             "owner": work["owner"].pk,
@@ -369,13 +331,8 @@ PAGES = {
             "due_date": (today() + timedelta(days=3)).isoformat(),
         },
     ),
-    "reviews:action_done": Page(  # its owner's, or the meeting's manager's, or an admin's
-        get=POST_ONLY,
-        about="action",
-        kwargs=pk("action"),
-        post=writes_if_seen(),
-        data=lambda work, user: {"done": "1"},
-    ),
+    # Its owner's, or the meeting's manager's, or an admin's.
+    "reviews:action_done": posted("action", data=lambda work, user: {"done": "1"}),
 }
 
 

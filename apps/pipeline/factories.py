@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import factory
+import time_machine
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline.models import Stage
@@ -34,3 +35,13 @@ class ProjectFactory(factory.django.DjangoModelFactory):
             facts=ProjectFacts(**facts), user=facts["owner"], pipeline=pipeline, stage=stage
         )
         return transition.project
+
+
+def then(when, service, project, *, user=None, **arguments):
+    """A step of a history built by hand: the lifecycle `service` on `project` at `when` (time
+    frozen), by `user` (the project's owner unless given), on the version it has now."""
+    project.refresh_from_db()
+    with time_machine.travel(when, tick=False):
+        return service(
+            project=project, user=user or project.owner, seen_version=project.version, **arguments
+        )

@@ -228,6 +228,21 @@ def test_a_raise_works_on_an_account_whose_website_no_longer_validates(rep):
 # Concurrency: a win's raise and a manager's edit of the same account, on two connections.
 
 
+def _raise_to_shopper(account, rep):
+    return services.raise_relationship_level(
+        account=account, level=RelationshipLevel.SHOPPER, user=rep
+    )
+
+
+def _to_client(account, manager, *, seen_version):
+    return services.update_account(
+        account=account,
+        user=manager,
+        seen_version=seen_version,
+        data={"relationship_level": RelationshipLevel.CLIENT},
+    )
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("put_back_migrated_data")
 def test_a_raise_after_a_managers_edit_to_client_leaves_client(rep, manager, team):
@@ -236,21 +251,14 @@ def test_a_raise_after_a_managers_edit_to_client_leaves_client(rep, manager, tea
 
     def manager_edits():
         with transaction.atomic():
-            services.update_account(
-                account=account,
-                user=manager,
-                seen_version=1,
-                data={"relationship_level": RelationshipLevel.CLIENT},
-            )
+            _to_client(account, manager, seen_version=1)
             edit_holds_lock.set()
             wait_until_someone_waits_for_a_lock()
 
     def win_raises():
         # The lifecycle read the account before the manager's edit committed: still Suspect.
         assert edit_holds_lock.wait(timeout=10)
-        return services.raise_relationship_level(
-            account=account, level=RelationshipLevel.SHOPPER, user=rep
-        )
+        return _raise_to_shopper(account, rep)
 
     edit, raised = at_once(manager_edits, win_raises, together=False)
 
@@ -269,21 +277,14 @@ def test_a_managers_edit_after_a_raise_is_refused_then_reaches_client(rep, manag
 
     def win_raises():
         with transaction.atomic():
-            services.raise_relationship_level(
-                account=account, level=RelationshipLevel.SHOPPER, user=rep
-            )
+            _raise_to_shopper(account, rep)
             raise_holds_lock.set()
             wait_until_someone_waits_for_a_lock()
 
     def manager_edits():
         # The manager's form was loaded before the win: version 1, level Suspect.
         assert raise_holds_lock.wait(timeout=10)
-        return services.update_account(
-            account=account,
-            user=manager,
-            seen_version=1,
-            data={"relationship_level": RelationshipLevel.CLIENT},
-        )
+        return _to_client(account, manager, seen_version=1)
 
     raised, edit = at_once(win_raises, manager_edits, together=False)
 
@@ -292,12 +293,7 @@ def test_a_managers_edit_after_a_raise_is_refused_then_reaches_client(rep, manag
     account.refresh_from_db()
     assert (account.relationship_level, account.version) == (RelationshipLevel.SHOPPER, 2)
     # Nothing was lost silently: the manager reloads (version 2) and saves Client.
-    services.update_account(
-        account=account,
-        user=manager,
-        seen_version=account.version,
-        data={"relationship_level": RelationshipLevel.CLIENT},
-    )
+    _to_client(account, manager, seen_version=account.version)
     account.refresh_from_db()
     assert account.relationship_level == RelationshipLevel.CLIENT
 

@@ -38,8 +38,7 @@ def _csv(response):
 
 
 def _csv_names(response):
-    content = b"".join(response.streaming_content).decode("utf-8-sig")
-    return {row["name"] for row in csv.DictReader(io.StringIO(content))}
+    return {row["name"] for row in _csv(response)}
 
 
 # Visibility, by role: list, detail, edit, export, and by guessing URLs.

@@ -19,11 +19,6 @@ THEN = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def acquisition(db):
-    return Pipeline.objects.get(kind="acquisition", is_default=True)
-
-
 def _won(rep, stage="Decision"):
     project = ProjectFactory(account=AccountFactory(owner=rep), stage=stage_named(stage))
     services.win_project(project=project, user=rep, seen_version=project.version)

@@ -9,7 +9,7 @@ import time_machine
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors.analytics import StopStructure, analytics
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named, then
 from apps.pipeline.models import (
     Pipeline,
     StopReason,
@@ -34,12 +34,6 @@ def _open(owner, stage, when, close, individual=None):
         )
 
 
-def _then(when, service, project, **arguments):
-    project.refresh_from_db()
-    with time_machine.travel(when, tick=False):
-        service(project=project, user=project.owner, seen_version=project.version, **arguments)
-
-
 @pytest.fixture
 def history(rep, teammate, team):
     """All 10,000. P1 (rep): Raw lead 1 Jan, Qualification 11 Jan, Decision 31 Jan, won 10
@@ -49,18 +43,18 @@ def history(rep, teammate, team):
     Apr. P4 (teammate, own 50 %): Qualification 1 Apr, won 11 Apr; closes 15 Apr."""
     no_budget, price = (StopReason.objects.get(name=name) for name in ("No budget", "Price"))
     p1 = _open(rep, "Raw lead", _at(1, 1), date(2026, 2, 15))
-    _then(_at(1, 11), services.move_project, p1, to_stage=stage_named("Qualification"))
-    _then(_at(1, 31), services.move_project, p1, to_stage=stage_named("Decision"))
-    _then(_at(2, 10), services.win_project, p1)
+    then(_at(1, 11), services.move_project, p1, to_stage=stage_named("Qualification"))
+    then(_at(1, 31), services.move_project, p1, to_stage=stage_named("Decision"))
+    then(_at(2, 10), services.win_project, p1)
     p2 = _open(rep, "Raw lead", _at(2, 1), date(2026, 2, 28), individual=30)
-    _then(_at(2, 5), services.move_project, p2, to_stage=stage_named("Qualification"))
-    _then(_at(2, 15), services.stop_project, p2, ended_by="us", reason=no_budget)
+    then(_at(2, 5), services.move_project, p2, to_stage=stage_named("Qualification"))
+    then(_at(2, 15), services.stop_project, p2, ended_by="us", reason=no_budget)
     p3 = _open(teammate, "Raw lead", _at(3, 1), date(2026, 4, 30), individual=80)
-    _then(_at(3, 11), services.move_project, p3, to_stage=stage_named("Decision"))
-    _then(_at(3, 21), services.move_project, p3, to_stage=stage_named("Negotiation"))
-    _then(_at(4, 20), services.stop_project, p3, ended_by="customer", reason=price)
+    then(_at(3, 11), services.move_project, p3, to_stage=stage_named("Decision"))
+    then(_at(3, 21), services.move_project, p3, to_stage=stage_named("Negotiation"))
+    then(_at(4, 20), services.stop_project, p3, ended_by="customer", reason=price)
     p4 = _open(teammate, "Qualification", _at(4, 1), date(2026, 4, 15), individual=50)
-    _then(_at(4, 11), services.win_project, p4)
+    then(_at(4, 11), services.win_project, p4)
 
 
 def _year_to_june(*, user, on=None, start=date(2025, 6, 2), **narrowed):
@@ -231,7 +225,7 @@ def test_the_page_answers_and_takes_constant_queries(
     reason = StopReason.objects.get(name="No budget")
     for day in range(2, 12):
         project = _open(rep, "Raw lead", _at(5, day), date(2026, 5, 30), individual=day)
-        _then(_at(5, day + 1), services.stop_project, project, ended_by="us", reason=reason)
+        then(_at(5, day + 1), services.stop_project, project, ended_by="us", reason=reason)
     assert count() == few
 
 
@@ -276,15 +270,15 @@ def test_by_default_the_period_is_the_month_so_far_and_the_twelve_before(client,
 def test_a_project_stopped_reopened_and_won_is_no_stop(rep, manager, team):
     reason = StopReason.objects.get(name="No budget")
     project = _open(rep, "Decision", _at(3, 1), date(2026, 5, 1))
-    _then(_at(3, 5), services.stop_project, project, ended_by="us", reason=reason)
-    _then(_at(3, 6), services.reopen_project, project)
-    _then(_at(3, 9), services.stop_project, project, ended_by="us", reason=reason)
-    _then(_at(3, 10), services.reopen_project, project)
-    _then(_at(3, 20), services.win_project, project)
+    then(_at(3, 5), services.stop_project, project, ended_by="us", reason=reason)
+    then(_at(3, 6), services.reopen_project, project)
+    then(_at(3, 9), services.stop_project, project, ended_by="us", reason=reason)
+    then(_at(3, 10), services.reopen_project, project)
+    then(_at(3, 20), services.win_project, project)
     twice = _open(rep, "Decision", _at(3, 1), date(2026, 5, 1))
-    _then(_at(3, 5), services.stop_project, twice, ended_by="us", reason=reason)
-    _then(_at(3, 6), services.reopen_project, twice)
-    _then(_at(3, 9), services.stop_project, twice, ended_by="customer", reason=reason)
+    then(_at(3, 5), services.stop_project, twice, ended_by="us", reason=reason)
+    then(_at(3, 6), services.reopen_project, twice)
+    then(_at(3, 9), services.stop_project, twice, ended_by="customer", reason=reason)
     result = _year_to_june(user=manager)
     assert (result.won, result.lost) == (1, 1)
     assert [(f.stage.name, f.stops) for f in result.stages if f.stops] == [("Decision", 1)]
@@ -337,8 +331,8 @@ def test_each_person_sees_the_figures_of_their_own_people(client, manager, rep, 
 
 def test_days_are_whole_days_rounded_half_up(rep, manager, team):
     project = _open(rep, "Raw lead", _at(3, 1), date(2026, 5, 1))  # at noon
-    _then(_at(3, 4) + timedelta(hours=12), services.move_project, project, **_to("Marketing"))
-    _then(_at(3, 6) + timedelta(hours=11), services.move_project, project, **_to("Decision"))
+    then(_at(3, 4) + timedelta(hours=12), services.move_project, project, **_to("Marketing"))
+    then(_at(3, 6) + timedelta(hours=11), services.move_project, project, **_to("Decision"))
     days = {f.stage.name: f.median_days for f in _year_to_june(user=manager).stages}
     assert (days["Raw lead"], days["Marketing"]) == (4, 2)  # 3.5 days and 1 day 23 hours
 
@@ -378,7 +372,7 @@ def test_a_reassignment_changes_no_past_figure(
     project handed to another team takes none of its past with it (before the attribution
     rule, the manager's Raw lead median went from 7 to 10 days)."""
     project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
-    _then(_at(3, 4), services.move_project, project, **_to("Qualification"))
+    then(_at(3, 4), services.move_project, project, **_to("Qualification"))
     before = [_year_to_june(user=user) for user in (manager, other_manager, pipeline_admin)]
     assert before[0].stages[0].median_days == 7  # P1 10, P2 4, P3 10, this one 3
     stopped = CustomerProject.objects.get(owner=rep, status="stopped")  # P2
@@ -395,7 +389,7 @@ def test_the_organisations_figures_are_the_sum_of_its_peoples(
     the sum of each rep's (from the history of their own events)."""
     stopped_in_may = _open(other_rep, "Decision", _at(5, 2), date(2026, 7, 1))
     reason = StopReason.objects.get(name="Price")
-    _then(_at(5, 20), services.stop_project, stopped_in_may, ended_by="us", reason=reason)
+    then(_at(5, 20), services.stop_project, stopped_in_may, ended_by="us", reason=reason)
     everyone = _year_to_june(user=pipeline_admin)
     each = [_year_to_june(user=pipeline_admin, rep=person) for person in (rep, teammate, other_rep)]
     assert (everyone.won, everyone.lost) == (2, 3)
@@ -456,7 +450,7 @@ def test_the_page_opens_on_every_pipeline_together_and_says_whose_each_stage_is(
             value=Decimal(10_000),
         )
     reason = StopReason.objects.get(name="Price")
-    _then(_at(3, 12), services.stop_project, project, ended_by="us", reason=reason)
+    then(_at(3, 12), services.stop_project, project, ended_by="us", reason=reason)
     client.force_login(manager)
     with time_machine.travel(_at(6, 1), tick=False):
         response = client.get("/analytics/")
@@ -484,7 +478,7 @@ def test_the_calibration_names_the_reps_whose_own_percentages_do_worse_than_the_
     for owner, individual in ((rep, 90), (teammate, 10)):
         for day in range(1, 6):
             project = _open(owner, "Qualification", _at(3, day), date(2026, 4, 30), individual)
-            _then(_at(3, day + 10), services.stop_project, project, ended_by="us", reason=reason)
+            then(_at(3, day + 10), services.stop_project, project, ended_by="us", reason=reason)
     result = _year_to_june(user=manager)
     assert [row.label for row in result.worse_than_defaults] == ["Rita Rep"]
     client.force_login(manager)

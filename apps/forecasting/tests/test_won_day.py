@@ -2,37 +2,15 @@
 with the win, else the day it was booked; never the month it was expected in. An undone win
 is no win. (The won day itself: apps/pipeline/tests/test_won_day.py.)"""
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
-import time_machine
 
-from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors.forecast import forecast
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named
 
-TODAY = datetime(2026, 12, 7, 10, tzinfo=UTC)
-
-
-@pytest.fixture
-def deal(rep, team):
-    """Opened on 2 November 2026 in Negotiation, expected to close on 31 March 2027."""
-    with time_machine.travel(datetime(2026, 11, 2, 10, tzinfo=UTC), tick=False):
-        return ProjectFactory(
-            title="Fjord deal",
-            account=AccountFactory(owner=rep),
-            stage=stage_named("Negotiation"),
-            value=Decimal(40_000),
-            expected_close_date=date(2027, 3, 31),
-        )
-
-
-@pytest.fixture(autouse=True)
-def today():
-    with time_machine.travel(TODAY, tick=False):
-        yield
+pytestmark = pytest.mark.usefixtures("today")
 
 
 def _won_by_month(user):

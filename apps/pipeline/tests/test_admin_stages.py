@@ -2,7 +2,6 @@
 it goes before (the later stages move on, in the save's one transaction, and the history keeps
 the orders it recorded), and defaults that fall along the pipeline are warned about."""
 
-import pytest
 import time_machine
 from django.contrib.messages import get_messages
 from django.db import connection
@@ -11,7 +10,7 @@ from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
 from apps.pipeline.admin import falling_defaults
 from apps.pipeline.factories import ProjectFactory, stage_named
-from apps.pipeline.models import Pipeline, ProjectState, Stage, StageTransition
+from apps.pipeline.models import ProjectState, Stage, StageTransition
 from apps.pipeline.tests.test_views import _admin_form
 
 ORDERS = {
@@ -23,11 +22,6 @@ ORDERS = {
     "Negotiation": 6,
     "Agreement": 7,
 }
-
-
-@pytest.fixture
-def acquisition(db):
-    return Pipeline.objects.get(kind="acquisition", is_default=True)
 
 
 def _url(pipeline):

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import counts, services
-from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named, then
 from apps.pipeline.models import (
     CloseCount,
     CloseDaysCount,
@@ -43,17 +43,6 @@ def _open(owner, stage, when, individual=None):
         )
 
 
-def _then(when, service, project, **arguments):
-    project.refresh_from_db()
-    with time_machine.travel(when, tick=False):
-        return service(
-            project=project,
-            user=arguments.pop("user", project.owner),
-            seen_version=project.version,
-            **arguments,
-        )
-
-
 def _agree():
     assert counts.differences() == {tally.model.__name__: 0 for tally in counts.TALLIES}
 
@@ -69,8 +58,8 @@ def price(db):
 
 def test_a_stay_and_a_close_are_counted_in_the_month_they_happened(rep, team, price):
     project = _open(rep, "Qualification", _at(3, 1), individual=30)
-    _then(_at(3, 11), services.move_project, project, to_stage=stage_named("Decision"))
-    _then(_at(4, 2), services.stop_project, project, ended_by="us", reason=price)
+    then(_at(3, 11), services.move_project, project, to_stage=stage_named("Decision"))
+    then(_at(4, 2), services.stop_project, project, ended_by="us", reason=price)
     stays = StayCount.objects.values_list("month", "stage__name", "days", "stays")
     assert sorted(stays) == [
         (MONTHS[3], "Qualification", 10, 1),
@@ -102,24 +91,24 @@ def test_a_stay_and_a_close_are_counted_in_the_month_they_happened(rep, team, pr
 
 def test_a_reopening_subtracts_what_its_close_added(rep, team, price):
     project = _open(rep, "Decision", _at(2, 1))
-    _then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
+    then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
     assert _closes(month=MONTHS[2]) == 1
-    _then(_at(4, 2), services.reopen_project, project)
+    then(_at(4, 2), services.reopen_project, project)
     assert _closes(month=MONTHS[2]) == 0  # the reversing row, in the month of the stop
     assert set(CloseReasonCount.objects.values_list("closes", flat=True)) == {0}
-    _then(_at(5, 3), services.win_project, project)
+    then(_at(5, 3), services.win_project, project)
     assert (_closes(month=MONTHS[2]), _closes(month=MONTHS[5], outcome="won")) == (0, 1)
     _agree()
 
 
 def test_an_undone_win_subtracts_the_win(rep, manager, team):
     project = _open(rep, "Negotiation", _at(2, 1))
-    _then(_at(2, 10), services.win_project, project)
+    then(_at(2, 10), services.win_project, project)
     won_stage = Stage.objects.get(pipeline=project.pipeline, is_won=True)
     assert ReachedCount.objects.get().reached == sorted(
         [stage_named("Negotiation").pk, won_stage.pk]
     )
-    _then(_at(3, 1), services.undo_win, project, user=manager)
+    then(_at(3, 1), services.undo_win, project, user=manager)
     assert _closes(outcome="won") == 0
     assert set(ReachedCount.objects.values_list("closes", flat=True)) == {0}
     _agree()
@@ -129,10 +118,10 @@ def test_a_reassignment_changes_no_count(rep, teammate, manager, team, price):
     """Each event counts for the owner it had then: handing the project on writes nothing to
     the counts, and its next close counts for its new owner."""
     project = _open(rep, "Decision", _at(2, 1))
-    _then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
-    _then(_at(3, 1), services.reopen_project, project)
+    then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
+    then(_at(3, 1), services.reopen_project, project)
     before = list(CloseCount.objects.values_list("month", "owner", "closes").order_by("pk"))
-    _then(
+    then(
         _at(3, 2),
         services.update_project,
         project,
@@ -140,7 +129,7 @@ def test_a_reassignment_changes_no_count(rep, teammate, manager, team, price):
         data={"owner": teammate},
     )
     assert list(CloseCount.objects.values_list("month", "owner", "closes").order_by("pk")) == before
-    _then(_at(3, 20), services.stop_project, project, ended_by="us", reason=price)
+    then(_at(3, 20), services.stop_project, project, ended_by="us", reason=price)
     assert (_closes(owner=rep), _closes(owner=teammate)) == (0, 1)
     _agree()
 
@@ -152,9 +141,9 @@ def test_every_kind_of_change_leaves_the_counts_as_the_history_says(
     a win undone, handed on, a stage inserted before others: 0 differences."""
     first = _open(rep, "Raw lead", _at(1, 5), individual=20)
     second = _open(teammate, "Qualification", _at(1, 8))
-    _then(_at(1, 20), services.move_project, first, to_stage=stage_named("Decision"))
-    _then(_at(2, 3), services.move_project, first, to_stage=stage_named("Marketing"))
-    _then(
+    then(_at(1, 20), services.move_project, first, to_stage=stage_named("Decision"))
+    then(_at(2, 3), services.move_project, first, to_stage=stage_named("Marketing"))
+    then(
         _at(2, 4),
         services.update_project,
         first,
@@ -166,12 +155,12 @@ def test_every_kind_of_change_leaves_the_counts_as_the_history_says(
         decision.default_probability = 65
         decision.save()
         services.record_stage_changes(stages=[decision], user=pipeline_admin)
-    _then(_at(2, 20), services.win_project, second)
-    _then(_at(3, 1), services.undo_win, second, user=manager)
-    _then(_at(3, 2), services.stop_project, second, ended_by="customer", reason=price)
-    _then(_at(3, 9), services.reopen_project, second)
-    _then(_at(3, 10), services.update_project, second, user=manager, data={"owner": rep})
-    _then(_at(3, 30), services.stop_project, first, ended_by="us", reason=price)
+    then(_at(2, 20), services.win_project, second)
+    then(_at(3, 1), services.undo_win, second, user=manager)
+    then(_at(3, 2), services.stop_project, second, ended_by="customer", reason=price)
+    then(_at(3, 9), services.reopen_project, second)
+    then(_at(3, 10), services.update_project, second, user=manager, data={"owner": rep})
+    then(_at(3, 30), services.stop_project, first, ended_by="us", reason=price)
     with time_machine.travel(_at(4, 1), tick=False), transaction.atomic():
         later = list(project_stages(first).filter(order__gte=decision.order).order_by("-order"))
         for stage in later:
@@ -181,7 +170,7 @@ def test_every_kind_of_change_leaves_the_counts_as_the_history_says(
             pipeline=first.pipeline, name="Proposal", order=decision.order, default_probability=55
         )
         services.record_stage_changes(stages=later, user=pipeline_admin)
-    _then(_at(4, 20), services.win_project, second)
+    then(_at(4, 20), services.win_project, second)
     assert _closes() == 2
     _agree()
 
@@ -192,7 +181,7 @@ def project_stages(project):
 
 def test_check_counts_finds_a_count_that_is_wrong_and_rebuild_puts_it_right(rep, team, price):
     project = _open(rep, "Decision", _at(2, 1))
-    _then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
+    then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
     out = StringIO()
     call_command("check_counts", stdout=out)
     assert "StayCount: 0 rows differ" in out.getvalue()
@@ -207,7 +196,7 @@ def test_check_counts_finds_a_count_that_is_wrong_and_rebuild_puts_it_right(rep,
 
 def test_the_migration_builds_the_counts_of_the_history_there_is(rep, team, price):
     project = _open(rep, "Decision", _at(2, 1))
-    _then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
+    then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
     written = sorted(CloseCount.objects.values_list("month", "owner", "stage", "closes"))
     for tally in counts.TALLIES:
         tally.model.objects.all().delete()

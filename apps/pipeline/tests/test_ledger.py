@@ -19,16 +19,10 @@ from apps.pipeline.models import (
     ProjectState,
     Stage,
     StageTransition,
-    StopReason,
 )
 from apps.pipeline.selectors import changes_between, projects_as_of, state_changes, timeline
 from apps.projects.models import CustomerProject
 from pipeline_crm.testing import at_once, wait_until_someone_waits_for_a_lock
-
-
-@pytest.fixture
-def reason(db):
-    return StopReason.objects.get(name="No budget")
 
 
 def _at(day: int, hour: int = 9) -> datetime:

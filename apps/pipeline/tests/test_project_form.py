@@ -85,16 +85,6 @@ def test_title_and_account_are_marked_required_and_optional_fields_are_not(clien
     assert "Present state (required for Qualification on Customer development)" in content
 
 
-def test_a_field_a_projects_stage_requires_is_marked_on_edit(client, rep):
-    from apps.pipeline.factories import stage_named
-
-    project = ProjectFactory(account=AccountFactory(owner=rep), stage=stage_named("Decision"))
-    client.force_login(rep)
-    content = client.get(f"/projects/{project.pk}/edit/").content.decode()
-    assert "Present state (required for Qualification)</label>" in content
-    assert re.search(r'<textarea[^>]*name="present_state"[^>]*required', content)
-
-
 # The account search
 
 

@@ -22,11 +22,6 @@ from apps.projects.services import StaleProject
 from pipeline_crm.testing import at_once
 
 
-@pytest.fixture
-def reason(db):
-    return StopReason.objects.get(name="No budget")
-
-
 def _transitions(project):
     return list(StageTransition.objects.filter(project=project).order_by("pk"))
 

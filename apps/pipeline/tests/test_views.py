@@ -4,13 +4,8 @@ import pytest
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline.factories import ProjectFactory, stage_named
-from apps.pipeline.models import Pipeline, ProjectState, StageTransition, StopReason
+from apps.pipeline.models import ProjectState, StageTransition, StopReason
 from apps.projects.models import CustomerProject
-
-
-@pytest.fixture
-def acquisition(db):
-    return Pipeline.objects.get(kind="acquisition", is_default=True)
 
 
 @pytest.fixture

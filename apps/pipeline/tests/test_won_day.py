@@ -4,42 +4,19 @@ date becomes that day, and an undo puts back the date the project had. (How the 
 the review count such wins: their apps' test_won_day.py.)"""
 
 import importlib
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
 import time_machine
 from django.db import connection
 
-from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import ProjectState
 from apps.pipeline.services import InvalidTransition
 from apps.pipeline.tests.test_ledger import assert_ledger_consistent
 
-TODAY = datetime(2026, 12, 7, 10, tzinfo=UTC)
 WIN = "/pipeline/projects/{}/win/"
-
-
-@pytest.fixture
-def deal(rep, team):
-    """Opened on 2 November 2026 in Negotiation, expected to close on 31 March 2027."""
-    with time_machine.travel(datetime(2026, 11, 2, 10, tzinfo=UTC), tick=False):
-        return ProjectFactory(
-            title="Fjord deal",
-            account=AccountFactory(owner=rep),
-            stage=stage_named("Negotiation"),
-            value=Decimal(40_000),
-            expected_close_date=date(2027, 3, 31),
-        )
-
-
-@pytest.fixture
-def today():
-    with time_machine.travel(TODAY, tick=False):
-        yield
 
 
 @pytest.mark.usefixtures("today")
@@ -116,12 +93,13 @@ def test_undoing_a_win_puts_back_the_close_date_it_had(rep, manager, deal):
     assert_ledger_consistent(deal)
 
 
-def test_the_migration_books_wins_of_before_on_their_close_day_without_editing_history(rep, deal):
+def test_the_migration_books_wins_of_before_on_their_close_day_without_editing_history(
+    rep, deal, today
+):
     """Wins booked before the won day kept their close date (often months ahead): migration
     0016 makes it the close day, in a period of the ledger of its own."""
     won_day = importlib.import_module("apps.pipeline.migrations.0016_won_day")
-    with time_machine.travel(TODAY, tick=False):
-        services.win_project(project=deal, user=rep, seen_version=1)
+    services.win_project(project=deal, user=rep, seen_version=1)
     # As a win of before left it: still expected on 31 March 2027, in the row and the ledger.
     with connection.cursor() as cursor:
         cursor.execute(
@@ -131,7 +109,7 @@ def test_the_migration_books_wins_of_before_on_their_close_day_without_editing_h
         cursor.execute(won_day.CLOSE, {"projects": [deal.pk]})
         cursor.execute(won_day.BEGIN, {"closed": [row[0] for row in cursor.fetchall()]})
     periods = ProjectState.objects.filter(project=deal).count()
-    with time_machine.travel(TODAY + timedelta(days=1), tick=False):
+    with time_machine.travel(today + timedelta(days=1), tick=False):
         won_day.won_on_their_day(None, SimpleNamespace(connection=connection))
     deal.refresh_from_db()
     assert deal.expected_close_date == date(2026, 12, 7)

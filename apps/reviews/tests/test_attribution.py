@@ -33,7 +33,7 @@ from django.db.models.functions import Round
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named, then
 from apps.pipeline.models import ProjectState
 from apps.projects.models import weighted_value
 from apps.reviews import selectors
@@ -57,16 +57,8 @@ def _open(owner, title, stage, close):
         )
 
 
-def _then(when, service, project, user=None, **arguments):
-    project.refresh_from_db()
-    with time_machine.travel(when, tick=False):
-        return service(
-            project=project, user=user or project.owner, seen_version=project.version, **arguments
-        )
-
-
 def _hand(when, project, owner, by):
-    return _then(when, services.update_project, project, user=by, data={"owner": owner})
+    return then(when, services.update_project, project, user=by, data={"owner": owner})
 
 
 @pytest.fixture
@@ -74,11 +66,11 @@ def handed(rep, teammate, other_rep, team, other_team, pipeline_admin):
     x = _open(rep, "X", "Decision", date(2026, 11, 25))
     y = _open(other_rep, "Y", "Qualification", date(2026, 12, 5))
     z = _open(rep, "Z", "Decision", date(2026, 11, 28))
-    _then(_at(12), services.move_project, x, to_stage=stage_named("Negotiation"))
+    then(_at(12), services.move_project, x, to_stage=stage_named("Negotiation"))
     _hand(_at(13), y, teammate, by=pipeline_admin)
     _hand(_at(14), x, other_rep, by=pipeline_admin)
-    _then(_at(15), services.update_project, y, data={"value": Decimal(20_000)})
-    _then(_at(16), services.move_project, x, to_stage=stage_named("Decision"))
+    then(_at(15), services.update_project, y, data={"value": Decimal(20_000)})
+    then(_at(16), services.move_project, x, to_stage=stage_named("Decision"))
     _hand(_at(17), z, teammate, by=pipeline_admin)
     return {"X": x, "Y": y, "Z": z}
 
@@ -105,7 +97,7 @@ def _ledger_at(members, moment, period):
     return held.aggregate(total=Sum(Round(weighted_value(), 2), default=Decimal(0)))["total"]
 
 
-def _adds_up_to_the_ledger_by_the_owner_then(scope, waterfalls):
+def _adds_up_to_the_ledger_by_the_ownerthen(scope, waterfalls):
     members = scope.member_ids()
     for waterfall in waterfalls:
         assert waterfall.start == _ledger_at(members, SINCE, waterfall.period)
@@ -114,15 +106,15 @@ def _adds_up_to_the_ledger_by_the_owner_then(scope, waterfalls):
         assert waterfall.start + bars == waterfall.now
 
 
-def test_the_forecast_then_counts_the_projects_the_team_owned_then(handed, team):
+def test_the_forecast_then_counts_the_projects_the_team_ownedthen(handed, team):
     november, december = _review(Scope(team=team)).waterfalls
     # X was North's at since (handed out since); Y was South's (handed in since).
     assert (november.start, november.now) == (Decimal("12000.00"), Decimal("6000.00"))
     assert (december.start, december.now) == (Decimal("0.00"), Decimal("4000.00"))
-    _adds_up_to_the_ledger_by_the_owner_then(Scope(team=team), [november, december])
+    _adds_up_to_the_ledger_by_the_ownerthen(Scope(team=team), [november, december])
 
 
-def test_a_project_handed_out_of_the_team_takes_what_it_weighed_then(handed, team):
+def test_a_project_handed_out_of_the_team_takes_what_it_weighedthen(handed, team):
     november, december = _review(Scope(team=team)).waterfalls
     assert _bars(november) == {"advanced": (2000, 1), "handed out": (-8000, 1)}
     assert _bars(december) == {"handed in": (2000, 1), "value": (2000, 1)}
@@ -134,7 +126,7 @@ def test_the_team_it_was_handed_to_sees_it_handed_in(handed, other_team):
     assert _bars(november) == {"handed in": (8000, 1), "moved back": (-2000, 1)}
     assert (december.start, december.now) == (Decimal("2000.00"), Decimal("0.00"))
     assert _bars(december) == {"handed out": (-2000, 1)}
-    _adds_up_to_the_ledger_by_the_owner_then(Scope(team=other_team), [november, december])
+    _adds_up_to_the_ledger_by_the_ownerthen(Scope(team=other_team), [november, december])
 
 
 def test_a_hand_over_within_the_team_changes_nothing_but_one_reps_own(handed, team, rep):
@@ -143,10 +135,10 @@ def test_a_hand_over_within_the_team_changes_nothing_but_one_reps_own(handed, te
     november, _ = _review(Scope(rep=rep)).waterfalls
     assert (november.start, november.now) == (Decimal("12000.00"), Decimal("0.00"))
     assert _bars(november) == {"advanced": (2000, 1), "handed out": (-14000, 2)}
-    _adds_up_to_the_ledger_by_the_owner_then(Scope(rep=rep), [november])
+    _adds_up_to_the_ledger_by_the_ownerthen(Scope(rep=rep), [november])
 
 
-def test_each_change_is_listed_for_the_owner_who_made_it_then(handed, team, other_team):
+def test_each_change_is_listed_for_the_owner_who_made_itthen(handed, team, other_team):
     north, south = _review(Scope(team=team)), _review(Scope(team=other_team))
     # X's advance was rep's, though X is other_rep's today; its move back was other_rep's.
     assert (_titles(north, "advanced"), _titles(north, "moved back")) == (["X"], [])
@@ -201,7 +193,7 @@ def test_a_hand_over_that_changes_more_is_one_change_of_all_it_weighs(
     # 26 Nov in one edit. North's November gains all W weighs after (18,000) as handed in;
     # South's December loses all it weighed before (6,000) as handed out.
     w = _open(other_rep, "W", "Decision", date(2026, 12, 20))
-    _then(
+    then(
         _at(14),
         services.update_project,
         w,
@@ -210,7 +202,7 @@ def test_a_hand_over_that_changes_more_is_one_change_of_all_it_weighs(
     )
     november, december = _review(Scope(team=team)).waterfalls
     assert (_bars(november), _bars(december)) == ({"handed in": (18000, 1)}, {})
-    _adds_up_to_the_ledger_by_the_owner_then(Scope(team=team), [november, december])
+    _adds_up_to_the_ledger_by_the_ownerthen(Scope(team=team), [november, december])
     # The new value and close date are listed as North's changes: W came with them.
     result = _review(Scope(team=team))
     assert (_titles(result, "value"), _titles(result, "slipped")) == (["W"], [])

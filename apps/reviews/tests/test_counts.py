@@ -14,7 +14,7 @@ import time_machine
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named, then
 from apps.pipeline.models import StopReason
 from apps.reviews import selectors
 from apps.reviews.selectors import Scope, review
@@ -38,16 +38,8 @@ def _open(owner, title, stage, when=None, close=date(2026, 12, 15), next_step="C
         )
 
 
-def _then(when, service, project, user=None, **arguments):
-    project.refresh_from_db()
-    with time_machine.travel(when, tick=False):
-        return service(
-            project=project, user=user or project.owner, seen_version=project.version, **arguments
-        )
-
-
 def _edit(when, project, **data):
-    return _then(when, services.update_project, project, data=data)
+    return then(when, services.update_project, project, data=data)
 
 
 @pytest.fixture
@@ -55,19 +47,19 @@ def twice(rep, manager, team):
     """Two rows in every section of `rep`'s review from SINCE to UNTIL."""
     reason = StopReason.objects.get(name="No budget")
     advanced = _open(rep, "Advanced twice", "Raw lead")
-    _then(_at(11), services.move_project, advanced, to_stage=stage_named("Qualification"))
-    _then(_at(12), services.move_project, advanced, to_stage=stage_named("Solution design"))
+    then(_at(11), services.move_project, advanced, to_stage=stage_named("Qualification"))
+    then(_at(12), services.move_project, advanced, to_stage=stage_named("Solution design"))
     back = _open(rep, "Moved back twice", "Decision")
-    _then(_at(11), services.move_project, back, to_stage=stage_named("Solution design"))
-    _then(_at(12), services.move_project, back, to_stage=stage_named("Qualification"))
+    then(_at(11), services.move_project, back, to_stage=stage_named("Solution design"))
+    then(_at(12), services.move_project, back, to_stage=stage_named("Qualification"))
     stopped = _open(rep, "Stopped twice", "Qualification")
     for day in (11, 13):
-        _then(_at(day), services.stop_project, stopped, ended_by="us", reason=reason)
-        _then(_at(day + 1), services.reopen_project, stopped)
+        then(_at(day), services.stop_project, stopped, ended_by="us", reason=reason)
+        then(_at(day + 1), services.reopen_project, stopped)
     won = _open(rep, "Won twice", "Negotiation")
-    _then(_at(11), services.win_project, won)
-    _then(_at(12), services.undo_win, won, user=manager)
-    _then(_at(13), services.win_project, won)
+    then(_at(11), services.win_project, won)
+    then(_at(12), services.undo_win, won, user=manager)
+    then(_at(13), services.win_project, won)
     edited = _open(rep, "Edited twice", "Decision")
     _edit(_at(11), edited, expected_close_date=date(2026, 12, 20))
     _edit(_at(12), edited, expected_close_date=date(2026, 12, 22))

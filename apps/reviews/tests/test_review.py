@@ -29,7 +29,7 @@ from django.utils import timezone
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.periods import Period
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named, then
 from apps.pipeline.models import ProjectState, StageTransition, StopReason
 from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects import services as project_services
@@ -59,16 +59,8 @@ def _open(owner, title, stage, when, close, next_step="Call the customer"):
         )
 
 
-def _then(when, service, project, **arguments):
-    project.refresh_from_db()
-    with time_machine.travel(when, tick=False):
-        return service(
-            project=project, user=project.owner, seen_version=project.version, **arguments
-        )
-
-
 def _edit(when, project, **data):
-    return _then(when, services.update_project, project, data=data)
+    return then(when, services.update_project, project, data=data)
 
 
 @pytest.fixture
@@ -80,7 +72,7 @@ def history(rep, other_rep, team, other_team):
     p["B"] = _open(rep, "B", "Decision", nov1, date(2026, 11, 28))
     p["C"] = _open(rep, "C", "Qualification", nov1, date(2026, 11, 26))
     p["D"] = _open(rep, "D", "Decision", nov1, date(2026, 11, 27))
-    _then(_at(5), services.stop_project, p["D"], ended_by="us", reason=reason)
+    then(_at(5), services.stop_project, p["D"], ended_by="us", reason=reason)
     p["E"] = _open(rep, "E", "Negotiation", nov1, date(2026, 11, 29))
     p["F"] = _open(rep, "F", "Qualification", nov1, date(2026, 11, 30))
     p["G"] = _open(rep, "G", "Decision", nov1, date(2026, 12, 10))
@@ -92,18 +84,18 @@ def history(rep, other_rep, team, other_team):
     p["J"] = _open(other_rep, "J", "Decision", nov1, date(2026, 11, 20))
     # After since.
     _edit(_at(11), p["B"], value=Decimal(20_000))
-    _then(_at(12), services.move_project, p["B"], to_stage=stage_named("Negotiation"))
+    then(_at(12), services.move_project, p["B"], to_stage=stage_named("Negotiation"))
     _edit(_at(12), p["C"], expected_close_date=date(2026, 12, 15))
-    _then(_at(12), services.reopen_project, p["D"])
+    then(_at(12), services.reopen_project, p["D"])
     p["H"] = _open(rep, "H", "Raw lead", _at(12), date(2026, 12, 5))
-    _then(_at(13), services.move_project, p["I"], to_stage=stage_named("Qualification"))
-    _then(_at(14), services.win_project, p["E"])
-    _then(_at(15), services.stop_project, p["F"], ended_by="customer", reason=reason)
+    then(_at(13), services.move_project, p["I"], to_stage=stage_named("Qualification"))
+    then(_at(14), services.win_project, p["E"])
+    then(_at(15), services.stop_project, p["F"], ended_by="customer", reason=reason)
     _edit(_at(16), p["G"], individual_probability=90)
     with time_machine.travel(_at(15), tick=False):
         project_services.add_note(project=p["G"], user=rep, text="Met the CFO.")
     p["M"] = _open(rep, "M", "Raw lead", _at(18), date(2027, 1, 15), next_step="")
-    _then(_at(16), services.move_project, p["J"], to_stage=stage_named("Negotiation"))
+    then(_at(16), services.move_project, p["J"], to_stage=stage_named("Negotiation"))
     return p
 
 
@@ -407,7 +399,7 @@ def test_the_bar_page_lists_them_for_the_manager_only(client, history, team, man
 
 def test_a_meeting_opened_later_keeps_its_overdue_close_dates(history, team, rep):
     # After the meeting (until), K is won and L's close date moves to next year.
-    _then(_at(21), services.win_project, history["K"])
+    then(_at(21), services.win_project, history["K"])
     _edit(_at(21), history["L"], expected_close_date=date(2027, 1, 31))
     with time_machine.travel(_at(28), tick=False):
         result = review(Scope(team=team), since=SINCE, until=UNTIL)
@@ -420,7 +412,7 @@ def test_a_win_with_a_new_value_takes_out_what_the_project_was(rep, team):
     # In Decision (60 %) at 10,000 closing in November; won with 15,000 on the 14th, which
     # becomes its close date: November loses the 6,000 it counted, December gains nothing.
     project = _open(rep, "Bigger", "Decision", _at(1), date(2026, 11, 25))
-    _then(_at(14), services.win_project, project, value=Decimal(15_000))
+    then(_at(14), services.win_project, project, value=Decimal(15_000))
     with time_machine.travel(UNTIL, tick=False):
         waterfalls = review(Scope(team=team), since=SINCE, until=UNTIL).waterfalls
     assert [(w.start, w.now) for w in waterfalls] == [(6000, 0), (0, 0)]

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named, then
 from apps.pipeline.models import ProjectState, Stage, StageTransition, StopReason, TransitionKind
 from apps.pipeline.selectors import TRANSITION_KINDS, state_changes, timeline
 from apps.reviews import selectors
@@ -40,14 +40,6 @@ def _at(day, hour=12):
     return datetime(2026, 11, day, hour, tzinfo=UTC)
 
 
-def _then(when, service, project, user=None, **arguments):
-    project.refresh_from_db()
-    with time_machine.travel(when, tick=False):
-        return service(
-            project=project, user=user or project.owner, seen_version=project.version, **arguments
-        )
-
-
 @pytest.fixture
 def story(rep, manager, team, pipeline_admin):
     """A project of `rep` that went through every kind of transition after SINCE; then (day
@@ -56,13 +48,13 @@ def story(rep, manager, team, pipeline_admin):
         project = ProjectFactory(
             account=AccountFactory(owner=rep), title="Story", stage=stage_named("Qualification")
         )
-    _then(_at(12), services.move_project, project, to_stage=stage_named("Solution design"))
-    _then(_at(13), services.move_project, project, to_stage=stage_named("Qualification"))
+    then(_at(12), services.move_project, project, to_stage=stage_named("Solution design"))
+    then(_at(13), services.move_project, project, to_stage=stage_named("Qualification"))
     reason = StopReason.objects.get(name="No budget")
-    _then(_at(14), services.stop_project, project, ended_by="us", reason=reason)
-    _then(_at(15), services.reopen_project, project)
-    _then(_at(16), services.win_project, project)
-    _then(_at(17), services.undo_win, project, user=manager)
+    then(_at(14), services.stop_project, project, ended_by="us", reason=reason)
+    then(_at(15), services.reopen_project, project)
+    then(_at(16), services.win_project, project)
+    then(_at(17), services.undo_win, project, user=manager)
     qualification, design = stage_named("Qualification"), stage_named("Solution design")
     with time_machine.travel(_at(18), tick=False), transaction.atomic():
         # As the admin's pipeline page does: save the stages, then record the change.

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from apps.accounts.factories import AccountFactory
@@ -15,30 +14,9 @@ from apps.pipeline import services
 from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.reviews.selectors import Scope, push_count, review
 
-TODAY = datetime(2026, 12, 7, 10, tzinfo=UTC)
-
-
-@pytest.fixture
-def deal(rep, team):
-    """Opened on 2 November 2026 in Negotiation, expected to close on 31 March 2027."""
-    with time_machine.travel(datetime(2026, 11, 2, 10, tzinfo=UTC), tick=False):
-        return ProjectFactory(
-            title="Fjord deal",
-            account=AccountFactory(owner=rep),
-            stage=stage_named("Negotiation"),
-            value=Decimal(40_000),
-            expected_close_date=date(2027, 3, 31),
-        )
-
-
-@pytest.fixture
-def today():
-    with time_machine.travel(TODAY, tick=False):
-        yield
-
 
 def _review(team):
-    since, until = datetime(2026, 12, 1, tzinfo=UTC), TODAY + timedelta(hours=1)
+    since, until = datetime(2026, 12, 1, tzinfo=UTC), timezone.now() + timedelta(hours=1)
     return review(Scope(team=team), since=since, until=until)
 
 
