@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import override_settings
 
-from apps.users.factories import AdminFactory, ManagerFactory, RepFactory, TeamFactory
+from apps.users.factories import CAST, TeamFactory, cast_member
 
 
 @pytest.hookimpl(trylast=True)
@@ -86,36 +86,16 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture
-def manager(db):
-    return ManagerFactory(username="manager", first_name="Maria", last_name="Manager")
+def _cast_fixture(username):
+    @pytest.fixture(name=username)
+    def member(db):
+        return cast_member(username)
+
+    return member
 
 
-@pytest.fixture
-def other_manager(db):
-    return ManagerFactory(username="other_manager", first_name="Otto", last_name="Manager")
-
-
-@pytest.fixture
-def rep(db):
-    return RepFactory(username="rep", first_name="Rita", last_name="Rep")
-
-
-@pytest.fixture
-def teammate(db):
-    """A second rep on the same team as `rep`."""
-    return RepFactory(username="teammate", first_name="Tom", last_name="Mate")
-
-
-@pytest.fixture
-def other_rep(db):
-    """A rep on another manager's team."""
-    return RepFactory(username="other_rep", first_name="Olga", last_name="Other")
-
-
-@pytest.fixture
-def pipeline_admin(db):
-    return AdminFactory(username="pipeline_admin", first_name="Alex", last_name="Admin")
+# `teammate` is a second rep on `rep`'s team; `other_rep` a rep on another manager's team.
+manager, other_manager, rep, teammate, other_rep, pipeline_admin = map(_cast_fixture, CAST)
 
 
 @pytest.fixture

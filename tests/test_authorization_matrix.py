@@ -30,7 +30,7 @@ from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.pipeline.models import EndedBy, Pipeline, StopReason
 from apps.projects.services import add_note
 from apps.reviews.models import ActionItem, ReviewMeeting
-from apps.users.factories import AdminFactory, ManagerFactory, RepFactory, TeamFactory
+from apps.users.factories import CAST, TeamFactory, cast_member
 
 ROLES = ["anonymous", "rep", "teammate", "other_rep", "manager", "other_manager", "pipeline_admin"]
 # Whose object a URL is about: the rep's (team North, managed by `manager`) or the other
@@ -430,18 +430,7 @@ def _work_of(owner, manager, team, word):
 
 def build_cast() -> Cast:
     """The conftest cast (same names and teams) with each rep's work."""
-    users = {
-        "manager": ManagerFactory(username="manager", first_name="Maria", last_name="Manager"),
-        "other_manager": ManagerFactory(
-            username="other_manager", first_name="Otto", last_name="Manager"
-        ),
-        "rep": RepFactory(username="rep", first_name="Rita", last_name="Rep"),
-        "teammate": RepFactory(username="teammate", first_name="Tom", last_name="Mate"),
-        "other_rep": RepFactory(username="other_rep", first_name="Olga", last_name="Other"),
-        "pipeline_admin": AdminFactory(
-            username="pipeline_admin", first_name="Alex", last_name="Admin"
-        ),
-    }
+    users = {username: cast_member(username) for username in CAST}
     north = TeamFactory(
         name="North", manager=users["manager"], members=[users["rep"], users["teammate"]]
     )

@@ -45,6 +45,25 @@ class AdminFactory(UserFactory):
     role = _role(Role.ADMIN)
 
 
+# The tests' cast (conftest.py), by username: their factory, first name and last name. Team
+# North is `manager`'s, with `rep` and `teammate`; team South is `other_manager`'s, with
+# `other_rep`.
+CAST = {
+    "manager": (ManagerFactory, "Maria", "Manager"),
+    "other_manager": (ManagerFactory, "Otto", "Manager"),
+    "rep": (RepFactory, "Rita", "Rep"),
+    "teammate": (RepFactory, "Tom", "Mate"),
+    "other_rep": (RepFactory, "Olga", "Other"),
+    "pipeline_admin": (AdminFactory, "Alex", "Admin"),
+}
+
+
+def cast_member(username: str):
+    """The member of the cast with that username."""
+    member_factory, first_name, last_name = CAST[username]
+    return member_factory(username=username, first_name=first_name, last_name=last_name)
+
+
 class TeamFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Team
