@@ -5,7 +5,7 @@ import time_machine
 
 from apps.accounts.factories import AccountFactory
 from apps.pipeline.models import Stage
-from apps.pipeline.services import open_project
+from apps.pipeline.services import open_project, update_project
 from apps.projects.models import CustomerProject, ProjectFacts
 
 
@@ -45,3 +45,20 @@ def then(when, service, project, *, user=None, **arguments):
         return service(
             project=project, user=user or project.owner, seen_version=project.version, **arguments
         )
+
+
+def opened(owner, stage: str, when, close=None, **facts):
+    """A project `owner` opened at `when` (time frozen), on an account of their own, in the
+    acquisition stage named `stage`, expected to close on `close`."""
+    with time_machine.travel(when, tick=False):
+        return ProjectFactory(
+            account=AccountFactory(owner=owner),
+            stage=stage_named(stage),
+            expected_close_date=close,
+            **facts,
+        )
+
+
+def then_edit(when, project, **data):
+    """A `then()` step editing the project's facts (`update_project`) to `data`."""
+    return then(when, update_project, project, data=data)

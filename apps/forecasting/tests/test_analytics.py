@@ -9,7 +9,7 @@ import time_machine
 from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors.analytics import StopStructure, analytics
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named, then
+from apps.pipeline.factories import ProjectFactory, opened, stage_named, then
 from apps.pipeline.models import (
     Pipeline,
     StopReason,
@@ -23,17 +23,6 @@ def _at(month, day):
     return datetime(2026, month, day, 12, tzinfo=UTC)
 
 
-def _open(owner, stage, when, close, individual=None):
-    with time_machine.travel(when, tick=False):
-        return ProjectFactory(
-            account=AccountFactory(owner=owner),
-            stage=stage_named(stage),
-            value=Decimal(10_000),
-            expected_close_date=close,
-            individual_probability=individual,
-        )
-
-
 @pytest.fixture
 def history(rep, teammate, team):
     """All 10,000. P1 (rep): Raw lead 1 Jan, Qualification 11 Jan, Decision 31 Jan, won 10
@@ -42,18 +31,18 @@ def history(rep, teammate, team):
     Decision 11 Mar, Negotiation 21 Mar, stopped by the customer 20 Apr (Price); closes 30
     Apr. P4 (teammate, own 50 %): Qualification 1 Apr, won 11 Apr; closes 15 Apr."""
     no_budget, price = (StopReason.objects.get(name=name) for name in ("No budget", "Price"))
-    p1 = _open(rep, "Raw lead", _at(1, 1), date(2026, 2, 15))
+    p1 = opened(rep, "Raw lead", _at(1, 1), date(2026, 2, 15))
     then(_at(1, 11), services.move_project, p1, to_stage=stage_named("Qualification"))
     then(_at(1, 31), services.move_project, p1, to_stage=stage_named("Decision"))
     then(_at(2, 10), services.win_project, p1)
-    p2 = _open(rep, "Raw lead", _at(2, 1), date(2026, 2, 28), individual=30)
+    p2 = opened(rep, "Raw lead", _at(2, 1), date(2026, 2, 28), individual_probability=30)
     then(_at(2, 5), services.move_project, p2, to_stage=stage_named("Qualification"))
     then(_at(2, 15), services.stop_project, p2, ended_by="us", reason=no_budget)
-    p3 = _open(teammate, "Raw lead", _at(3, 1), date(2026, 4, 30), individual=80)
+    p3 = opened(teammate, "Raw lead", _at(3, 1), date(2026, 4, 30), individual_probability=80)
     then(_at(3, 11), services.move_project, p3, to_stage=stage_named("Decision"))
     then(_at(3, 21), services.move_project, p3, to_stage=stage_named("Negotiation"))
     then(_at(4, 20), services.stop_project, p3, ended_by="customer", reason=price)
-    p4 = _open(teammate, "Qualification", _at(4, 1), date(2026, 4, 15), individual=50)
+    p4 = opened(teammate, "Qualification", _at(4, 1), date(2026, 4, 15), individual_probability=50)
     then(_at(4, 11), services.win_project, p4)
 
 
@@ -224,7 +213,9 @@ def test_the_page_answers_and_takes_constant_queries(
     few = count()
     reason = StopReason.objects.get(name="No budget")
     for day in range(2, 12):
-        project = _open(rep, "Raw lead", _at(5, day), date(2026, 5, 30), individual=day)
+        project = opened(
+            rep, "Raw lead", _at(5, day), date(2026, 5, 30), individual_probability=day
+        )
         then(_at(5, day + 1), services.stop_project, project, ended_by="us", reason=reason)
     assert count() == few
 
@@ -269,13 +260,13 @@ def test_by_default_the_period_is_the_month_so_far_and_the_twelve_before(client,
 
 def test_a_project_stopped_reopened_and_won_is_no_stop(rep, manager, team):
     reason = StopReason.objects.get(name="No budget")
-    project = _open(rep, "Decision", _at(3, 1), date(2026, 5, 1))
+    project = opened(rep, "Decision", _at(3, 1), date(2026, 5, 1))
     then(_at(3, 5), services.stop_project, project, ended_by="us", reason=reason)
     then(_at(3, 6), services.reopen_project, project)
     then(_at(3, 9), services.stop_project, project, ended_by="us", reason=reason)
     then(_at(3, 10), services.reopen_project, project)
     then(_at(3, 20), services.win_project, project)
-    twice = _open(rep, "Decision", _at(3, 1), date(2026, 5, 1))
+    twice = opened(rep, "Decision", _at(3, 1), date(2026, 5, 1))
     then(_at(3, 5), services.stop_project, twice, ended_by="us", reason=reason)
     then(_at(3, 6), services.reopen_project, twice)
     then(_at(3, 9), services.stop_project, twice, ended_by="customer", reason=reason)
@@ -312,14 +303,14 @@ def test_figures_are_current_at_every_view(client, manager, rep, team):
     client.force_login(manager)
     with time_machine.travel(_at(6, 30), tick=False):
         assert client.get(url).context["result"].is_empty
-    _open(rep, "Raw lead", _at(6, 30) + timedelta(minutes=1), date(2026, 7, 31))
+    opened(rep, "Raw lead", _at(6, 30) + timedelta(minutes=1), date(2026, 7, 31))
     with time_machine.travel(_at(6, 30) + timedelta(minutes=2), tick=False):
         assert client.get(url).context["result"].stages[0].reached == 1
 
 
 def test_each_person_sees_the_figures_of_their_own_people(client, manager, rep, teammate, team):
-    _open(rep, "Raw lead", _at(3, 1), date(2026, 7, 31))
-    _open(teammate, "Raw lead", _at(3, 1), date(2026, 7, 31))
+    opened(rep, "Raw lead", _at(3, 1), date(2026, 7, 31))
+    opened(teammate, "Raw lead", _at(3, 1), date(2026, 7, 31))
     url = "/analytics/?start=2026-01-01&end=2026-06-30"
     reached = {}
     with time_machine.travel(_at(6, 30), tick=False):
@@ -330,7 +321,7 @@ def test_each_person_sees_the_figures_of_their_own_people(client, manager, rep, 
 
 
 def test_days_are_whole_days_rounded_half_up(rep, manager, team):
-    project = _open(rep, "Raw lead", _at(3, 1), date(2026, 5, 1))  # at noon
+    project = opened(rep, "Raw lead", _at(3, 1), date(2026, 5, 1))  # at noon
     then(_at(3, 4) + timedelta(hours=12), services.move_project, project, **_to("Marketing"))
     then(_at(3, 6) + timedelta(hours=11), services.move_project, project, **_to("Decision"))
     days = {f.stage.name: f.median_days for f in _year_to_june(user=manager).stages}
@@ -371,7 +362,7 @@ def test_a_reassignment_changes_no_past_figure(
     """P3's stays and its stop are the teammate's, P2's the rep's, whoever owns them now: a
     project handed to another team takes none of its past with it (before the attribution
     rule, the manager's Raw lead median went from 7 to 10 days)."""
-    project = _open(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
+    project = opened(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
     then(_at(3, 4), services.move_project, project, **_to("Qualification"))
     before = [_year_to_june(user=user) for user in (manager, other_manager, pipeline_admin)]
     assert before[0].stages[0].median_days == 7  # P1 10, P2 4, P3 10, this one 3
@@ -387,7 +378,7 @@ def test_the_organisations_figures_are_the_sum_of_its_peoples(
 ):
     """The admin's figures (whole months from the counts, the rest from the history) are
     the sum of each rep's (from the history of their own events)."""
-    stopped_in_may = _open(other_rep, "Decision", _at(5, 2), date(2026, 7, 1))
+    stopped_in_may = opened(other_rep, "Decision", _at(5, 2), date(2026, 7, 1))
     reason = StopReason.objects.get(name="Price")
     then(_at(5, 20), services.stop_project, stopped_in_may, ended_by="us", reason=reason)
     everyone = _year_to_june(user=pipeline_admin)
@@ -477,7 +468,13 @@ def test_the_calibration_names_the_reps_whose_own_percentages_do_worse_than_the_
     reason = StopReason.objects.get(name="No budget")
     for owner, individual in ((rep, 90), (teammate, 10)):
         for day in range(1, 6):
-            project = _open(owner, "Qualification", _at(3, day), date(2026, 4, 30), individual)
+            project = opened(
+                owner,
+                "Qualification",
+                _at(3, day),
+                date(2026, 4, 30),
+                individual_probability=individual,
+            )
             then(_at(3, day + 10), services.stop_project, project, ended_by="us", reason=reason)
     result = _year_to_june(user=manager)
     assert [row.label for row in result.worse_than_defaults] == ["Rita Rep"]

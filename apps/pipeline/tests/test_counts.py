@@ -13,9 +13,8 @@ from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from apps.accounts.factories import AccountFactory
 from apps.pipeline import counts, services
-from apps.pipeline.factories import ProjectFactory, stage_named, then
+from apps.pipeline.factories import opened, stage_named, then
 from apps.pipeline.models import (
     CloseCount,
     CloseDaysCount,
@@ -33,16 +32,6 @@ def _at(month, day):
     return datetime(2026, month, day, 12, tzinfo=UTC)
 
 
-def _open(owner, stage, when, individual=None):
-    with time_machine.travel(when, tick=False):
-        return ProjectFactory(
-            account=AccountFactory(owner=owner),
-            stage=stage_named(stage),
-            value=Decimal(10_000),
-            individual_probability=individual,
-        )
-
-
 def _agree():
     assert counts.differences() == {tally.model.__name__: 0 for tally in counts.TALLIES}
 
@@ -57,7 +46,7 @@ def price(db):
 
 
 def test_a_stay_and_a_close_are_counted_in_the_month_they_happened(rep, team, price):
-    project = _open(rep, "Qualification", _at(3, 1), individual=30)
+    project = opened(rep, "Qualification", _at(3, 1), individual_probability=30)
     then(_at(3, 11), services.move_project, project, to_stage=stage_named("Decision"))
     then(_at(4, 2), services.stop_project, project, ended_by="us", reason=price)
     stays = StayCount.objects.values_list("month", "stage__name", "days", "stays")
@@ -90,7 +79,7 @@ def test_a_stay_and_a_close_are_counted_in_the_month_they_happened(rep, team, pr
 
 
 def test_a_reopening_subtracts_what_its_close_added(rep, team, price):
-    project = _open(rep, "Decision", _at(2, 1))
+    project = opened(rep, "Decision", _at(2, 1))
     then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
     assert _closes(month=MONTHS[2]) == 1
     then(_at(4, 2), services.reopen_project, project)
@@ -102,7 +91,7 @@ def test_a_reopening_subtracts_what_its_close_added(rep, team, price):
 
 
 def test_an_undone_win_subtracts_the_win(rep, manager, team):
-    project = _open(rep, "Negotiation", _at(2, 1))
+    project = opened(rep, "Negotiation", _at(2, 1))
     then(_at(2, 10), services.win_project, project)
     won_stage = Stage.objects.get(pipeline=project.pipeline, is_won=True)
     assert ReachedCount.objects.get().reached == sorted(
@@ -117,7 +106,7 @@ def test_an_undone_win_subtracts_the_win(rep, manager, team):
 def test_a_reassignment_changes_no_count(rep, teammate, manager, team, price):
     """Each event counts for the owner it had then: handing the project on writes nothing to
     the counts, and its next close counts for its new owner."""
-    project = _open(rep, "Decision", _at(2, 1))
+    project = opened(rep, "Decision", _at(2, 1))
     then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
     then(_at(3, 1), services.reopen_project, project)
     before = list(CloseCount.objects.values_list("month", "owner", "closes").order_by("pk"))
@@ -139,8 +128,8 @@ def test_every_kind_of_change_leaves_the_counts_as_the_history_says(
 ):
     """Opened, moved on and back, edited, re-weighted by an admin, won, stopped, reopened,
     a win undone, handed on, a stage inserted before others: 0 differences."""
-    first = _open(rep, "Raw lead", _at(1, 5), individual=20)
-    second = _open(teammate, "Qualification", _at(1, 8))
+    first = opened(rep, "Raw lead", _at(1, 5), individual_probability=20)
+    second = opened(teammate, "Qualification", _at(1, 8))
     then(_at(1, 20), services.move_project, first, to_stage=stage_named("Decision"))
     then(_at(2, 3), services.move_project, first, to_stage=stage_named("Marketing"))
     then(
@@ -180,7 +169,7 @@ def project_stages(project):
 
 
 def test_check_counts_finds_a_count_that_is_wrong_and_rebuild_puts_it_right(rep, team, price):
-    project = _open(rep, "Decision", _at(2, 1))
+    project = opened(rep, "Decision", _at(2, 1))
     then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
     out = StringIO()
     call_command("check_counts", stdout=out)
@@ -195,7 +184,7 @@ def test_check_counts_finds_a_count_that_is_wrong_and_rebuild_puts_it_right(rep,
 
 
 def test_the_migration_builds_the_counts_of_the_history_there_is(rep, team, price):
-    project = _open(rep, "Decision", _at(2, 1))
+    project = opened(rep, "Decision", _at(2, 1))
     then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
     written = sorted(CloseCount.objects.values_list("month", "owner", "stage", "closes"))
     for tally in counts.TALLIES:

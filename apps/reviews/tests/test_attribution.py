@@ -31,9 +31,8 @@ import time_machine
 from django.db.models import Sum
 from django.db.models.functions import Round
 
-from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named, then
+from apps.pipeline.factories import opened, stage_named, then
 from apps.pipeline.models import ProjectState
 from apps.projects.models import weighted_value
 from apps.reviews import selectors
@@ -47,25 +46,15 @@ def _at(day, hour=12):
     return datetime(2026, 11, day, hour, tzinfo=UTC)
 
 
-def _open(owner, title, stage, close):
-    with time_machine.travel(_at(1), tick=False):
-        return ProjectFactory(
-            account=AccountFactory(owner=owner),
-            title=title,
-            stage=stage_named(stage),
-            expected_close_date=close,
-        )
-
-
 def _hand(when, project, owner, by):
     return then(when, services.update_project, project, user=by, data={"owner": owner})
 
 
 @pytest.fixture
 def handed(rep, teammate, other_rep, team, other_team, pipeline_admin):
-    x = _open(rep, "X", "Decision", date(2026, 11, 25))
-    y = _open(other_rep, "Y", "Qualification", date(2026, 12, 5))
-    z = _open(rep, "Z", "Decision", date(2026, 11, 28))
+    x = opened(rep, "Decision", _at(1), date(2026, 11, 25), title="X")
+    y = opened(other_rep, "Qualification", _at(1), date(2026, 12, 5), title="Y")
+    z = opened(rep, "Decision", _at(1), date(2026, 11, 28), title="Z")
     then(_at(12), services.move_project, x, to_stage=stage_named("Negotiation"))
     _hand(_at(13), y, teammate, by=pipeline_admin)
     _hand(_at(14), x, other_rep, by=pipeline_admin)
@@ -192,7 +181,7 @@ def test_a_hand_over_that_changes_more_is_one_change_of_all_it_weighs(
     # W, other_rep's, Decision at 10,000 closing 20 Dec: handed to rep at 30,000 closing
     # 26 Nov in one edit. North's November gains all W weighs after (18,000) as handed in;
     # South's December loses all it weighed before (6,000) as handed out.
-    w = _open(other_rep, "W", "Decision", date(2026, 12, 20))
+    w = opened(other_rep, "Decision", _at(1), date(2026, 12, 20), title="W")
     then(
         _at(14),
         services.update_project,

@@ -12,9 +12,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named, then
+from apps.pipeline.factories import opened, stage_named, then, then_edit
 from apps.pipeline.models import StopReason
 from apps.reviews import selectors
 from apps.reviews.selectors import Scope, review
@@ -28,18 +27,7 @@ def _at(day, hour=12):
 
 
 def _open(owner, title, stage, when=None, close=date(2026, 12, 15), next_step="Call"):
-    with time_machine.travel(when or _at(1), tick=False):
-        return ProjectFactory(
-            account=AccountFactory(owner=owner),
-            title=title,
-            stage=stage_named(stage),
-            expected_close_date=close,
-            next_step=next_step,
-        )
-
-
-def _edit(when, project, **data):
-    return then(when, services.update_project, project, data=data)
+    return opened(owner, stage, when or _at(1), close, title=title, next_step=next_step)
 
 
 @pytest.fixture
@@ -61,12 +49,12 @@ def twice(rep, manager, team):
     then(_at(12), services.undo_win, won, user=manager)
     then(_at(13), services.win_project, won)
     edited = _open(rep, "Edited twice", "Decision")
-    _edit(_at(11), edited, expected_close_date=date(2026, 12, 20))
-    _edit(_at(12), edited, expected_close_date=date(2026, 12, 22))
-    _edit(_at(13), edited, value=Decimal(20_000))
-    _edit(_at(14), edited, value=Decimal(30_000))
-    _edit(_at(15), edited, individual_probability=70)
-    _edit(_at(16), edited, individual_probability=75)
+    then_edit(_at(11), edited, expected_close_date=date(2026, 12, 20))
+    then_edit(_at(12), edited, expected_close_date=date(2026, 12, 22))
+    then_edit(_at(13), edited, value=Decimal(20_000))
+    then_edit(_at(14), edited, value=Decimal(30_000))
+    then_edit(_at(15), edited, individual_probability=70)
+    then_edit(_at(16), edited, individual_probability=75)
     _open(rep, "New one", "Raw lead", _at(15))
     _open(rep, "New two", "Raw lead", _at(16))
     _open(rep, "Overdue one", "Qualification", close=date(2026, 11, 5), next_step="")

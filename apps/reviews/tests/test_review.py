@@ -26,10 +26,9 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Round
 from django.utils import timezone
 
-from apps.accounts.factories import AccountFactory
 from apps.forecasting.periods import Period
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named, then
+from apps.pipeline.factories import opened, stage_named, then, then_edit
 from apps.pipeline.models import ProjectState, StageTransition, StopReason
 from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects import services as project_services
@@ -49,18 +48,7 @@ def _at(day, hour=12):
 
 
 def _open(owner, title, stage, when, close, next_step="Call the customer"):
-    with time_machine.travel(when, tick=False):
-        return ProjectFactory(
-            account=AccountFactory(owner=owner),
-            title=title,
-            stage=stage_named(stage),
-            expected_close_date=close,
-            next_step=next_step,
-        )
-
-
-def _edit(when, project, **data):
-    return then(when, services.update_project, project, data=data)
+    return opened(owner, stage, when, close, title=title, next_step=next_step)
 
 
 @pytest.fixture
@@ -79,19 +67,19 @@ def history(rep, other_rep, team, other_team):
     p["I"] = _open(rep, "I", "Decision", nov1, date(2026, 12, 20))
     p["K"] = _open(rep, "K", "Raw lead", nov1, date(2026, 11, 5))
     p["L"] = _open(rep, "L", "Raw lead", nov1, date(2026, 11, 3))
-    _edit(_at(2), p["L"], expected_close_date=date(2026, 11, 4))
-    _edit(_at(3), p["L"], expected_close_date=date(2026, 11, 6))
+    then_edit(_at(2), p["L"], expected_close_date=date(2026, 11, 4))
+    then_edit(_at(3), p["L"], expected_close_date=date(2026, 11, 6))
     p["J"] = _open(other_rep, "J", "Decision", nov1, date(2026, 11, 20))
     # After since.
-    _edit(_at(11), p["B"], value=Decimal(20_000))
+    then_edit(_at(11), p["B"], value=Decimal(20_000))
     then(_at(12), services.move_project, p["B"], to_stage=stage_named("Negotiation"))
-    _edit(_at(12), p["C"], expected_close_date=date(2026, 12, 15))
+    then_edit(_at(12), p["C"], expected_close_date=date(2026, 12, 15))
     then(_at(12), services.reopen_project, p["D"])
     p["H"] = _open(rep, "H", "Raw lead", _at(12), date(2026, 12, 5))
     then(_at(13), services.move_project, p["I"], to_stage=stage_named("Qualification"))
     then(_at(14), services.win_project, p["E"])
     then(_at(15), services.stop_project, p["F"], ended_by="customer", reason=reason)
-    _edit(_at(16), p["G"], individual_probability=90)
+    then_edit(_at(16), p["G"], individual_probability=90)
     with time_machine.travel(_at(15), tick=False):
         project_services.add_note(project=p["G"], user=rep, text="Met the CFO.")
     p["M"] = _open(rep, "M", "Raw lead", _at(18), date(2027, 1, 15), next_step="")
@@ -286,8 +274,8 @@ def _adds_up_to_the_ledger_and_the_projects(team, waterfalls):
 
 def test_odd_amounts_still_add_up_exactly(history, team):
     # A third of a cent here and there: each project's weighted value is kept to the cent.
-    _edit(_at(17), history["A"], value=Decimal("3333.33"), individual_probability=33)
-    _edit(_at(17, 13), history["H"], value=Decimal("1234.57"))
+    then_edit(_at(17), history["A"], value=Decimal("3333.33"), individual_probability=33)
+    then_edit(_at(17, 13), history["H"], value=Decimal("1234.57"))
     _adds_up_to_the_ledger_and_the_projects(team, _review(team).waterfalls)
 
 
@@ -324,8 +312,8 @@ def test_push_counts_count_every_later_close_date(history):
     assert selectors.push_count(history["L"]) == 2
     assert selectors.push_count(history["C"]) == 1
     assert selectors.push_count(history["A"]) == 0
-    _edit(_at(17), history["C"], expected_close_date=date(2026, 12, 1))  # earlier: no push
-    _edit(_at(18), history["C"], expected_close_date=date(2027, 1, 1))
+    then_edit(_at(17), history["C"], expected_close_date=date(2026, 12, 1))  # earlier: no push
+    then_edit(_at(18), history["C"], expected_close_date=date(2027, 1, 1))
     assert selectors.push_count(history["C"]) == 2
 
 
@@ -400,7 +388,7 @@ def test_the_bar_page_lists_them_for_the_manager_only(client, history, team, man
 def test_a_meeting_opened_later_keeps_its_overdue_close_dates(history, team, rep):
     # After the meeting (until), K is won and L's close date moves to next year.
     then(_at(21), services.win_project, history["K"])
-    _edit(_at(21), history["L"], expected_close_date=date(2027, 1, 31))
+    then_edit(_at(21), history["L"], expected_close_date=date(2027, 1, 31))
     with time_machine.travel(_at(28), tick=False):
         result = review(Scope(team=team), since=SINCE, until=UNTIL)
     assert _titles(result, "overdue") == ["K", "L"]
