@@ -1,3 +1,6 @@
+import csv
+import io
+
 import factory
 
 from apps.accounts.models import Account, Contact, Industry, RelationshipLevel
@@ -25,3 +28,9 @@ class ContactFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Contact {n:04d}")
     job_title = "Head of Purchasing"
     email = factory.Sequence(lambda n: f"contact{n}@example.com")
+
+
+def csv_rows(response) -> list[dict]:
+    """The rows of a CSV export (a streamed, UTF-8 file with a byte order mark), as dicts."""
+    content = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(content)))

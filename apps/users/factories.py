@@ -58,6 +58,15 @@ CAST = {
 }
 
 
+# Whose work each of the cast sees, of `rep`'s ("own"), `teammate`'s and `other_rep`'s.
+VISIBLE = {
+    "rep": {"own"},
+    "manager": {"own", "teammate"},
+    "other_manager": {"other"},
+    "pipeline_admin": {"own", "teammate", "other"},
+}
+
+
 def cast_member(username: str):
     """The member of the cast with that username."""
     member_factory, first_name, last_name = CAST[username]

@@ -9,9 +9,9 @@ from django.contrib import admin as django_admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from apps.accounts import services
-from apps.accounts.factories import AccountFactory, ContactFactory
+from apps.accounts.factories import AccountFactory, ContactFactory, csv_rows
 from apps.accounts.models import Account, Contact, RelationshipLevel
-from apps.users.factories import RepFactory
+from apps.users.factories import VISIBLE, RepFactory
 from pipeline_crm import listing
 from pipeline_crm.admin import ReadOnlyHistoryAdmin
 from pipeline_crm.listing import _cell
@@ -31,24 +31,11 @@ def _names(response):
     return {account.name for account in response.context["page"].object_list}
 
 
-def _csv(response):
-    return list(
-        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
-    )
-
-
 def _csv_names(response):
-    return {row["name"] for row in _csv(response)}
+    return {row["name"] for row in csv_rows(response)}
 
 
 # Visibility, by role: list, detail, edit, export, and by guessing URLs.
-
-VISIBLE = {
-    "rep": {"own"},
-    "manager": {"own", "teammate"},
-    "other_manager": {"other"},
-    "pipeline_admin": {"own", "teammate", "other"},
-}
 
 
 @pytest.mark.parametrize("who", VISIBLE)
@@ -362,7 +349,7 @@ def test_csv_export_columns(client, rep):
 def test_csv_export_defuses_spreadsheet_formulas(client, rep):
     AccountFactory(name='=HYPERLINK("http://evil.example")', owner=rep)
     client.force_login(rep)
-    [row] = _csv(client.get("/accounts/export.csv"))
+    [row] = csv_rows(client.get("/accounts/export.csv"))
     assert row["name"] == '\'=HYPERLINK("http://evil.example")'
 
 
@@ -605,7 +592,7 @@ def test_csv_export_defuses_a_formula_in_an_owners_name(client, rep):
     rep.save()
     AccountFactory(name="Plain", owner=rep)
     client.force_login(rep)
-    [row] = _csv(client.get("/accounts/export.csv"))
+    [row] = csv_rows(client.get("/accounts/export.csv"))
     assert [value for value in row.values() if "HYPERLINK" in value] == ["'=HYPERLINK(1) Rep"]
 
 

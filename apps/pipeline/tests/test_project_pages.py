@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.accounts.factories import AccountFactory
+from apps.accounts.factories import AccountFactory, csv_rows
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import services as lifecycle
 from apps.pipeline.factories import ProjectFactory, stage_named
@@ -15,7 +15,7 @@ from apps.pipeline.filters import ProjectFilter
 from apps.pipeline.models import StageTransition
 from apps.projects import selectors, services
 from apps.projects.models import CustomerProject, ProjectNote
-from apps.users.factories import RepFactory
+from apps.users.factories import VISIBLE, RepFactory
 from apps.users.models import name_of
 from pipeline_crm.listing import IdsFirstPaginator
 
@@ -33,26 +33,12 @@ def _titles(response):
     return {project.title for project in response.context["page"].object_list}
 
 
-def _csv(response):
-    return list(
-        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
-    )
-
-
-VISIBLE = {
-    "rep": {"own"},
-    "manager": {"own", "teammate"},
-    "other_manager": {"other"},
-    "pipeline_admin": {"own", "teammate", "other"},
-}
-
-
 @pytest.mark.parametrize("who", VISIBLE)
 def test_each_role_sees_lists_exports_and_opens_only_its_projects(client, request, projects, who):
     client.force_login(request.getfixturevalue(who))
     expected = {projects[key].title for key in VISIBLE[who]}
     assert _titles(client.get("/projects/")) == expected
-    assert {row["title"] for row in _csv(client.get("/projects/export.csv"))} == expected
+    assert {row["title"] for row in csv_rows(client.get("/projects/export.csv"))} == expected
     for key, project in projects.items():
         for url in (f"/projects/{project.pk}/", f"/projects/{project.pk}/edit/"):
             assert client.get(url).status_code == (200 if key in VISIBLE[who] else 404), url
@@ -422,7 +408,7 @@ def test_csv_export_has_the_forecast_columns(client, rep):
         individual_probability=30,
     )
     client.force_login(rep)
-    [row] = _csv(client.get("/projects/export.csv"))
+    [row] = csv_rows(client.get("/projects/export.csv"))
     assert (row["account"], row["stage"], row["status"]) == ("Acme", "Raw lead", "Open")
     assert (row["effective_probability"], row["weighted_value"]) == ("30", "300.00")
 
@@ -448,7 +434,7 @@ def test_csv_export_names_the_account_manager_as_the_app_does(client, manager, t
     ProjectFactory(account=AccountFactory(owner=named), title="Named")
     ProjectFactory(account=AccountFactory(owner=unnamed), title="Unnamed")
     client.force_login(manager)
-    rows = {row["title"]: row for row in _csv(client.get("/projects/export.csv"))}
+    rows = {row["title"]: row for row in csv_rows(client.get("/projects/export.csv"))}
     assert rows["Named"]["account_manager"] == str(named) == named.get_full_name()
     assert rows["Unnamed"]["account_manager"] == unnamed.username
     created = CustomerProject.objects.get(title="Named").created_at
@@ -579,7 +565,7 @@ def test_a_value_filter_out_of_range_is_refused_in_words_not_a_500(
         assert response.status_code == 200
         assert message in response.content.decode()
         assert _titles(response) == {"Own deal"}  # the filter is left out, nothing else
-        rows = _csv(client.get("/projects/export.csv", {name: value}))
+        rows = csv_rows(client.get("/projects/export.csv", {name: value}))
         assert [row["title"] for row in rows] == ["Own deal"]
 
 
