@@ -23,7 +23,7 @@ North: November 12,000 → 6,000 (advanced +2,000, handed out −8,000); Decembe
 +2,000, handed out −14,000 for two projects).
 """
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -36,14 +36,8 @@ from apps.pipeline.factories import opened, stage_named, then
 from apps.pipeline.models import ProjectState
 from apps.projects.models import weighted_value
 from apps.reviews import selectors
+from apps.reviews.factories import SINCE, UNTIL, in_november
 from apps.reviews.selectors import Scope, review
-
-SINCE = datetime(2026, 11, 10, 12, tzinfo=UTC)
-UNTIL = datetime(2026, 11, 20, 12, tzinfo=UTC)
-
-
-def _at(day, hour=12):
-    return datetime(2026, 11, day, hour, tzinfo=UTC)
 
 
 def _hand(when, project, owner, by):
@@ -52,15 +46,15 @@ def _hand(when, project, owner, by):
 
 @pytest.fixture
 def handed(rep, teammate, other_rep, team, other_team, pipeline_admin):
-    x = opened(rep, "Decision", _at(1), date(2026, 11, 25), title="X")
-    y = opened(other_rep, "Qualification", _at(1), date(2026, 12, 5), title="Y")
-    z = opened(rep, "Decision", _at(1), date(2026, 11, 28), title="Z")
-    then(_at(12), services.move_project, x, to_stage=stage_named("Negotiation"))
-    _hand(_at(13), y, teammate, by=pipeline_admin)
-    _hand(_at(14), x, other_rep, by=pipeline_admin)
-    then(_at(15), services.update_project, y, data={"value": Decimal(20_000)})
-    then(_at(16), services.move_project, x, to_stage=stage_named("Decision"))
-    _hand(_at(17), z, teammate, by=pipeline_admin)
+    x = opened(rep, "Decision", in_november(1), date(2026, 11, 25), title="X")
+    y = opened(other_rep, "Qualification", in_november(1), date(2026, 12, 5), title="Y")
+    z = opened(rep, "Decision", in_november(1), date(2026, 11, 28), title="Z")
+    then(in_november(12), services.move_project, x, to_stage=stage_named("Negotiation"))
+    _hand(in_november(13), y, teammate, by=pipeline_admin)
+    _hand(in_november(14), x, other_rep, by=pipeline_admin)
+    then(in_november(15), services.update_project, y, data={"value": Decimal(20_000)})
+    then(in_november(16), services.move_project, x, to_stage=stage_named("Decision"))
+    _hand(in_november(17), z, teammate, by=pipeline_admin)
     return {"X": x, "Y": y, "Z": z}
 
 
@@ -168,8 +162,8 @@ def test_a_meeting_opened_later_keeps_whom_the_projects_belonged_to(
     handed, team, other_rep, pipeline_admin
 ):
     # After the meeting (until), Z leaves North: the meeting still shows Z as North's.
-    _hand(_at(21), handed["Z"], other_rep, by=pipeline_admin)
-    with time_machine.travel(_at(28), tick=False):
+    _hand(in_november(21), handed["Z"], other_rep, by=pipeline_admin)
+    with time_machine.travel(in_november(28), tick=False):
         november, _ = review(Scope(team=team), since=SINCE, until=UNTIL).waterfalls
     assert (november.start, november.now) == (Decimal("12000.00"), Decimal("6000.00"))
     assert _bars(november) == {"advanced": (2000, 1), "handed out": (-8000, 1)}
@@ -181,9 +175,9 @@ def test_a_hand_over_that_changes_more_is_one_change_of_all_it_weighs(
     # W, other_rep's, Decision at 10,000 closing 20 Dec: handed to rep at 30,000 closing
     # 26 Nov in one edit. North's November gains all W weighs after (18,000) as handed in;
     # South's December loses all it weighed before (6,000) as handed out.
-    w = opened(other_rep, "Decision", _at(1), date(2026, 12, 20), title="W")
+    w = opened(other_rep, "Decision", in_november(1), date(2026, 12, 20), title="W")
     then(
-        _at(14),
+        in_november(14),
         services.update_project,
         w,
         user=pipeline_admin,

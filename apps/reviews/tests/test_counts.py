@@ -6,7 +6,7 @@ changes (moves, stops, reopenings, wins, close dates, values, individual %), fro
 projects where it lists projects (new, overdue, stuck).
 """
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -16,18 +16,12 @@ from apps.pipeline import services
 from apps.pipeline.factories import opened, stage_named, then, then_edit
 from apps.pipeline.models import StopReason
 from apps.reviews import selectors
+from apps.reviews.factories import SINCE, UNTIL, in_november
 from apps.reviews.selectors import Scope, review
-
-SINCE = datetime(2026, 11, 10, 12, tzinfo=UTC)
-UNTIL = datetime(2026, 11, 20, 12, tzinfo=UTC)
-
-
-def _at(day, hour=12):
-    return datetime(2026, 11, day, hour, tzinfo=UTC)
 
 
 def _open(owner, title, stage, when=None, close=date(2026, 12, 15), next_step="Call"):
-    return opened(owner, stage, when or _at(1), close, title=title, next_step=next_step)
+    return opened(owner, stage, when or in_november(1), close, title=title, next_step=next_step)
 
 
 @pytest.fixture
@@ -35,28 +29,28 @@ def twice(rep, manager, team):
     """Two rows in every section of `rep`'s review from SINCE to UNTIL."""
     reason = StopReason.objects.get(name="No budget")
     advanced = _open(rep, "Advanced twice", "Raw lead")
-    then(_at(11), services.move_project, advanced, to_stage=stage_named("Qualification"))
-    then(_at(12), services.move_project, advanced, to_stage=stage_named("Solution design"))
+    then(in_november(11), services.move_project, advanced, to_stage=stage_named("Qualification"))
+    then(in_november(12), services.move_project, advanced, to_stage=stage_named("Solution design"))
     back = _open(rep, "Moved back twice", "Decision")
-    then(_at(11), services.move_project, back, to_stage=stage_named("Solution design"))
-    then(_at(12), services.move_project, back, to_stage=stage_named("Qualification"))
+    then(in_november(11), services.move_project, back, to_stage=stage_named("Solution design"))
+    then(in_november(12), services.move_project, back, to_stage=stage_named("Qualification"))
     stopped = _open(rep, "Stopped twice", "Qualification")
     for day in (11, 13):
-        then(_at(day), services.stop_project, stopped, ended_by="us", reason=reason)
-        then(_at(day + 1), services.reopen_project, stopped)
+        then(in_november(day), services.stop_project, stopped, ended_by="us", reason=reason)
+        then(in_november(day + 1), services.reopen_project, stopped)
     won = _open(rep, "Won twice", "Negotiation")
-    then(_at(11), services.win_project, won)
-    then(_at(12), services.undo_win, won, user=manager)
-    then(_at(13), services.win_project, won)
+    then(in_november(11), services.win_project, won)
+    then(in_november(12), services.undo_win, won, user=manager)
+    then(in_november(13), services.win_project, won)
     edited = _open(rep, "Edited twice", "Decision")
-    then_edit(_at(11), edited, expected_close_date=date(2026, 12, 20))
-    then_edit(_at(12), edited, expected_close_date=date(2026, 12, 22))
-    then_edit(_at(13), edited, value=Decimal(20_000))
-    then_edit(_at(14), edited, value=Decimal(30_000))
-    then_edit(_at(15), edited, individual_probability=70)
-    then_edit(_at(16), edited, individual_probability=75)
-    _open(rep, "New one", "Raw lead", _at(15))
-    _open(rep, "New two", "Raw lead", _at(16))
+    then_edit(in_november(11), edited, expected_close_date=date(2026, 12, 20))
+    then_edit(in_november(12), edited, expected_close_date=date(2026, 12, 22))
+    then_edit(in_november(13), edited, value=Decimal(20_000))
+    then_edit(in_november(14), edited, value=Decimal(30_000))
+    then_edit(in_november(15), edited, individual_probability=70)
+    then_edit(in_november(16), edited, individual_probability=75)
+    _open(rep, "New one", "Raw lead", in_november(15))
+    _open(rep, "New two", "Raw lead", in_november(16))
     _open(rep, "Overdue one", "Qualification", close=date(2026, 11, 5), next_step="")
     _open(rep, "Overdue two", "Qualification", close=date(2026, 11, 6), next_step="")
 

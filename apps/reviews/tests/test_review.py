@@ -34,17 +34,12 @@ from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects import services as project_services
 from apps.projects.models import CustomerProject, weighted_value
 from apps.reviews import selectors
+from apps.reviews.factories import SINCE, UNTIL, in_november
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.reviews.selectors import KIND_PARAMS, STEPS, Scope, default_since, review
 from apps.reviews.templatetags.reviews import entry_cells, section_columns
 
-SINCE = datetime(2026, 11, 10, 12, tzinfo=UTC)
-UNTIL = datetime(2026, 11, 20, 12, tzinfo=UTC)
 CENT = Decimal("0.01")
-
-
-def _at(day, hour=12):
-    return datetime(2026, 11, day, hour, tzinfo=UTC)
 
 
 def _open(owner, title, stage, when, close, next_step="Call the customer"):
@@ -54,36 +49,36 @@ def _open(owner, title, stage, when, close, next_step="Call the customer"):
 @pytest.fixture
 def history(rep, other_rep, team, other_team):
     reason = StopReason.objects.get(name="No budget")
-    nov1 = _at(1)
+    nov1 = in_november(1)
     p = {}
     p["A"] = _open(rep, "A", "Raw lead", nov1, date(2026, 11, 25))
     p["B"] = _open(rep, "B", "Decision", nov1, date(2026, 11, 28))
     p["C"] = _open(rep, "C", "Qualification", nov1, date(2026, 11, 26))
     p["D"] = _open(rep, "D", "Decision", nov1, date(2026, 11, 27))
-    then(_at(5), services.stop_project, p["D"], ended_by="us", reason=reason)
+    then(in_november(5), services.stop_project, p["D"], ended_by="us", reason=reason)
     p["E"] = _open(rep, "E", "Negotiation", nov1, date(2026, 11, 29))
     p["F"] = _open(rep, "F", "Qualification", nov1, date(2026, 11, 30))
     p["G"] = _open(rep, "G", "Decision", nov1, date(2026, 12, 10))
     p["I"] = _open(rep, "I", "Decision", nov1, date(2026, 12, 20))
     p["K"] = _open(rep, "K", "Raw lead", nov1, date(2026, 11, 5))
     p["L"] = _open(rep, "L", "Raw lead", nov1, date(2026, 11, 3))
-    then_edit(_at(2), p["L"], expected_close_date=date(2026, 11, 4))
-    then_edit(_at(3), p["L"], expected_close_date=date(2026, 11, 6))
+    then_edit(in_november(2), p["L"], expected_close_date=date(2026, 11, 4))
+    then_edit(in_november(3), p["L"], expected_close_date=date(2026, 11, 6))
     p["J"] = _open(other_rep, "J", "Decision", nov1, date(2026, 11, 20))
     # After since.
-    then_edit(_at(11), p["B"], value=Decimal(20_000))
-    then(_at(12), services.move_project, p["B"], to_stage=stage_named("Negotiation"))
-    then_edit(_at(12), p["C"], expected_close_date=date(2026, 12, 15))
-    then(_at(12), services.reopen_project, p["D"])
-    p["H"] = _open(rep, "H", "Raw lead", _at(12), date(2026, 12, 5))
-    then(_at(13), services.move_project, p["I"], to_stage=stage_named("Qualification"))
-    then(_at(14), services.win_project, p["E"])
-    then(_at(15), services.stop_project, p["F"], ended_by="customer", reason=reason)
-    then_edit(_at(16), p["G"], individual_probability=90)
-    with time_machine.travel(_at(15), tick=False):
+    then_edit(in_november(11), p["B"], value=Decimal(20_000))
+    then(in_november(12), services.move_project, p["B"], to_stage=stage_named("Negotiation"))
+    then_edit(in_november(12), p["C"], expected_close_date=date(2026, 12, 15))
+    then(in_november(12), services.reopen_project, p["D"])
+    p["H"] = _open(rep, "H", "Raw lead", in_november(12), date(2026, 12, 5))
+    then(in_november(13), services.move_project, p["I"], to_stage=stage_named("Qualification"))
+    then(in_november(14), services.win_project, p["E"])
+    then(in_november(15), services.stop_project, p["F"], ended_by="customer", reason=reason)
+    then_edit(in_november(16), p["G"], individual_probability=90)
+    with time_machine.travel(in_november(15), tick=False):
         project_services.add_note(project=p["G"], user=rep, text="Met the CFO.")
-    p["M"] = _open(rep, "M", "Raw lead", _at(18), date(2027, 1, 15), next_step="")
-    then(_at(16), services.move_project, p["J"], to_stage=stage_named("Negotiation"))
+    p["M"] = _open(rep, "M", "Raw lead", in_november(18), date(2027, 1, 15), next_step="")
+    then(in_november(16), services.move_project, p["J"], to_stage=stage_named("Negotiation"))
     return p
 
 
@@ -274,13 +269,13 @@ def _adds_up_to_the_ledger_and_the_projects(team, waterfalls):
 
 def test_odd_amounts_still_add_up_exactly(history, team):
     # A third of a cent here and there: each project's weighted value is kept to the cent.
-    then_edit(_at(17), history["A"], value=Decimal("3333.33"), individual_probability=33)
-    then_edit(_at(17, 13), history["H"], value=Decimal("1234.57"))
+    then_edit(in_november(17), history["A"], value=Decimal("3333.33"), individual_probability=33)
+    then_edit(in_november(17, 13), history["H"], value=Decimal("1234.57"))
     _adds_up_to_the_ledger_and_the_projects(team, _review(team).waterfalls)
 
 
 def test_the_sql_reads_a_transition_as_its_kind(history):
-    params = {"members": [p.owner_id for p in history.values()], "since": _at(1, 0)}
+    params = {"members": [p.owner_id for p in history.values()], "since": in_november(1, 0)}
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT transition_id, kind FROM ({STEPS}) steps WHERE transition_id IS NOT NULL",
@@ -312,8 +307,9 @@ def test_push_counts_count_every_later_close_date(history):
     assert selectors.push_count(history["L"]) == 2
     assert selectors.push_count(history["C"]) == 1
     assert selectors.push_count(history["A"]) == 0
-    then_edit(_at(17), history["C"], expected_close_date=date(2026, 12, 1))  # earlier: no push
-    then_edit(_at(18), history["C"], expected_close_date=date(2027, 1, 1))
+    # Earlier: no push.
+    then_edit(in_november(17), history["C"], expected_close_date=date(2026, 12, 1))
+    then_edit(in_november(18), history["C"], expected_close_date=date(2027, 1, 1))
     assert selectors.push_count(history["C"]) == 2
 
 
@@ -387,9 +383,9 @@ def test_the_bar_page_lists_them_for_the_manager_only(client, history, team, man
 
 def test_a_meeting_opened_later_keeps_its_overdue_close_dates(history, team, rep):
     # After the meeting (until), K is won and L's close date moves to next year.
-    then(_at(21), services.win_project, history["K"])
-    then_edit(_at(21), history["L"], expected_close_date=date(2027, 1, 31))
-    with time_machine.travel(_at(28), tick=False):
+    then(in_november(21), services.win_project, history["K"])
+    then_edit(in_november(21), history["L"], expected_close_date=date(2027, 1, 31))
+    with time_machine.travel(in_november(28), tick=False):
         result = review(Scope(team=team), since=SINCE, until=UNTIL)
     assert _titles(result, "overdue") == ["K", "L"]
     stuck = next(section for section in result.sections if section.key == "stuck")
@@ -399,8 +395,8 @@ def test_a_meeting_opened_later_keeps_its_overdue_close_dates(history, team, rep
 def test_a_win_with_a_new_value_takes_out_what_the_project_was(rep, team):
     # In Decision (60 %) at 10,000 closing in November; won with 15,000 on the 14th, which
     # becomes its close date: November loses the 6,000 it counted, December gains nothing.
-    project = _open(rep, "Bigger", "Decision", _at(1), date(2026, 11, 25))
-    then(_at(14), services.win_project, project, value=Decimal(15_000))
+    project = _open(rep, "Bigger", "Decision", in_november(1), date(2026, 11, 25))
+    then(in_november(14), services.win_project, project, value=Decimal(15_000))
     with time_machine.travel(UNTIL, tick=False):
         waterfalls = review(Scope(team=team), since=SINCE, until=UNTIL).waterfalls
     assert [(w.start, w.now) for w in waterfalls] == [(6000, 0), (0, 0)]

@@ -7,22 +7,18 @@ orders the forward move would look back and the move back forward.
 """
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 import time_machine
 from django.db import connection, transaction
 
-from apps.accounts.factories import AccountFactory
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named, then
+from apps.pipeline.factories import opened, stage_named, then
 from apps.pipeline.models import ProjectState, Stage, StageTransition, StopReason, TransitionKind
 from apps.pipeline.selectors import TRANSITION_KINDS, state_changes, timeline
 from apps.reviews import selectors
+from apps.reviews.factories import SINCE, UNTIL, in_november
 from apps.reviews.selectors import KIND_PARAMS, STEPS, Scope, review
-
-SINCE = datetime(2026, 11, 10, 12, tzinfo=UTC)
-UNTIL = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 # The project's story, oldest first: each of the seven kinds once.
 KINDS = [
@@ -36,27 +32,20 @@ KINDS = [
 ]
 
 
-def _at(day, hour=12):
-    return datetime(2026, 11, day, hour, tzinfo=UTC)
-
-
 @pytest.fixture
 def story(rep, manager, team, pipeline_admin):
     """A project of `rep` that went through every kind of transition after SINCE; then (day
     18) an admin swapped the orders of Qualification and Solution design."""
-    with time_machine.travel(_at(11), tick=False):
-        project = ProjectFactory(
-            account=AccountFactory(owner=rep), title="Story", stage=stage_named("Qualification")
-        )
-    then(_at(12), services.move_project, project, to_stage=stage_named("Solution design"))
-    then(_at(13), services.move_project, project, to_stage=stage_named("Qualification"))
+    project = opened(rep, "Qualification", in_november(11), title="Story")
+    then(in_november(12), services.move_project, project, to_stage=stage_named("Solution design"))
+    then(in_november(13), services.move_project, project, to_stage=stage_named("Qualification"))
     reason = StopReason.objects.get(name="No budget")
-    then(_at(14), services.stop_project, project, ended_by="us", reason=reason)
-    then(_at(15), services.reopen_project, project)
-    then(_at(16), services.win_project, project)
-    then(_at(17), services.undo_win, project, user=manager)
+    then(in_november(14), services.stop_project, project, ended_by="us", reason=reason)
+    then(in_november(15), services.reopen_project, project)
+    then(in_november(16), services.win_project, project)
+    then(in_november(17), services.undo_win, project, user=manager)
     qualification, design = stage_named("Qualification"), stage_named("Solution design")
-    with time_machine.travel(_at(18), tick=False), transaction.atomic():
+    with time_machine.travel(in_november(18), tick=False), transaction.atomic():
         # As the admin's pipeline page does: save the stages, then record the change.
         Stage.objects.filter(pk=qualification.pk).update(order=design.order)
         Stage.objects.filter(pk=design.pk).update(order=qualification.order)
