@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import factory
@@ -37,6 +38,11 @@ class ProjectFactory(factory.django.DjangoModelFactory):
         return transition.project
 
 
+def noon(month: int, day: int) -> datetime:
+    """Noon (UTC) of a day of 2026."""
+    return datetime(2026, month, day, 12, tzinfo=UTC)
+
+
 def then(when, service, project, *, user=None, **arguments):
     """A step of a history built by hand: the lifecycle `service` on `project` at `when` (time
     frozen), by `user` (the project's owner unless given), on the version it has now."""
@@ -47,13 +53,13 @@ def then(when, service, project, *, user=None, **arguments):
         )
 
 
-def opened(owner, stage: str, when, close=None, **facts):
+def opened(owner, stage: str, when, close=None, *, kind="acquisition", **facts):
     """A project `owner` opened at `when` (time frozen), on an account of their own, in the
-    acquisition stage named `stage`, expected to close on `close`."""
+    stage named `stage` of the default `kind` pipeline, expected to close on `close`."""
     with time_machine.travel(when, tick=False):
         return ProjectFactory(
             account=AccountFactory(owner=owner),
-            stage=stage_named(stage),
+            stage=stage_named(stage, kind),
             expected_close_date=close,
             **facts,
         )

@@ -1,15 +1,14 @@
 """The analytics on a small history built by hand; every figure is worked out in the test."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
 
-from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors.analytics import StopStructure, analytics
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, opened, stage_named, then
+from apps.pipeline.factories import noon, opened, stage_named, then
 from apps.pipeline.models import (
     Pipeline,
     StopReason,
@@ -17,10 +16,6 @@ from apps.pipeline.models import (
 from apps.projects.models import CustomerProject
 
 ACQUISITION = "acquisition"
-
-
-def _at(month, day):
-    return datetime(2026, month, day, 12, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -31,25 +26,25 @@ def history(rep, teammate, team):
     Decision 11 Mar, Negotiation 21 Mar, stopped by the customer 20 Apr (Price); closes 30
     Apr. P4 (teammate, own 50 %): Qualification 1 Apr, won 11 Apr; closes 15 Apr."""
     no_budget, price = (StopReason.objects.get(name=name) for name in ("No budget", "Price"))
-    p1 = opened(rep, "Raw lead", _at(1, 1), date(2026, 2, 15))
-    then(_at(1, 11), services.move_project, p1, to_stage=stage_named("Qualification"))
-    then(_at(1, 31), services.move_project, p1, to_stage=stage_named("Decision"))
-    then(_at(2, 10), services.win_project, p1)
-    p2 = opened(rep, "Raw lead", _at(2, 1), date(2026, 2, 28), individual_probability=30)
-    then(_at(2, 5), services.move_project, p2, to_stage=stage_named("Qualification"))
-    then(_at(2, 15), services.stop_project, p2, ended_by="us", reason=no_budget)
-    p3 = opened(teammate, "Raw lead", _at(3, 1), date(2026, 4, 30), individual_probability=80)
-    then(_at(3, 11), services.move_project, p3, to_stage=stage_named("Decision"))
-    then(_at(3, 21), services.move_project, p3, to_stage=stage_named("Negotiation"))
-    then(_at(4, 20), services.stop_project, p3, ended_by="customer", reason=price)
-    p4 = opened(teammate, "Qualification", _at(4, 1), date(2026, 4, 15), individual_probability=50)
-    then(_at(4, 11), services.win_project, p4)
+    p1 = opened(rep, "Raw lead", noon(1, 1), date(2026, 2, 15))
+    then(noon(1, 11), services.move_project, p1, to_stage=stage_named("Qualification"))
+    then(noon(1, 31), services.move_project, p1, to_stage=stage_named("Decision"))
+    then(noon(2, 10), services.win_project, p1)
+    p2 = opened(rep, "Raw lead", noon(2, 1), date(2026, 2, 28), individual_probability=30)
+    then(noon(2, 5), services.move_project, p2, to_stage=stage_named("Qualification"))
+    then(noon(2, 15), services.stop_project, p2, ended_by="us", reason=no_budget)
+    p3 = opened(teammate, "Raw lead", noon(3, 1), date(2026, 4, 30), individual_probability=80)
+    then(noon(3, 11), services.move_project, p3, to_stage=stage_named("Decision"))
+    then(noon(3, 21), services.move_project, p3, to_stage=stage_named("Negotiation"))
+    then(noon(4, 20), services.stop_project, p3, ended_by="customer", reason=price)
+    p4 = opened(teammate, "Qualification", noon(4, 1), date(2026, 4, 15), individual_probability=50)
+    then(noon(4, 11), services.win_project, p4)
 
 
 def _year_to_june(*, user, on=None, start=date(2025, 6, 2), **narrowed):
     """The acquisition pipeline's analytics for the year to 1 June 2026 (from `start`), seen
     on 1 June (or `on`), narrowed to a team or a rep."""
-    with time_machine.travel(on or _at(6, 1), tick=False):
+    with time_machine.travel(on or noon(6, 1), tick=False):
         return analytics(
             user,
             pipeline=Pipeline.objects.get(kind=ACQUISITION, is_default=True),
@@ -156,7 +151,7 @@ def test_calibration_brier_scores(result):
 
 def test_the_page_shows_each_rows_stops_and_calibration(client, history, manager):
     client.force_login(manager)
-    with time_machine.travel(_at(6, 1), tick=False):
+    with time_machine.travel(noon(6, 1), tick=False):
         html = client.get("/analytics/?start=2025-06-02&end=2026-06-01").content.decode()
     # Tom Mate: one stop, late, after 50 days; two closes, both with his own %.
     assert (
@@ -214,9 +209,9 @@ def test_the_page_answers_and_takes_constant_queries(
     reason = StopReason.objects.get(name="No budget")
     for day in range(2, 12):
         project = opened(
-            rep, "Raw lead", _at(5, day), date(2026, 5, 30), individual_probability=day
+            rep, "Raw lead", noon(5, day), date(2026, 5, 30), individual_probability=day
         )
-        then(_at(5, day + 1), services.stop_project, project, ended_by="us", reason=reason)
+        then(noon(5, day + 1), services.stop_project, project, ended_by="us", reason=reason)
     assert count() == few
 
 
@@ -239,7 +234,7 @@ def test_odd_choices_fall_back_to_the_defaults(client, manager, query):
 
 def test_a_stage_reweighted_since_keeps_the_past_forecast(history, manager, pipeline_admin):
     # On 1 May an admin raises Decision from 60 % to 75 %: February's forecast said 6,000.
-    with time_machine.travel(_at(5, 1), tick=False):
+    with time_machine.travel(noon(5, 1), tick=False):
         decision = stage_named("Decision")
         decision.default_probability = 75
         decision.save()
@@ -254,22 +249,22 @@ def test_by_default_the_period_is_the_month_so_far_and_the_twelve_before(client,
     response = client.get("/analytics/?end=2028-02-29")
     assert response.status_code == 200
     assert response.context["result"].start == date(2027, 2, 1)
-    with time_machine.travel(_at(11, 23), tick=False):
+    with time_machine.travel(noon(11, 23), tick=False):
         assert client.get("/analytics/").context["result"].start == date(2025, 11, 1)
 
 
 def test_a_project_stopped_reopened_and_won_is_no_stop(rep, manager, team):
     reason = StopReason.objects.get(name="No budget")
-    project = opened(rep, "Decision", _at(3, 1), date(2026, 5, 1))
-    then(_at(3, 5), services.stop_project, project, ended_by="us", reason=reason)
-    then(_at(3, 6), services.reopen_project, project)
-    then(_at(3, 9), services.stop_project, project, ended_by="us", reason=reason)
-    then(_at(3, 10), services.reopen_project, project)
-    then(_at(3, 20), services.win_project, project)
-    twice = opened(rep, "Decision", _at(3, 1), date(2026, 5, 1))
-    then(_at(3, 5), services.stop_project, twice, ended_by="us", reason=reason)
-    then(_at(3, 6), services.reopen_project, twice)
-    then(_at(3, 9), services.stop_project, twice, ended_by="customer", reason=reason)
+    project = opened(rep, "Decision", noon(3, 1), date(2026, 5, 1))
+    then(noon(3, 5), services.stop_project, project, ended_by="us", reason=reason)
+    then(noon(3, 6), services.reopen_project, project)
+    then(noon(3, 9), services.stop_project, project, ended_by="us", reason=reason)
+    then(noon(3, 10), services.reopen_project, project)
+    then(noon(3, 20), services.win_project, project)
+    twice = opened(rep, "Decision", noon(3, 1), date(2026, 5, 1))
+    then(noon(3, 5), services.stop_project, twice, ended_by="us", reason=reason)
+    then(noon(3, 6), services.reopen_project, twice)
+    then(noon(3, 9), services.stop_project, twice, ended_by="customer", reason=reason)
     result = _year_to_june(user=manager)
     assert (result.won, result.lost) == (1, 1)
     assert [(f.stage.name, f.stops) for f in result.stages if f.stops] == [("Decision", 1)]
@@ -301,19 +296,19 @@ def test_figures_are_current_at_every_view(client, manager, rep, team):
     """Nothing is cached: a project opened a minute after a view is in the next one."""
     url = "/analytics/?start=2026-01-01&end=2026-06-30"
     client.force_login(manager)
-    with time_machine.travel(_at(6, 30), tick=False):
+    with time_machine.travel(noon(6, 30), tick=False):
         assert client.get(url).context["result"].is_empty
-    opened(rep, "Raw lead", _at(6, 30) + timedelta(minutes=1), date(2026, 7, 31))
-    with time_machine.travel(_at(6, 30) + timedelta(minutes=2), tick=False):
+    opened(rep, "Raw lead", noon(6, 30) + timedelta(minutes=1), date(2026, 7, 31))
+    with time_machine.travel(noon(6, 30) + timedelta(minutes=2), tick=False):
         assert client.get(url).context["result"].stages[0].reached == 1
 
 
 def test_each_person_sees_the_figures_of_their_own_people(client, manager, rep, teammate, team):
-    opened(rep, "Raw lead", _at(3, 1), date(2026, 7, 31))
-    opened(teammate, "Raw lead", _at(3, 1), date(2026, 7, 31))
+    opened(rep, "Raw lead", noon(3, 1), date(2026, 7, 31))
+    opened(teammate, "Raw lead", noon(3, 1), date(2026, 7, 31))
     url = "/analytics/?start=2026-01-01&end=2026-06-30"
     reached = {}
-    with time_machine.travel(_at(6, 30), tick=False):
+    with time_machine.travel(noon(6, 30), tick=False):
         for user in (manager, rep, teammate):
             client.force_login(user)
             reached[user.username] = client.get(url).context["result"].stages[0].reached
@@ -321,9 +316,9 @@ def test_each_person_sees_the_figures_of_their_own_people(client, manager, rep, 
 
 
 def test_days_are_whole_days_rounded_half_up(rep, manager, team):
-    project = opened(rep, "Raw lead", _at(3, 1), date(2026, 5, 1))  # at noon
-    then(_at(3, 4) + timedelta(hours=12), services.move_project, project, **_to("Marketing"))
-    then(_at(3, 6) + timedelta(hours=11), services.move_project, project, **_to("Decision"))
+    project = opened(rep, "Raw lead", noon(3, 1), date(2026, 5, 1))  # at noon
+    then(noon(3, 4) + timedelta(hours=12), services.move_project, project, **_to("Marketing"))
+    then(noon(3, 6) + timedelta(hours=11), services.move_project, project, **_to("Decision"))
     days = {f.stage.name: f.median_days for f in _year_to_june(user=manager).stages}
     assert (days["Raw lead"], days["Marketing"]) == (4, 2)  # 3.5 days and 1 day 23 hours
 
@@ -337,7 +332,7 @@ def _to(stage):
 
 def _reassign(project, *, to, by):
     project.refresh_from_db()
-    with time_machine.travel(_at(6, 1), tick=False):
+    with time_machine.travel(noon(6, 1), tick=False):
         services.update_project(
             project=project, user=by, seen_version=project.version, data={"owner": to}
         )
@@ -362,8 +357,8 @@ def test_a_reassignment_changes_no_past_figure(
     """P3's stays and its stop are the teammate's, P2's the rep's, whoever owns them now: a
     project handed to another team takes none of its past with it (before the attribution
     rule, the manager's Raw lead median went from 7 to 10 days)."""
-    project = opened(rep, "Raw lead", _at(3, 1), date(2026, 8, 1))
-    then(_at(3, 4), services.move_project, project, **_to("Qualification"))
+    project = opened(rep, "Raw lead", noon(3, 1), date(2026, 8, 1))
+    then(noon(3, 4), services.move_project, project, **_to("Qualification"))
     before = [_year_to_june(user=user) for user in (manager, other_manager, pipeline_admin)]
     assert before[0].stages[0].median_days == 7  # P1 10, P2 4, P3 10, this one 3
     stopped = CustomerProject.objects.get(owner=rep, status="stopped")  # P2
@@ -378,9 +373,9 @@ def test_the_organisations_figures_are_the_sum_of_its_peoples(
 ):
     """The admin's figures (whole months from the counts, the rest from the history) are
     the sum of each rep's (from the history of their own events)."""
-    stopped_in_may = opened(other_rep, "Decision", _at(5, 2), date(2026, 7, 1))
+    stopped_in_may = opened(other_rep, "Decision", noon(5, 2), date(2026, 7, 1))
     reason = StopReason.objects.get(name="Price")
-    then(_at(5, 20), services.stop_project, stopped_in_may, ended_by="us", reason=reason)
+    then(noon(5, 20), services.stop_project, stopped_in_may, ended_by="us", reason=reason)
     everyone = _year_to_june(user=pipeline_admin)
     each = [_year_to_june(user=pipeline_admin, rep=person) for person in (rep, teammate, other_rep)]
     assert (everyone.won, everyone.lost) == (2, 3)
@@ -398,7 +393,7 @@ def test_the_counts_and_the_history_give_the_same_figures(history, manager, pipe
     begins on the 2nd (as `_year_to_june`'s) and one of whole months give the admin the
     same figures as the manager who sees everyone in them (read from the history alone)."""
     for start in (date(2025, 6, 2), date(2025, 6, 1)):
-        with time_machine.travel(_at(6, 1), tick=False):
+        with time_machine.travel(noon(6, 1), tick=False):
             assert (
                 _figures(_year_to_june(user=pipeline_admin, start=start))[:-1]
                 == _figures(_year_to_june(user=manager, start=start))[:-1]
@@ -408,7 +403,7 @@ def test_the_counts_and_the_history_give_the_same_figures(history, manager, pipe
 def test_an_undone_win_is_no_win(history, manager, pipeline_admin, rep):
     assert _year_to_june(user=manager).won == _year_to_june(user=pipeline_admin).won == 2
     won = CustomerProject.objects.get(owner=rep, status="won")  # P1, won on 10 Feb
-    with time_machine.travel(_at(6, 1), tick=False):
+    with time_machine.travel(noon(6, 1), tick=False):
         services.undo_win(project=won, user=manager, seen_version=won.version)
     assert _year_to_june(user=manager).won == _year_to_june(user=pipeline_admin).won == 1
     assert _year_to_june(user=pipeline_admin).median_cycle_days == 10  # P4 alone
@@ -425,7 +420,7 @@ def test_an_admin_narrowed_to_a_team_sees_its_members_of_today(
 def _default_view(user):
     """What the analytics page shows `user` first on 1 June 2026: every pipeline together,
     the month so far and the twelve before it."""
-    with time_machine.travel(_at(6, 1), tick=False):
+    with time_machine.travel(noon(6, 1), tick=False):
         return analytics(user, pipeline=None, start=date(2025, 6, 1), end=date(2026, 6, 2))
 
 
@@ -434,16 +429,11 @@ def test_the_page_opens_on_every_pipeline_together_and_says_whose_each_stage_is(
 ):
     # A development project stopped in its Negotiation: late by its own pipeline's stages.
     development = Pipeline.objects.get(kind="development", is_default=True)
-    with time_machine.travel(_at(3, 2), tick=False):
-        project = ProjectFactory(
-            account=AccountFactory(owner=rep),
-            stage=stage_named("Negotiation", kind="development"),
-            value=Decimal(10_000),
-        )
+    project = opened(rep, "Negotiation", noon(3, 2), kind="development")
     reason = StopReason.objects.get(name="Price")
-    then(_at(3, 12), services.stop_project, project, ended_by="us", reason=reason)
+    then(noon(3, 12), services.stop_project, project, ended_by="us", reason=reason)
     client.force_login(manager)
-    with time_machine.travel(_at(6, 1), tick=False):
+    with time_machine.travel(noon(6, 1), tick=False):
         response = client.get("/analytics/")
     result = response.context["result"]
     assert result.pipeline is None
@@ -471,15 +461,15 @@ def test_the_calibration_names_the_reps_whose_own_percentages_do_worse_than_the_
             project = opened(
                 owner,
                 "Qualification",
-                _at(3, day),
+                noon(3, day),
                 date(2026, 4, 30),
                 individual_probability=individual,
             )
-            then(_at(3, day + 10), services.stop_project, project, ended_by="us", reason=reason)
+            then(noon(3, day + 10), services.stop_project, project, ended_by="us", reason=reason)
     result = _year_to_june(user=manager)
     assert [row.label for row in result.worse_than_defaults] == ["Rita Rep"]
     client.force_login(manager)
-    with time_machine.travel(_at(6, 1), tick=False):
+    with time_machine.travel(noon(6, 1), tick=False):
         html = client.get("/analytics/?start=2025-06-02&end=2026-06-01").content.decode()
     assert (
         "<strong>Rita Rep: their own percentages did worse than the stage defaults</strong> "

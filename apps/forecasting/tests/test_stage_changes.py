@@ -3,7 +3,7 @@ stages are compared by identity, placed in today's order, never by the order rec
 time. Each test builds a history, reads every figure that rests on the stages' order, lets an
 admin insert, reorder, rename or re-weight stages, and reads them again."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -15,14 +15,10 @@ from apps.forecasting.selectors.analytics import analytics
 from apps.forecasting.selectors.forecast import forecast
 from apps.forecasting.selectors.win_rates import stage_win_rates
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named
-from apps.pipeline.models import Pipeline, Stage, StopReason
+from apps.pipeline.factories import ProjectFactory, noon, stage_named
+from apps.pipeline.models import Stage, StopReason
 from apps.projects.models import CustomerProject
 from apps.reviews.selectors import Scope, review
-
-
-def _at(month, day):
-    return datetime(2026, month, day, 12, tzinfo=UTC)
 
 
 def _walk(owner, stages, end, when, reason):
@@ -58,32 +54,26 @@ def history(rep, teammate, team):
     day = iter(range(1, 29))
     for owner in (rep, teammate, rep):
         _walk(owner, ["Raw lead", "Qualification", "Decision", "Negotiation"], "won",
-              _at(3, next(day)), reason)  # fmt: skip
-        _walk(owner, ["Qualification"], "won", _at(3, next(day)), reason)
+              noon(3, next(day)), reason)  # fmt: skip
+        _walk(owner, ["Qualification"], "won", noon(3, next(day)), reason)
     for index in range(5):
         owner = rep if index % 2 else teammate
-        _walk(owner, ["Raw lead", "Qualification"], "stopped", _at(3, next(day)), reason)
-    _walk(rep, ["Qualification", "Solution design"], "stopped", _at(3, next(day)), reason)
+        _walk(owner, ["Raw lead", "Qualification"], "stopped", noon(3, next(day)), reason)
+    _walk(rep, ["Qualification", "Solution design"], "stopped", noon(3, next(day)), reason)
     for owner in (rep, teammate):
-        _walk(owner, ["Qualification", "Decision"], "stopped", _at(3, next(day)), reason)
+        _walk(owner, ["Qualification", "Decision"], "stopped", noon(3, next(day)), reason)
         _walk(owner, ["Qualification", "Decision", "Negotiation"], "stopped",
-              _at(3, next(day)), reason)  # fmt: skip
-    _walk(rep, ["Qualification", "Decision", "Negotiation"], None, _at(3, next(day)), reason)
+              noon(3, next(day)), reason)  # fmt: skip
+    _walk(rep, ["Qualification", "Decision", "Negotiation"], None, noon(3, next(day)), reason)
 
 
-def _pipeline():
-    return Pipeline.objects.get(kind="acquisition", is_default=True)
-
-
-def _figures(manager, team):
+def _figures(manager, team, pipeline):
     """Every figure that rests on the stages' order, by stage name, seen on 1 May."""
-    with time_machine.travel(_at(5, 1), tick=False):
-        result = analytics(
-            manager, pipeline=_pipeline(), start=date(2026, 3, 1), end=date(2026, 5, 1)
-        )
+    with time_machine.travel(noon(5, 1), tick=False):
+        result = analytics(manager, pipeline=pipeline, start=date(2026, 3, 1), end=date(2026, 5, 1))
         rates = stage_win_rates()
-        notes = review(Scope(team=team), since=_at(2, 28), until=_at(4, 30))
-    acquisition = [rate for rate in rates.values() if rate.stage.pipeline_id == _pipeline().pk]
+        notes = review(Scope(team=team), since=noon(2, 28), until=noon(4, 30))
+    acquisition = [rate for rate in rates.values() if rate.stage.pipeline_id == pipeline.pk]
     stopped = next(section for section in notes.sections if section.key == "stopped")
     return {
         "funnel": {figure.stage.name: figure.reached for figure in result.stages},
@@ -104,23 +94,21 @@ def _figures(manager, team):
     }
 
 
-def _insert_before(name, *, new, default, admin):
+def _insert_before(name, *, new, default, admin, pipeline):
     """What the admin does to add a stage `new` before `name`: move it and every later
     stage one place on (the last first, for the unique order), then add the new one."""
     with transaction.atomic():
         place = stage_named(name).order
-        later = list(_pipeline().stages.filter(order__gte=place).order_by("-order"))
+        later = list(pipeline.stages.filter(order__gte=place).order_by("-order"))
         for stage in later:
             stage.order += 1
             stage.save(update_fields=["order"])
-        Stage.objects.create(
-            pipeline=_pipeline(), name=new, order=place, default_probability=default
-        )
+        Stage.objects.create(pipeline=pipeline, name=new, order=place, default_probability=default)
         services.record_stage_changes(stages=later, user=admin)
 
 
-def test_the_history_is_expensive_before_any_change(history, manager, team):
-    figures = _figures(manager, team)
+def test_the_history_is_expensive_before_any_change(history, manager, team, acquisition):
+    figures = _figures(manager, team, acquisition)
     # Late: two stops in Decision after 2 days, two in Negotiation after 3.
     assert figures["structures"]["Everyone shown"] == (10, 5, 4, 10, "expensive")
     assert figures["rates"]["Agreement"] == (6, 6, 100)
@@ -130,12 +118,14 @@ def test_the_history_is_expensive_before_any_change(history, manager, team):
 
 
 def test_a_stage_inserted_before_decision_changes_no_past_figure(
-    history, manager, team, pipeline_admin
+    history, manager, team, pipeline_admin, acquisition
 ):
-    before = _figures(manager, team)
-    with time_machine.travel(_at(4, 15), tick=False):
-        _insert_before("Decision", new="Proposal", default=50, admin=pipeline_admin)
-    after = _figures(manager, team)
+    before = _figures(manager, team, acquisition)
+    with time_machine.travel(noon(4, 15), tick=False):
+        _insert_before(
+            "Decision", new="Proposal", default=50, admin=pipeline_admin, pipeline=acquisition
+        )
+    after = _figures(manager, team, acquisition)
 
     existing = {name: count for name, count in after["funnel"].items() if name != "Proposal"}
     assert existing == before["funnel"]
@@ -164,10 +154,12 @@ def test_a_stage_inserted_before_decision_changes_no_past_figure(
     ]
 
 
-def test_two_stages_reordered_are_placed_in_todays_order(history, manager, team, pipeline_admin):
-    before = _figures(manager, team)
+def test_two_stages_reordered_are_placed_in_todays_order(
+    history, manager, team, pipeline_admin, acquisition
+):
+    before = _figures(manager, team, acquisition)
     # Qualification and Solution design change places.
-    with time_machine.travel(_at(4, 15), tick=False), transaction.atomic():
+    with time_machine.travel(noon(4, 15), tick=False), transaction.atomic():
         qualification, design = stage_named("Qualification"), stage_named("Solution design")
         orders = qualification.order, design.order
         qualification.order = 99
@@ -177,7 +169,7 @@ def test_two_stages_reordered_are_placed_in_todays_order(history, manager, team,
         qualification.order = orders[1]
         qualification.save(update_fields=["order"])
         services.record_stage_changes(stages=[qualification, design], user=pipeline_admin)
-    after = _figures(manager, team)
+    after = _figures(manager, team, acquisition)
 
     # Every project was in Qualification, which is now after Solution design: all reached
     # both; the order recorded at the time (Qualification 3) would have said none of the
@@ -203,10 +195,10 @@ def test_two_stages_reordered_are_placed_in_todays_order(history, manager, team,
 
 @pytest.mark.parametrize("change", ["rename", "reweight"])
 def test_a_renamed_or_reweighted_stage_keeps_every_count(
-    history, manager, team, pipeline_admin, change
+    history, manager, team, pipeline_admin, acquisition, change
 ):
-    before = _figures(manager, team)
-    with time_machine.travel(_at(4, 15), tick=False):
+    before = _figures(manager, team, acquisition)
+    with time_machine.travel(noon(4, 15), tick=False):
         decision = stage_named("Decision")
         if change == "rename":
             decision.name = "Soft buy"
@@ -214,7 +206,7 @@ def test_a_renamed_or_reweighted_stage_keeps_every_count(
             decision.default_probability = 70
         decision.save()
         services.record_stage_changes(stages=[decision], user=pipeline_admin)
-    after = _figures(manager, team)
+    after = _figures(manager, team, acquisition)
 
     def renamed(figures):
         return {
@@ -236,13 +228,13 @@ def test_a_renamed_or_reweighted_stage_keeps_every_count(
     assert blended == before["blended"]
 
 
-def test_the_historical_weighted_value_is_exact_to_the_cent(history, manager):
+def test_the_historical_weighted_value_is_exact_to_the_cent(history, manager, acquisition):
     # The open project, in Negotiation: its blend is (6 + 10 × 0.8) / (8 + 10) = 7/9, so a
     # value of 1,234,567 weighs 960,218.777…: 960,218.78. The rate rounded to four places
     # first (77.7778 %) made it 960,219.05.
     project = CustomerProject.objects.get(status="open")
     project.value = Decimal(1_234_567)
     project.save(update_fields=["value"])
-    with time_machine.travel(_at(5, 1), tick=False):
-        result = forecast(manager, first=date(2026, 6, 1), count=1, pipeline=_pipeline())
+    with time_machine.travel(noon(5, 1), tick=False):
+        result = forecast(manager, first=date(2026, 6, 1), count=1, pipeline=acquisition)
     assert result.periods[-1].total.weighted_historical == Decimal("960218.78")

@@ -3,7 +3,7 @@ the transaction of each change, undone by the change that undoes a close, and al
 history says (`differences`, `manage.py check_counts`)."""
 
 import importlib
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from io import StringIO
 
@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from apps.pipeline import counts, services
-from apps.pipeline.factories import opened, stage_named, then
+from apps.pipeline.factories import noon, opened, stage_named, then
 from apps.pipeline.models import (
     CloseCount,
     CloseDaysCount,
@@ -26,10 +26,6 @@ from apps.pipeline.models import (
 )
 
 MONTHS = {month: date(2026, month, 1) for month in range(1, 13)}
-
-
-def _at(month, day):
-    return datetime(2026, month, day, 12, tzinfo=UTC)
 
 
 def _agree():
@@ -46,9 +42,9 @@ def price(db):
 
 
 def test_a_stay_and_a_close_are_counted_in_the_month_they_happened(rep, team, price):
-    project = opened(rep, "Qualification", _at(3, 1), individual_probability=30)
-    then(_at(3, 11), services.move_project, project, to_stage=stage_named("Decision"))
-    then(_at(4, 2), services.stop_project, project, ended_by="us", reason=price)
+    project = opened(rep, "Qualification", noon(3, 1), individual_probability=30)
+    then(noon(3, 11), services.move_project, project, to_stage=stage_named("Decision"))
+    then(noon(4, 2), services.stop_project, project, ended_by="us", reason=price)
     stays = StayCount.objects.values_list("month", "stage__name", "days", "stays")
     assert sorted(stays) == [
         (MONTHS[3], "Qualification", 10, 1),
@@ -79,25 +75,25 @@ def test_a_stay_and_a_close_are_counted_in_the_month_they_happened(rep, team, pr
 
 
 def test_a_reopening_subtracts_what_its_close_added(rep, team, price):
-    project = opened(rep, "Decision", _at(2, 1))
-    then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
+    project = opened(rep, "Decision", noon(2, 1))
+    then(noon(2, 15), services.stop_project, project, ended_by="us", reason=price)
     assert _closes(month=MONTHS[2]) == 1
-    then(_at(4, 2), services.reopen_project, project)
+    then(noon(4, 2), services.reopen_project, project)
     assert _closes(month=MONTHS[2]) == 0  # the reversing row, in the month of the stop
     assert set(CloseReasonCount.objects.values_list("closes", flat=True)) == {0}
-    then(_at(5, 3), services.win_project, project)
+    then(noon(5, 3), services.win_project, project)
     assert (_closes(month=MONTHS[2]), _closes(month=MONTHS[5], outcome="won")) == (0, 1)
     _agree()
 
 
 def test_an_undone_win_subtracts_the_win(rep, manager, team):
-    project = opened(rep, "Negotiation", _at(2, 1))
-    then(_at(2, 10), services.win_project, project)
+    project = opened(rep, "Negotiation", noon(2, 1))
+    then(noon(2, 10), services.win_project, project)
     won_stage = Stage.objects.get(pipeline=project.pipeline, is_won=True)
     assert ReachedCount.objects.get().reached == sorted(
         [stage_named("Negotiation").pk, won_stage.pk]
     )
-    then(_at(3, 1), services.undo_win, project, user=manager)
+    then(noon(3, 1), services.undo_win, project, user=manager)
     assert _closes(outcome="won") == 0
     assert set(ReachedCount.objects.values_list("closes", flat=True)) == {0}
     _agree()
@@ -106,19 +102,19 @@ def test_an_undone_win_subtracts_the_win(rep, manager, team):
 def test_a_reassignment_changes_no_count(rep, teammate, manager, team, price):
     """Each event counts for the owner it had then: handing the project on writes nothing to
     the counts, and its next close counts for its new owner."""
-    project = opened(rep, "Decision", _at(2, 1))
-    then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
-    then(_at(3, 1), services.reopen_project, project)
+    project = opened(rep, "Decision", noon(2, 1))
+    then(noon(2, 15), services.stop_project, project, ended_by="us", reason=price)
+    then(noon(3, 1), services.reopen_project, project)
     before = list(CloseCount.objects.values_list("month", "owner", "closes").order_by("pk"))
     then(
-        _at(3, 2),
+        noon(3, 2),
         services.update_project,
         project,
         user=manager,
         data={"owner": teammate},
     )
     assert list(CloseCount.objects.values_list("month", "owner", "closes").order_by("pk")) == before
-    then(_at(3, 20), services.stop_project, project, ended_by="us", reason=price)
+    then(noon(3, 20), services.stop_project, project, ended_by="us", reason=price)
     assert (_closes(owner=rep), _closes(owner=teammate)) == (0, 1)
     _agree()
 
@@ -128,29 +124,29 @@ def test_every_kind_of_change_leaves_the_counts_as_the_history_says(
 ):
     """Opened, moved on and back, edited, re-weighted by an admin, won, stopped, reopened,
     a win undone, handed on, a stage inserted before others: 0 differences."""
-    first = opened(rep, "Raw lead", _at(1, 5), individual_probability=20)
-    second = opened(teammate, "Qualification", _at(1, 8))
-    then(_at(1, 20), services.move_project, first, to_stage=stage_named("Decision"))
-    then(_at(2, 3), services.move_project, first, to_stage=stage_named("Marketing"))
+    first = opened(rep, "Raw lead", noon(1, 5), individual_probability=20)
+    second = opened(teammate, "Qualification", noon(1, 8))
+    then(noon(1, 20), services.move_project, first, to_stage=stage_named("Decision"))
+    then(noon(2, 3), services.move_project, first, to_stage=stage_named("Marketing"))
     then(
-        _at(2, 4),
+        noon(2, 4),
         services.update_project,
         first,
         user=manager,
         data={"value": Decimal(5_000), "individual_probability": 40},
     )
-    with time_machine.travel(_at(2, 5), tick=False), transaction.atomic():
+    with time_machine.travel(noon(2, 5), tick=False), transaction.atomic():
         decision = stage_named("Decision")
         decision.default_probability = 65
         decision.save()
         services.record_stage_changes(stages=[decision], user=pipeline_admin)
-    then(_at(2, 20), services.win_project, second)
-    then(_at(3, 1), services.undo_win, second, user=manager)
-    then(_at(3, 2), services.stop_project, second, ended_by="customer", reason=price)
-    then(_at(3, 9), services.reopen_project, second)
-    then(_at(3, 10), services.update_project, second, user=manager, data={"owner": rep})
-    then(_at(3, 30), services.stop_project, first, ended_by="us", reason=price)
-    with time_machine.travel(_at(4, 1), tick=False), transaction.atomic():
+    then(noon(2, 20), services.win_project, second)
+    then(noon(3, 1), services.undo_win, second, user=manager)
+    then(noon(3, 2), services.stop_project, second, ended_by="customer", reason=price)
+    then(noon(3, 9), services.reopen_project, second)
+    then(noon(3, 10), services.update_project, second, user=manager, data={"owner": rep})
+    then(noon(3, 30), services.stop_project, first, ended_by="us", reason=price)
+    with time_machine.travel(noon(4, 1), tick=False), transaction.atomic():
         later = list(project_stages(first).filter(order__gte=decision.order).order_by("-order"))
         for stage in later:
             stage.order += 1
@@ -159,7 +155,7 @@ def test_every_kind_of_change_leaves_the_counts_as_the_history_says(
             pipeline=first.pipeline, name="Proposal", order=decision.order, default_probability=55
         )
         services.record_stage_changes(stages=later, user=pipeline_admin)
-    then(_at(4, 20), services.win_project, second)
+    then(noon(4, 20), services.win_project, second)
     assert _closes() == 2
     _agree()
 
@@ -169,8 +165,8 @@ def project_stages(project):
 
 
 def test_check_counts_finds_a_count_that_is_wrong_and_rebuild_puts_it_right(rep, team, price):
-    project = opened(rep, "Decision", _at(2, 1))
-    then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
+    project = opened(rep, "Decision", noon(2, 1))
+    then(noon(2, 15), services.stop_project, project, ended_by="us", reason=price)
     out = StringIO()
     call_command("check_counts", stdout=out)
     assert "StayCount: 0 rows differ" in out.getvalue()
@@ -184,8 +180,8 @@ def test_check_counts_finds_a_count_that_is_wrong_and_rebuild_puts_it_right(rep,
 
 
 def test_the_migration_builds_the_counts_of_the_history_there_is(rep, team, price):
-    project = opened(rep, "Decision", _at(2, 1))
-    then(_at(2, 15), services.stop_project, project, ended_by="us", reason=price)
+    project = opened(rep, "Decision", noon(2, 1))
+    then(noon(2, 15), services.stop_project, project, ended_by="us", reason=price)
     written = sorted(CloseCount.objects.values_list("month", "owner", "stage", "closes"))
     for tally in counts.TALLIES:
         tally.model.objects.all().delete()
