@@ -2,8 +2,6 @@
 pipeline by (chosen per user, kept with them), each rep's own target by rep, and a Won line
 that stops at the current period."""
 
-import csv
-import io
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -14,7 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from apps.accounts.factories import AccountFactory
+from apps.accounts.factories import AccountFactory, csv_rows
 from apps.forecasting.models import PeriodKind, Target
 from apps.pipeline.factories import ProjectFactory, stage_named
 from apps.users.models import ForecastSource
@@ -134,8 +132,7 @@ def test_by_rep_each_row_shows_the_reps_own_target(client, manager, rep, teammat
         "<td>3,000</td></tr>"
     ) in html
     # The export carries them on the reps' lines.
-    export = client.get("/forecast/export.csv?count=1&group=rep")
-    rows = csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig")))
+    rows = csv_rows(client.get("/forecast/export.csv?count=1&group=rep"))
     assert {row["group"]: row["target"] for row in rows} == {
         "All": "",
         "Tom Mate": "",
