@@ -10,12 +10,11 @@ import pytest
 import time_machine
 from django.db import transaction
 
-from apps.accounts.factories import AccountFactory
 from apps.forecasting.selectors.analytics import analytics
 from apps.forecasting.selectors.forecast import forecast
 from apps.forecasting.selectors.win_rates import stage_win_rates
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, noon, stage_named
+from apps.pipeline.factories import noon, opened, stage_named
 from apps.pipeline.models import Stage, StopReason
 from apps.projects.models import CustomerProject
 from apps.reviews.selectors import Scope, review
@@ -25,12 +24,7 @@ def _walk(owner, stages, end, when, reason):
     """A project opened in stages[0] on `when`, moved a day apart through the rest, then
     won or stopped (by us, `reason`) the next day, or left open (`end` None)."""
     with time_machine.travel(when, tick=False) as traveller:
-        project = ProjectFactory(
-            account=AccountFactory(owner=owner),
-            stage=stage_named(stages[0]),
-            value=Decimal(10_000),
-            expected_close_date=date(2026, 6, 30),
-        )
+        project = opened(owner, stages[0], when, date(2026, 6, 30))
         for name in [*stages[1:], end]:
             traveller.shift(86_400)
             project.refresh_from_db()
