@@ -9,17 +9,13 @@ def test_login_page_is_open_to_anonymous_users(client, db):
     assert b"Log in" in response.content
 
 
-def test_rep_logs_in_and_lands_on_my_work(client, rep):
-    response = client.post("/login/", {"username": "rep", "password": PASSWORD}, follow=True)
+@pytest.mark.parametrize(("who", "role"), [("rep", b"Sales rep"), ("manager", b"Sales manager")])
+def test_a_user_logs_in_and_lands_on_my_work_under_their_role(client, request, who, role):
+    request.getfixturevalue(who)
+    response = client.post("/login/", {"username": who, "password": PASSWORD}, follow=True)
     assert response.redirect_chain == [("/", 302)]
     assert b"<h1>My work</h1>" in response.content
-    assert b"Sales rep" in response.content
-
-
-def test_manager_logs_in_and_lands_on_home(client, manager):
-    response = client.post("/login/", {"username": "manager", "password": PASSWORD}, follow=True)
-    assert response.redirect_chain == [("/", 302)]
-    assert b"<h1>My work</h1>" in response.content
+    assert role in response.content
 
 
 def test_wrong_password_shows_an_error_and_does_not_log_in(client, rep):
