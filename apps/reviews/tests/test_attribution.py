@@ -36,7 +36,7 @@ from apps.pipeline.factories import opened, stage_named, then
 from apps.pipeline.models import ProjectState
 from apps.projects.models import weighted_value
 from apps.reviews import selectors
-from apps.reviews.factories import SINCE, UNTIL, in_november
+from apps.reviews.factories import SINCE, UNTIL, in_november, reviewed, section_titles
 from apps.reviews.selectors import Scope, review
 
 
@@ -58,18 +58,8 @@ def handed(rep, teammate, other_rep, team, other_team, pipeline_admin):
     return {"X": x, "Y": y, "Z": z}
 
 
-def _review(scope):
-    with time_machine.travel(UNTIL, tick=False):
-        return review(scope, since=SINCE, until=UNTIL)
-
-
 def _bars(waterfall):
     return {bar.key: (bar.amount, bar.projects) for bar in waterfall.bars if bar.amount}
-
-
-def _titles(result, key):
-    section = next(section for section in result.sections if section.key == key)
-    return sorted(entry.project.title for entry in section.entries)
 
 
 def _ledger_at(members, moment, period):
@@ -90,7 +80,7 @@ def _adds_up_to_the_ledger_by_the_ownerthen(scope, waterfalls):
 
 
 def test_the_forecast_then_counts_the_projects_the_team_ownedthen(handed, team):
-    november, december = _review(Scope(team=team)).waterfalls
+    november, december = reviewed(Scope(team=team)).waterfalls
     # X was North's at since (handed out since); Y was South's (handed in since).
     assert (november.start, november.now) == (Decimal("12000.00"), Decimal("6000.00"))
     assert (december.start, december.now) == (Decimal("0.00"), Decimal("4000.00"))
@@ -98,13 +88,13 @@ def test_the_forecast_then_counts_the_projects_the_team_ownedthen(handed, team):
 
 
 def test_a_project_handed_out_of_the_team_takes_what_it_weighedthen(handed, team):
-    november, december = _review(Scope(team=team)).waterfalls
+    november, december = reviewed(Scope(team=team)).waterfalls
     assert _bars(november) == {"advanced": (2000, 1), "handed out": (-8000, 1)}
     assert _bars(december) == {"handed in": (2000, 1), "value": (2000, 1)}
 
 
 def test_the_team_it_was_handed_to_sees_it_handed_in(handed, other_team):
-    november, december = _review(Scope(team=other_team)).waterfalls
+    november, december = reviewed(Scope(team=other_team)).waterfalls
     assert (november.start, november.now) == (Decimal("0.00"), Decimal("6000.00"))
     assert _bars(november) == {"handed in": (8000, 1), "moved back": (-2000, 1)}
     assert (december.start, december.now) == (Decimal("2000.00"), Decimal("0.00"))
@@ -114,24 +104,24 @@ def test_the_team_it_was_handed_to_sees_it_handed_in(handed, other_team):
 
 def test_a_hand_over_within_the_team_changes_nothing_but_one_reps_own(handed, team, rep):
     # Z stays North's: X is the one project handed out of North.
-    assert _bars(_review(Scope(team=team)).waterfalls[0])["handed out"] == (-8000, 1)
-    november, _ = _review(Scope(rep=rep)).waterfalls
+    assert _bars(reviewed(Scope(team=team)).waterfalls[0])["handed out"] == (-8000, 1)
+    november, _ = reviewed(Scope(rep=rep)).waterfalls
     assert (november.start, november.now) == (Decimal("12000.00"), Decimal("0.00"))
     assert _bars(november) == {"advanced": (2000, 1), "handed out": (-14000, 2)}
     _adds_up_to_the_ledger_by_the_ownerthen(Scope(rep=rep), [november])
 
 
 def test_each_change_is_listed_for_the_owner_who_made_itthen(handed, team, other_team):
-    north, south = _review(Scope(team=team)), _review(Scope(team=other_team))
+    north, south = reviewed(Scope(team=team)), reviewed(Scope(team=other_team))
     # X's advance was rep's, though X is other_rep's today; its move back was other_rep's.
-    assert (_titles(north, "advanced"), _titles(north, "moved back")) == (["X"], [])
-    assert (_titles(south, "advanced"), _titles(south, "moved back")) == ([], ["X"])
+    assert (section_titles(north, "advanced"), section_titles(north, "moved back")) == (["X"], [])
+    assert (section_titles(south, "advanced"), section_titles(south, "moved back")) == ([], ["X"])
     # Y's new value was teammate's, after Y was handed in.
-    assert (_titles(north, "value"), _titles(south, "value")) == (["Y"], [])
+    assert (section_titles(north, "value"), section_titles(south, "value")) == (["Y"], [])
 
 
 def test_each_hand_over_bar_opens_the_projects_behind_it(handed, team, other_team):
-    november, december = _review(Scope(team=team)).waterfalls
+    november, december = reviewed(Scope(team=team)).waterfalls
 
     def behind(scope, waterfall, bar):
         projects, count = selectors.bar_projects(
@@ -183,12 +173,12 @@ def test_a_hand_over_that_changes_more_is_one_change_of_all_it_weighs(
         user=pipeline_admin,
         data={"owner": rep, "value": Decimal(30_000), "expected_close_date": date(2026, 11, 26)},
     )
-    november, december = _review(Scope(team=team)).waterfalls
+    november, december = reviewed(Scope(team=team)).waterfalls
     assert (_bars(november), _bars(december)) == ({"handed in": (18000, 1)}, {})
     _adds_up_to_the_ledger_by_the_ownerthen(Scope(team=team), [november, december])
     # The new value and close date are listed as North's changes: W came with them.
-    result = _review(Scope(team=team))
-    assert (_titles(result, "value"), _titles(result, "slipped")) == (["W"], [])
-    south = _review(Scope(rep=other_rep))
+    result = reviewed(Scope(team=team))
+    assert (section_titles(result, "value"), section_titles(result, "slipped")) == (["W"], [])
+    south = reviewed(Scope(rep=other_rep))
     assert [_bars(waterfall) for waterfall in south.waterfalls] == [{}, {"handed out": (-6000, 1)}]
-    assert _titles(south, "value") == []
+    assert section_titles(south, "value") == []

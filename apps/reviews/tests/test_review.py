@@ -34,7 +34,7 @@ from apps.pipeline.selectors import TRANSITION_KINDS
 from apps.projects import services as project_services
 from apps.projects.models import CustomerProject, weighted_value
 from apps.reviews import selectors
-from apps.reviews.factories import SINCE, UNTIL, in_november
+from apps.reviews.factories import SINCE, UNTIL, in_november, reviewed, section_titles
 from apps.reviews.models import ActionItem, ReviewMeeting
 from apps.reviews.selectors import KIND_PARAMS, STEPS, Scope, default_since, review
 from apps.reviews.templatetags.reviews import entry_cells, section_columns
@@ -82,19 +82,9 @@ def history(rep, other_rep, team, other_team):
     return p
 
 
-def _review(team):
-    with time_machine.travel(UNTIL, tick=False):
-        return review(Scope(team=team), since=SINCE, until=UNTIL)
-
-
-def _titles(result, key):
-    section = next(section for section in result.sections if section.key == key)
-    return sorted(entry.project.title for entry in section.entries)
-
-
 def test_each_section_lists_exactly_the_expected_projects(history, team):
-    result = _review(team)
-    assert {section.key: _titles(result, section.key) for section in result.sections} == {
+    result = reviewed(Scope(team=team))
+    assert {section.key: section_titles(result, section.key) for section in result.sections} == {
         "new": ["H", "M"],
         "advanced": ["B"],
         "moved back": ["I"],
@@ -123,7 +113,7 @@ def test_each_section_lists_exactly_the_expected_projects(history, team):
 def test_each_row_shows_the_cells_of_its_section(history, team):
     # Times in the current time zone, as the template's date filter shows them.
     with timezone.override(ZoneInfo("Europe/Berlin")):
-        sections = {section.key: section for section in _review(team).sections}
+        sections = {section.key: section for section in reviewed(Scope(team=team)).sections}
 
     def cells(key, title):
         section = sections[key]
@@ -191,7 +181,7 @@ def test_the_page_shows_each_rows_cells_under_their_headings(
 
 
 def test_the_waterfall_adds_up_to_the_cent(history, team):
-    november, december = _review(team).waterfalls
+    november, december = reviewed(Scope(team=team)).waterfalls
     assert (november.start, november.now) == (Decimal("19500.00"), Decimal("23500.00"))
     assert {bar.key: bar.amount for bar in november.bars if bar.amount} == {
         "value": 6000,
@@ -271,7 +261,7 @@ def test_odd_amounts_still_add_up_exactly(history, team):
     # A third of a cent here and there: each project's weighted value is kept to the cent.
     then_edit(in_november(17), history["A"], value=Decimal("3333.33"), individual_probability=33)
     then_edit(in_november(17, 13), history["H"], value=Decimal("1234.57"))
-    _adds_up_to_the_ledger_and_the_projects(team, _review(team).waterfalls)
+    _adds_up_to_the_ledger_and_the_projects(team, reviewed(Scope(team=team)).waterfalls)
 
 
 def test_the_sql_reads_a_transition_as_its_kind(history):
@@ -355,7 +345,7 @@ def test_open_actions_come_overdue_first(team, manager, rep, teammate):
 
 
 def test_each_bar_opens_the_projects_behind_it(history, team):
-    november, december = _review(team).waterfalls
+    november, december = reviewed(Scope(team=team)).waterfalls
     members = Scope(team=team).member_ids()
 
     def behind(waterfall, bar):
@@ -387,7 +377,7 @@ def test_a_meeting_opened_later_keeps_its_overdue_close_dates(history, team, rep
     then_edit(in_november(21), history["L"], expected_close_date=date(2027, 1, 31))
     with time_machine.travel(in_november(28), tick=False):
         result = review(Scope(team=team), since=SINCE, until=UNTIL)
-    assert _titles(result, "overdue") == ["K", "L"]
+    assert section_titles(result, "overdue") == ["K", "L"]
     stuck = next(section for section in result.sections if section.key == "stuck")
     assert stuck.title == "Stuck today"
 
