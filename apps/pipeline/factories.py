@@ -5,8 +5,9 @@ import factory
 import time_machine
 
 from apps.accounts.factories import AccountFactory
+from apps.accounts.models import RelationshipLevel
 from apps.pipeline.models import Stage
-from apps.pipeline.services import open_project, update_project
+from apps.pipeline.services import open_project, update_project, win_project
 from apps.projects.models import CustomerProject, ProjectFacts
 
 
@@ -68,3 +69,12 @@ def opened(owner, stage: str, when, close=None, *, kind="acquisition", **facts):
 def then_edit(when, project, **data):
     """A `then()` step editing the project's facts (`update_project`) to `data`."""
     return then(when, update_project, project, data=data)
+
+
+def won_project(owner, level=RelationshipLevel.PROSPECT, stage: str = "Negotiation"):
+    """A project won from `stage` by `owner`, on an account of theirs that was at `level`."""
+    account = AccountFactory(owner=owner, relationship_level=level)
+    project = ProjectFactory(account=account, stage=stage_named(stage))
+    win_project(project=project, user=owner, seen_version=1)
+    project.refresh_from_db()
+    return project

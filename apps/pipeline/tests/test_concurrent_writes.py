@@ -15,7 +15,7 @@ from apps.accounts import services as account_services
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import counts, services
-from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named, won_project
 from apps.pipeline.models import CloseDaysCount, StageTransition, StayCount, StopReason
 from apps.pipeline.tests.test_ledger import assert_ledger_consistent
 from apps.projects.models import CustomerProject
@@ -34,16 +34,8 @@ QUALIFICATION = {
 }
 
 
-def _won(rep):
-    account = AccountFactory(owner=rep, relationship_level=RelationshipLevel.PROSPECT)
-    project = ProjectFactory(account=account, stage=stage_named("Negotiation"))
-    services.win_project(project=project, user=rep, seen_version=1)
-    project.refresh_from_db()
-    return project
-
-
 def test_two_managers_undoing_one_win_undo_it_once(rep, manager, pipeline_admin, team):
-    project = _won(rep)
+    project = won_project(rep)
     outcomes = at_once(
         *(
             lambda who=who: services.undo_win(project=project, user=who, seen_version=2)
@@ -64,7 +56,7 @@ def test_two_managers_undoing_one_win_undo_it_once(rep, manager, pipeline_admin,
 
 
 def test_an_undo_waiting_on_a_level_change_keeps_the_level_set_meanwhile(rep, manager, team):
-    project = _won(rep)  # the win raised the account from Prospect to Shopper (version 2)
+    project = won_project(rep)  # the win raised the account from Prospect to Shopper (version 2)
     edit_holds_lock = threading.Event()
 
     def manager_makes_it_a_client():

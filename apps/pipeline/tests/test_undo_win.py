@@ -6,23 +6,15 @@ import pytest
 from apps.accounts.factories import AccountFactory
 from apps.accounts.models import Account, RelationshipLevel
 from apps.pipeline import services
-from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.factories import ProjectFactory, stage_named, won_project
 from apps.pipeline.models import StageTransition
 from apps.pipeline.tests.test_ledger import assert_ledger_consistent
 from apps.projects.models import ProjectStatus
 from apps.projects.services import StaleProject
 
 
-def _won(owner, level=RelationshipLevel.PROSPECT, stage="Negotiation"):
-    account = AccountFactory(owner=owner, relationship_level=level)
-    project = ProjectFactory(account=account, stage=stage_named(stage))
-    services.win_project(project=project, user=owner, seen_version=1)
-    project.refresh_from_db()
-    return project
-
-
 def test_undoing_a_win_reopens_the_project_where_it_was_won_from(rep, manager, team):
-    project = _won(rep)
+    project = won_project(rep)
     win = project.transitions.with_kind().latest()
     assert (win.kind, win.raised_level_from) == ("won", RelationshipLevel.PROSPECT)
     assert project.account.relationship_level == RelationshipLevel.SHOPPER
@@ -55,14 +47,14 @@ def test_undoing_a_win_reopens_the_project_where_it_was_won_from(rep, manager, t
 
 
 def test_a_level_the_win_did_not_raise_stays(rep, pipeline_admin):
-    project = _won(rep, level=RelationshipLevel.CLIENT)
+    project = won_project(rep, level=RelationshipLevel.CLIENT)
     assert project.transitions.latest().raised_level_from is None
     services.undo_win(project=project, user=pipeline_admin, seen_version=2)
     assert Account.objects.get(pk=project.account_id).relationship_level == RelationshipLevel.CLIENT
 
 
 def test_a_level_changed_since_the_win_stays(rep, manager, team):
-    project = _won(rep)
+    project = won_project(rep)
     Account.objects.filter(pk=project.account_id).update(
         relationship_level=RelationshipLevel.CLIENT
     )
@@ -71,7 +63,7 @@ def test_a_level_changed_since_the_win_stays(rep, manager, team):
 
 
 def test_a_rep_cannot_undo_a_win_and_nothing_is_written(rep):
-    project = _won(rep)
+    project = won_project(rep)
     with pytest.raises(services.NotAllowed, match="Only a sales manager or an admin"):
         services.undo_win(project=project, user=rep, seen_version=2)
     project.refresh_from_db()
@@ -82,14 +74,14 @@ def test_only_a_won_project_and_only_the_current_version(rep, manager, team):
     open_project = ProjectFactory(account=AccountFactory(owner=rep))
     with pytest.raises(services.InvalidTransition, match="Only a won project"):
         services.undo_win(project=open_project, user=manager, seen_version=1)
-    won = _won(rep)
+    won = won_project(rep)
     with pytest.raises(StaleProject):
         services.undo_win(project=won, user=manager, seen_version=1)
     assert won.transitions.count() == 2
 
 
 def test_undo_by_url_for_whom_it_is_meant(client, rep, teammate, manager, other_manager, team):
-    project = _won(rep)
+    project = won_project(rep)
     url = f"/pipeline/projects/{project.pk}/undo-win/"
     client.force_login(other_manager)  # not their team: no such project
     assert client.post(url, {"version": 2}).status_code == 404
@@ -106,7 +98,7 @@ def test_undo_by_url_for_whom_it_is_meant(client, rep, teammate, manager, other_
 
 
 def test_the_project_page_offers_the_undo_to_managers_and_admins_only(client, rep, manager, team):
-    project = _won(rep)
+    project = won_project(rep)
     client.force_login(rep)
     assert "Undo the win" not in client.get(f"/projects/{project.pk}/").content.decode()
     client.force_login(manager)
