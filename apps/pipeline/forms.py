@@ -395,15 +395,13 @@ class ProjectForm(forms.ModelForm):
         is was kept already."""
         cleaned_data = super().clean()
         day = cleaned_data.get("expected_close_date")
-        if not day or day >= timezone.localdate() or day == self.instance.expected_close_date:
-            return cleaned_data
-        if cleaned_data.get("confirm_close_date") == day.isoformat():
-            return cleaned_data
-        self.add_error("expected_close_date", forms.ValidationError(PAST_CLOSE_DATE, "past"))
-        self.fields["expected_close_date"].warning = True
-        # The page comes back with the confirmation set: saving it again keeps the date.
-        self.data = self.data.copy()
-        self.data[self.add_prefix("confirm_close_date")] = day.isoformat()
+        newly_past = day and day < timezone.localdate() and day != self.instance.expected_close_date
+        if newly_past and cleaned_data.get("confirm_close_date") != day.isoformat():
+            self.add_error("expected_close_date", forms.ValidationError(PAST_CLOSE_DATE, "past"))
+            self.fields["expected_close_date"].warning = True
+            # The page comes back with the confirmation set: saving it again keeps the date.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("confirm_close_date")] = day.isoformat()
         return cleaned_data
 
 
