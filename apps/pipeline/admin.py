@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -90,10 +92,9 @@ class StageInline(admin.TabularInline):
 def falling_defaults(stages: list[Stage]) -> list[tuple[Stage, Stage]]:
     """Each pair of consecutive stages (in order) where the later one's default % is lower:
     a project further along would count as less likely to be won."""
-    stages = sorted(stages, key=lambda stage: stage.order)
     return [
         (before, after)
-        for before, after in zip(stages, stages[1:], strict=False)
+        for before, after in pairwise(sorted(stages, key=lambda stage: stage.order))
         if after.default_probability < before.default_probability
     ]
 

@@ -149,7 +149,8 @@ CLOSE_REASONS = Tally(
     sums=("closes",),
 )
 REACHED = Tally(ReachedCount, _CLOSES, keys=("pipeline_id", "outcome", "reached"), sums=("closes",))
-TALLIES = [STAYS, CLOSES, CLOSE_DAYS, CLOSE_REASONS, REACHED]
+CLOSE_TALLIES = [CLOSES, CLOSE_DAYS, CLOSE_REASONS, REACHED]
+TALLIES = [STAYS, *CLOSE_TALLIES]
 
 
 def _params(**params) -> dict:
@@ -161,17 +162,17 @@ def record(transition: StageTransition) -> None:
     calls it): the stay it ended, the close it made, or, for a reopening or an undone win,
     minus the close it undid. Before the project's reached stages change (a close's counts
     are by the stages reached at the close). One statement."""
-    statements = []
     params = _params(id=transition.pk)
+    tallies = []  # (tally, the transition whose rows it adds, sign)
     left = transition.from_stage_id is not None and (
         transition.from_stage_id != transition.to_stage_id or transition.to_status in CLOSED
     )
     if left:
-        statements.append(([STAYS], "t.id = %(id)s", 1))
+        tallies.append((STAYS, "t.id = %(id)s", 1))
     if transition.to_status in CLOSED:
-        statements.append(([CLOSES, CLOSE_DAYS, CLOSE_REASONS, REACHED], "t.id = %(id)s", 1))
+        tallies += [(tally, "t.id = %(id)s", 1) for tally in CLOSE_TALLIES]
     if transition.from_status in CLOSED:
-        undone = (
+        params["undone"] = (
             StageTransition.objects.filter(
                 project=transition.project_id,
                 to_status__in=CLOSED,
@@ -181,14 +182,10 @@ def record(transition: StageTransition) -> None:
             .values_list("pk", flat=True)
             .first()
         )
-        params["undone"] = undone
-        statements.append(([CLOSES, CLOSE_DAYS, CLOSE_REASONS, REACHED], "t.id = %(undone)s", -1))
-    if not statements:
+        tallies += [(tally, "t.id = %(undone)s", -1) for tally in CLOSE_TALLIES]
+    if not tallies:
         return
-    tallies = [(tally, where, sign) for group, where, sign in statements for tally in group]
-    sql = "WITH " + ",\n".join(
-        _added(index, tally, where, sign) for index, (tally, where, sign) in enumerate(tallies)
-    )
+    sql = "WITH " + ",\n".join(_added(index, *added) for index, added in enumerate(tallies))
     with connection.cursor() as cursor:
         cursor.execute(sql + " SELECT 1", params)
 

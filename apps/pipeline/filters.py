@@ -17,31 +17,21 @@ from pipeline_crm.search import equals_any, search_query
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-class _MoneyField(forms.DecimalField):
-    """An amount a project's value can be compared with: what the value column can hold
-    (else PostgreSQL refuses the comparison, `1e-16384` or `-1e200000` say), in our words."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(
-            *args,
-            min_value=0,
-            max_value=Decimal("999999999999.99"),
-            max_digits=14,
-            decimal_places=2,
-            error_messages={
-                "invalid": "Give an amount, such as 25000.",
-                "min_value": "Give an amount of 0 or more.",
-                "max_value": "Give an amount under a trillion.",
-                "max_digits": "Give an amount under a trillion, to the cent at most.",
-                "max_decimal_places": "Give an amount to the cent at most.",
-                "max_whole_digits": "Give an amount under a trillion.",
-            },
-            **kwargs,
-        )
-
-
-class _MoneyFilter(django_filters.NumberFilter):
-    field_class = _MoneyField
+# An amount a project's value can be compared with: what the value column can hold (else
+# PostgreSQL refuses the comparison, `1e-16384` or `-1e200000` say), in our words.
+MONEY = {
+    "min_value": 0,
+    "max_value": Decimal("999999999999.99"),
+    "max_digits": 14,
+    "decimal_places": 2,
+    "error_messages": {
+        "invalid": "Give an amount, such as 25000.",
+        "min_value": "Give an amount of 0 or more.",
+        **dict.fromkeys(["max_value", "max_whole_digits"], "Give an amount under a trillion."),
+        "max_digits": "Give an amount under a trillion, to the cent at most.",
+        "max_decimal_places": "Give an amount to the cent at most.",
+    },
+}
 
 
 class _StageField(django_filters.fields.ModelChoiceField):
@@ -100,8 +90,12 @@ class ProjectFilter(django_filters.FilterSet):
     close_before = TypedDateFilter(
         field_name="expected_close_date", lookup_expr="lte", label="Closing until", widget=DATE
     )
-    value_min = _MoneyFilter(field_name="value", lookup_expr="gte", label="Value from")
-    value_max = _MoneyFilter(field_name="value", lookup_expr="lte", label="Value up to")
+    value_min = django_filters.NumberFilter(
+        field_name="value", lookup_expr="gte", label="Value from", **MONEY
+    )
+    value_max = django_filters.NumberFilter(
+        field_name="value", lookup_expr="lte", label="Value up to", **MONEY
+    )
     attention = django_filters.ChoiceFilter(
         choices=ATTENTION, method="needing", label="Needs attention", empty_label="Any project"
     )

@@ -87,12 +87,7 @@ class LifecycleForm(forms.Form):
         widget=forms.HiddenInput,
         min_value=0,
         max_value=2**31 - 1,
-        error_messages={
-            "required": INCOMPLETE,
-            "invalid": INCOMPLETE,
-            "min_value": INCOMPLETE,
-            "max_value": INCOMPLETE,
-        },
+        error_messages=dict.fromkeys(["required", "invalid", "min_value", "max_value"], INCOMPLETE),
     )
     note = BoundedCharField(
         required=False,
@@ -211,9 +206,9 @@ class WinForm(EntryFieldsMixin, LifecycleForm):
         if "value" in self.asked:
             # The confirmed value is one the stage needs: then it must be given.
             self.asked.remove("value")
-        today = timezone.localdate()
         self.fields["won_on"].widget.attrs.update(
-            min=timezone.localdate(project.created_at).isoformat(), max=today.isoformat()
+            min=timezone.localdate(project.created_at).isoformat(),
+            max=timezone.localdate().isoformat(),
         )
         self.order_fields(["value", "won_on"])
 
@@ -234,10 +229,9 @@ class StopForm(LifecycleForm):
         choices=EndedBy.choices,
         widget=forms.RadioSelect,
         label="Who ended it",
-        error_messages={
-            "required": "Say who ended it: we, or the customer.",
-            "invalid_choice": "Say who ended it: we, or the customer.",
-        },
+        error_messages=dict.fromkeys(
+            ["required", "invalid_choice"], "Say who ended it: we, or the customer."
+        ),
     )
     reason = forms.ModelChoiceField(
         queryset=StopReason.objects.filter(is_active=True),
@@ -280,17 +274,11 @@ PROJECT_MESSAGES = {
         "required": "Give the value: 0 if it is not known yet.",
         "invalid": "Give the value as a number, such as 12500 or 12500.50.",
         "min_value": "The value cannot be negative.",
-        "max_value": VALUE_DIGITS,
-        "max_digits": VALUE_DIGITS,
-        "max_whole_digits": VALUE_DIGITS,
+        **dict.fromkeys(["max_value", "max_digits", "max_whole_digits"], VALUE_DIGITS),
         "max_decimal_places": "Give the value to the cent: at most 2 decimals.",
     },
     "expected_close_date": {"invalid": A_DAY},
-    "individual_probability": {
-        "invalid": PERCENT,
-        "min_value": PERCENT,
-        "max_value": PERCENT,
-    },
+    "individual_probability": dict.fromkeys(["invalid", "min_value", "max_value"], PERCENT),
     "present_state": {"null_characters_not_allowed": f"The present state {NUL}"},
     "desired_state": {"null_characters_not_allowed": f"The desired state {NUL}"},
     "buying_process": {"null_characters_not_allowed": f"The buying process {NUL}"},
@@ -299,7 +287,7 @@ PROJECT_MESSAGES = {
         "null_characters_not_allowed": f"The next step {NUL}",
     },
     "next_step_date": {"invalid": A_DAY},
-    "version": {"required": INCOMPLETE, "invalid": INCOMPLETE},
+    "version": dict.fromkeys(["required", "invalid"], INCOMPLETE),
 }
 
 # The form's groups, in order; a field a form does not have is left out of its group.
@@ -402,24 +390,19 @@ class ProjectForm(forms.ModelForm):
         return self.cleaned_data["title"].strip()
 
     def clean(self):
-        cleaned_data = super().clean()
-        self._warn_of_a_past_close_date(cleaned_data)
-        return cleaned_data
-
-    def _warn_of_a_past_close_date(self, cleaned_data):
         """A close date in the past, newly given, comes back once with a warning and the date
         to confirm; the same date sent with its confirmation is kept. A stored date left as it
         is was kept already."""
+        cleaned_data = super().clean()
         day = cleaned_data.get("expected_close_date")
-        if not day or day >= timezone.localdate() or day == self.instance.expected_close_date:
-            return
-        if cleaned_data.get("confirm_close_date") == day.isoformat():
-            return
-        self.add_error("expected_close_date", forms.ValidationError(PAST_CLOSE_DATE, "past"))
-        self.fields["expected_close_date"].warning = True
-        # The page comes back with the confirmation set: saving it again keeps the date.
-        self.data = self.data.copy()
-        self.data[self.add_prefix("confirm_close_date")] = day.isoformat()
+        newly_past = day and day < timezone.localdate() and day != self.instance.expected_close_date
+        if newly_past and cleaned_data.get("confirm_close_date") != day.isoformat():
+            self.add_error("expected_close_date", forms.ValidationError(PAST_CLOSE_DATE, "past"))
+            self.fields["expected_close_date"].warning = True
+            # The page comes back with the confirmation set: saving it again keeps the date.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("confirm_close_date")] = day.isoformat()
+        return cleaned_data
 
 
 class ProjectCreateForm(ProjectForm):

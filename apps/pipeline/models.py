@@ -514,6 +514,11 @@ class Count(models.Model):
         return f"{type(self).__name__} of {self.month:%b %Y}"
 
 
+def count_key(name: str, *keys: str, **options) -> models.UniqueConstraint:
+    """A count's row key: one row per month and `keys`, which the writer adds to."""
+    return models.UniqueConstraint(fields=["month", *keys], name=name, **options)
+
+
 class StayCount(Count):
     """Stays in a stage that ended (the project moved on, back, was won or stopped), by their
     length in whole days (rounded half up): for the median days in each stage."""
@@ -523,11 +528,7 @@ class StayCount(Count):
     stays = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["month", "stage", "days"], name="pipeline_staycount_key"
-            )
-        ]
+        constraints = [count_key("pipeline_staycount_key", "stage", "days")]
 
 
 class CloseCount(Count):
@@ -546,11 +547,7 @@ class CloseCount(Count):
     run_seconds = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["month", "owner", "stage", "outcome"], name="pipeline_closecount_key"
-            )
-        ]
+        constraints = [count_key("pipeline_closecount_key", "owner", "stage", "outcome")]
 
 
 class CloseDaysCount(Count):
@@ -563,11 +560,7 @@ class CloseDaysCount(Count):
     closes = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["month", "pipeline", "outcome", "days"], name="pipeline_closedayscount_key"
-            )
-        ]
+        constraints = [count_key("pipeline_closedayscount_key", "pipeline", "outcome", "days")]
 
 
 class CloseReasonCount(Count):
@@ -585,9 +578,13 @@ class CloseReasonCount(Count):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["month", "pipeline", "outcome", "bucket", "ended_by", "stop_reason"],
-                name="pipeline_closereasoncount_key",
+            count_key(
+                "pipeline_closereasoncount_key",
+                "pipeline",
+                "outcome",
+                "bucket",
+                "ended_by",
+                "stop_reason",
                 nulls_distinct=False,
             )
         ]
@@ -603,8 +600,4 @@ class ReachedCount(Count):
     closes = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["month", "pipeline", "outcome", "reached"], name="pipeline_reachedcount_key"
-            )
-        ]
+        constraints = [count_key("pipeline_reachedcount_key", "pipeline", "outcome", "reached")]

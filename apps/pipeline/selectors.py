@@ -221,26 +221,14 @@ def state_changes(states: QuerySet[ProjectState]) -> list[Change]:
             changes.append(Change(TRANSITION_KINDS[state.transition.kind], state, before))
         if before is None:
             continue
-        for name in TRACKED_FIELDS:
+        names = list(TRACKED_FIELDS)
+        if state.transition is None and state.stage_id == before.stage_id:
+            names.append("stage_default_probability")  # an admin re-weighted the stage
+        for name in names:
             attname = ProjectState._meta.get_field(name).attname  # owner_id: no query
             if getattr(before, attname) != getattr(state, attname):
                 old, new = getattr(before, name), getattr(state, name)
                 changes.append(Change(name, state, before, field=name, before=old, after=new))
-        if (
-            state.transition is None
-            and state.stage_id == before.stage_id
-            and state.stage_default_probability != before.stage_default_probability
-        ):
-            changes.append(
-                Change(
-                    "stage_default_probability",
-                    state,
-                    before,
-                    field="stage_default_probability",
-                    before=before.stage_default_probability,
-                    after=state.stage_default_probability,
-                )
-            )
     return changes
 
 

@@ -13,6 +13,7 @@ from apps.pipeline import services
 from apps.pipeline.filters import ProjectFilter
 from apps.pipeline.forms import (
     CompactForm,
+    EntryFieldsMixin,
     LifecycleForm,
     MoveForm,
     ProjectCreateForm,
@@ -46,10 +47,8 @@ def board_index(request):
 @require_GET
 def board(request, pk):
     pipeline = get_object_or_404(Pipeline, pk=pk)
-    context = _board_context(request, pipeline, request.GET)
-    if request.htmx:
-        return render(request, "pipeline/board.html#board", context)
-    return render(request, "pipeline/board.html", context)
+    template = "pipeline/board.html#board" if request.htmx else "pipeline/board.html"
+    return render(request, template, _board_context(request, pipeline, request.GET))
 
 
 @require_http_methods(["GET", "POST"])
@@ -66,15 +65,9 @@ def project_move(request, pk):
         request,
         project,
         form,
-        lambda data: services.move_project(
-            project=project,
-            to_stage=data["to_stage"],
-            user=request.user,
-            seen_version=data["version"],
-            note=data["note"],
-            fields=form.entry_fields,
-        ),
+        services.move_project,
         lambda data: f"{project.title} moved to {data['to_stage']}.",
+        passed=["to_stage"],
         ask=lambda asked: MoveForm(
             project=project, asked=asked, initial=_initial(request, "to_stage", "version", "note")
         ),
@@ -88,23 +81,21 @@ def project_win(request, pk):
     facts as confirmed."""
     project = _visible_project(request, pk)
     if request.method == "GET":
-        form = WinForm(project=project, initial=_win_initial(project))
+        initial = {
+            "version": project.version,
+            "value": project.value,
+            "won_on": timezone.localdate(),
+        }
+        form = WinForm(project=project, initial=initial)
         return _ask(request, "win", project, form)
     form = WinForm(request.POST, project=project)
     return _lifecycle(
         request,
         project,
         form,
-        lambda data: services.win_project(
-            project=project,
-            user=request.user,
-            seen_version=data["version"],
-            note=data["note"],
-            value=data["value"],
-            won_on=data["won_on"],
-            fields=form.entry_fields,
-        ),
+        services.win_project,
         lambda data: f"{project.title} won. Congratulations!",
+        passed=["value", "won_on"],
         ask=lambda asked: WinForm(
             project=project,
             asked=asked,
@@ -123,44 +114,30 @@ def board_compact(request, pk):
         request.user.board_compact = form.cleaned_data["compact"]
         request.user.save(update_fields=["board_compact"])
     if request.htmx:
-        board_query = _board_query(request)
-        return render(
-            request, "pipeline/board.html#board", _board_context(request, pipeline, board_query)
-        )
-    next_url = safe_next(request, request.POST.get("next", ""))
-    if next_url:
-        return redirect(next_url)
-    return redirect(pipeline)
+        return _refreshed_board(request, pipeline)
+    return redirect(safe_next(request, request.POST.get("next", "")) or pipeline)
 
 
 @require_http_methods(["GET", "POST"])
 def project_stop(request, pk):
     project = _visible_project(request, pk)
-    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
     if request.method == "GET":
         form = StopForm(initial={"version": project.version})
-        return render(
-            request, "pipeline/stop.html", {"project": project, "form": form, "next": next_url}
-        )
-    form = StopForm(request.POST)
-    if not seen_stale(form, project) and not form.is_valid() and not request.htmx:
-        return render(
-            request, "pipeline/stop.html", {"project": project, "form": form, "next": next_url}
-        )
-    return _lifecycle(
-        request,
-        project,
-        form,
-        lambda data: services.stop_project(
-            project=project,
-            user=request.user,
-            seen_version=data["version"],
-            ended_by=data["ended_by"],
-            reason=data["reason"],
-            note=data["note"],
-        ),
-        lambda data: f"{project.title} stopped in {project.stage} ({data['reason']}).",
-    )
+    else:
+        form = StopForm(request.POST)
+        # Refused by the form, the page shows it again; the board's dialog (htmx) gets the board.
+        if seen_stale(form, project) or form.is_valid() or request.htmx:
+            return _lifecycle(
+                request,
+                project,
+                form,
+                services.stop_project,
+                lambda data: f"{project.title} stopped in {project.stage} ({data['reason']}).",
+                passed=["ended_by", "reason"],
+            )
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
+    context = {"project": project, "form": form, "next": next_url}
+    return render(request, "pipeline/stop.html", context)
 
 
 @require_POST
@@ -170,9 +147,7 @@ def project_reopen(request, pk):
         request,
         project,
         LifecycleForm(request.POST),
-        lambda data: services.reopen_project(
-            project=project, user=request.user, seen_version=data["version"], note=data["note"]
-        ),
+        services.reopen_project,
         lambda data: f"{project.title} reopened in {project.stage}.",
     )
 
@@ -185,9 +160,7 @@ def project_undo_win(request, pk):
         request,
         project,
         LifecycleForm(request.POST),
-        lambda data: services.undo_win(
-            project=project, user=request.user, seen_version=data["version"], note=data["note"]
-        ),
+        services.undo_win,
         lambda data: f"The win of {project.title} was undone: it is open again.",
     )
 
@@ -199,18 +172,29 @@ def _visible_project(request, pk):
     )
 
 
-def _lifecycle(request, project, form, action, success_message, ask=None):
-    """Run a lifecycle service from a valid form; report the outcome as a message; answer with
-    the refreshed board (htmx from the board) or a redirect (plain forms). With `ask` (a
-    form asking for given fields), a change that needs fields the project lacks answers with
-    that form instead: in the board's dialog, or as a page of its own."""
+def _lifecycle(request, project, form, service, success_message, passed=(), ask=None):
+    """Run a lifecycle `service` from a valid form (the version seen, the note, the fields
+    `passed` by their names, and the fields a stage asked for); report the outcome as a
+    message; answer with the refreshed board (htmx from the board) or a redirect (plain
+    forms). With `ask` (a form asking for given fields), a change that needs fields the
+    project lacks answers with that form instead: in the board's dialog, or as a page."""
     if seen_stale(form, project):
         # Refused as a conflict, not by what the form checks against the project as it is
         # now (a stage it has reached meanwhile is no choice; a stage's fields others filled).
         messages.error(request, StaleProject(project))
     elif form.is_valid():
+        data = form.cleaned_data
+        arguments = {name: data[name] for name in passed}
+        if isinstance(form, EntryFieldsMixin):
+            arguments["fields"] = form.entry_fields
         try:
-            action(form.cleaned_data)
+            service(
+                project=project,
+                user=request.user,
+                seen_version=data["version"],
+                note=data["note"],
+                **arguments,
+            )
         except services.MissingEntryFields as error:
             if ask is not None:
                 return _ask(request, form.action, project, ask(error.fields), str(error))
@@ -228,13 +212,8 @@ def _lifecycle(request, project, form, action, success_message, ask=None):
     else:
         messages.error(request, f"Nothing changed: {form_problems(form)}")
     if request.htmx:
-        board_query = _board_query(request)
-        context = _board_context(request, project.pipeline, board_query)
-        return render(request, "pipeline/board.html#board", context)
-    next_url = safe_next(request, request.POST.get("next", ""))
-    if next_url:
-        return redirect(next_url)
-    return redirect(project)
+        return _refreshed_board(request, project.pipeline)
+    return redirect(safe_next(request, request.POST.get("next", "")) or project)
 
 
 def _ask(request, action, project, form, message=""):
@@ -255,21 +234,14 @@ def _initial(request, *names):
     return {name: request.POST.get(name, "") for name in names}
 
 
-def _win_initial(project):
-    return {
-        "version": project.version,
-        "value": project.value,
-        "won_on": timezone.localdate(),
-    }
-
-
-def _board_query(request) -> QueryDict:
-    """The board's own query (filters, search, show) from the page htmx says it is on; an
-    address that is not one (a forged header) gives the board unfiltered."""
+def _refreshed_board(request, pipeline):
+    """The board, for htmx, with its own query (filters, search, show) from the page htmx says
+    it is on; an address that is not one (a forged header) gives the board unfiltered."""
     try:
-        return QueryDict(urlsplit(request.htmx.current_url or "").query)
+        query = QueryDict(urlsplit(request.htmx.current_url or "").query)
     except ValueError:
-        return QueryDict()
+        query = QueryDict()
+    return render(request, "pipeline/board.html#board", _board_context(request, pipeline, query))
 
 
 def _board_context(request, pipeline, query):

@@ -97,8 +97,7 @@ class ActionForm(forms.ModelForm):
     def __init__(self, *args, meeting, listed=(), **kwargs):
         kwargs.setdefault("initial", {"due_date": timezone.localdate() + timedelta(days=7)})
         super().__init__(*args, **kwargs)
-        scope = Scope(team=meeting.team, rep=meeting.rep)
-        members = scope.member_ids()
+        members = Scope(team=meeting.team, rep=meeting.rep).member_ids()
         self.fields["owner"].queryset = User.objects.filter(
             pk__in=[*members, meeting.manager_id]
         ).order_by("first_name", "last_name", "username")

@@ -115,8 +115,8 @@ def default_since(scope: Scope, until: datetime) -> datetime:
     return last.held_at if last else until - timedelta(days=SINCE_DAYS)
 
 
-# The raw SQL below reads its results by column name, each row into a small frozen dataclass
-# (`_decoded`), and reads definitions the models keep by compiling them (`_compiled`).
+# The review's raw SQL below reads its results by column name, each row into a small frozen
+# dataclass (`_decoded`), and reads definitions the models keep by compiling them (`_compiled`).
 
 
 def _compiled(
@@ -607,10 +607,6 @@ def _entries(rows: list[EntryRow], sections: dict[str, Section]) -> list[Entry]:
     return entries
 
 
-def _open_in_scope(members: list[int]) -> QuerySet[CustomerProject]:
-    return CustomerProject.objects.open().filter(owner__in=members)
-
-
 def _overdue(rows: list[OverdueRow], section: Section) -> list[Entry]:
     """The projects open at `until` whose expected close date was then before its day, as
     the ledger held them (a meeting opened later shows what it showed), oldest first."""
@@ -634,7 +630,8 @@ def stuck_projects(members: list[int], now: datetime, quiet_days: int) -> QueryS
     moved = StageTransition.objects.filter(**lately).order_by().values("project")[:1]
     noted = ProjectNote.objects.filter(**lately).order_by().values("project")[:1]
     return (
-        _open_in_scope(members)
+        CustomerProject.objects.open()
+        .filter(owner__in=members)
         .with_days_in_stage(now)
         .annotate(
             # Entering a stage is a transition: a project in its stage since the cutoff moved.
@@ -692,14 +689,6 @@ def _load_projects(entries: list[Entry]) -> None:
         entry.project = projects[entry.project_id]
 
 
-@dataclass(frozen=True)
-class PushCountRow:
-    """How many times `project_id`'s close date was moved later while open (`pushes`)."""
-
-    project_id: int
-    pushes: int
-
-
 def _push_counts(entries: list[Entry]) -> None:
     """How many times, in all its history, each entry's project had its close date moved
     later (from one date to a later one) while open: a win on a day after the expected one,
@@ -723,8 +712,7 @@ def _push_counts(entries: list[Entry]) -> None:
             """,
             [ids],
         )
-        rows = [_decoded(PushCountRow, row) for row in _rows(cursor)]
-    counts = {row.project_id: row.pushes for row in rows}
+        counts = dict(cursor.fetchall())  # project id: pushes
     for entry in entries:
         entry.push_count = counts.get(entry.project_id, 0)
 
@@ -746,16 +734,6 @@ def _periods(periods: list[Period]) -> dict:
         "starts": [period.start for period in periods],
         "ends": [period.end for period in periods],
     }
-
-
-@dataclass(frozen=True)
-class BarProjectRow:
-    """A project behind a bar: its part of the bar (`amount`), and how many projects are
-    behind the bar in all (`count`, the same on every row)."""
-
-    project_id: int
-    amount: Decimal
-    count: int
 
 
 class BarProject(NamedTuple):
@@ -785,12 +763,11 @@ def bar_projects(
             "ORDER BY abs(sum(amount)) DESC, project_id LIMIT %(limit)s",
             params,
         )
-        rows = [_decoded(BarProjectRow, row) for row in _rows(cursor)]
-    projects = with_list_columns(CustomerProject.objects.all()).in_bulk(
-        [row.project_id for row in rows]
-    )
-    behind = [BarProject(projects[row.project_id], row.amount.quantize(CENT)) for row in rows]
-    return behind, (rows[0].count if rows else 0)
+        # (project id, its part of the bar, how many projects are behind the bar in all)
+        rows = cursor.fetchall()
+    projects = with_list_columns(CustomerProject.objects.all()).in_bulk([pk for pk, _, _ in rows])
+    behind = [BarProject(projects[pk], amount.quantize(CENT)) for pk, amount, _ in rows]
+    return behind, (rows[0][2] if rows else 0)
 
 
 def open_actions(scope: Scope, until: datetime | None = None) -> list[ActionItem]:

@@ -92,19 +92,19 @@ def add_action(
     """An action agreed in the meeting, for someone in its scope (or its manager), maybe
     about one of the scope's projects."""
     check_may_hold(user, meeting, to="adds its actions")
-    scope = Scope(team=meeting.team, rep=meeting.rep)
-    members = set(scope.member_ids())
+    members = set(Scope(team=meeting.team, rep=meeting.rep).member_ids())
     if owner.pk not in members | {meeting.manager_id}:
         raise ReviewError(f"{owner} is not in this review: give the action to one of its people.")
     if project is not None and project.owner_id not in members:
         raise ReviewError(f"{project} is not one of this review's projects.")
-    if not text.strip():
+    text = text.strip()
+    if not text:
         raise ReviewError("Say what is to be done.")
     return ActionItem.objects.create(
         meeting=meeting,
         owner=owner,
         project=project,
-        text=text.strip(),
+        text=text,
         due_date=due_date,
         created_by=user,
     )

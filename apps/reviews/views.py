@@ -18,32 +18,28 @@ from pipeline_crm.forms import problems
 from pipeline_crm.http import safe_next
 
 
-def _prepared(request, form: PrepareForm):
-    """The scope, since and review the form asks for; 404 for a scope the user may not
-    review (whatever the URL says)."""
+def _holds_reviews(user) -> bool:
+    return is_manager(user) or is_admin(user)
+
+
+def _reviewed(request, form: PrepareForm, now, refusal: str = "No such review."):
+    """The scope the form asks for (None when it names none) and since when; 404 for a scope
+    the user may not review (whatever the URL says)."""
     scope = form.scope()
     if scope is None:
         return None, None
     if not services.may_review(request.user, scope):
-        raise Http404("No such review.")
-    now = timezone.now()
-    since = form.since_moment() or selectors.default_since(scope, now)
-    valid = form.valid_choices()
-    return scope, selectors.review(
-        scope,
-        since=since,
-        until=now,
-        kind=valid.get("period") or PeriodKind.MONTH,
-        quiet_days=valid.get("quiet") or QUIET_DAYS,
-    )
+        raise Http404(refusal)
+    return scope, form.since_moment() or selectors.default_since(scope, now)
 
 
 @require_GET
 def meeting_list(request):
     """Past meetings the user may open, with their notes and actions, and for a manager the
     way to prepare the next."""
+    holds_reviews = _holds_reviews(request.user)
     actions = ActionItem.objects.select_related("owner", "project", "done_by")
-    if not (is_manager(request.user) or is_admin(request.user)):
+    if not holds_reviews:
         actions = actions.filter(owner=request.user)  # a rep's part of each meeting
     meetings = selectors.visible_meetings(request.user).prefetch_related(
         Prefetch("actions", queryset=actions)
@@ -53,9 +49,7 @@ def meeting_list(request):
         "reviews/meeting_list.html",
         {
             "meetings": meetings,
-            "form": PrepareForm(user=request.user)
-            if is_manager(request.user) or is_admin(request.user)
-            else None,
+            "form": PrepareForm(user=request.user) if holds_reviews else None,
             "my_actions": selectors.actions_for(request.user)[:50],
         },
     )
@@ -65,10 +59,21 @@ def meeting_list(request):
 def prepare(request):
     """What changed for a team or a rep since their last meeting: the page a manager opens
     before and in the meeting."""
-    if not (is_manager(request.user) or is_admin(request.user)):
+    if not _holds_reviews(request.user):
         raise Http404("No such page.")
     form = PrepareForm(request.GET or None, user=request.user)
-    scope, review = _prepared(request, form)
+    now = timezone.now()
+    scope, since = _reviewed(request, form, now)
+    review = None
+    if scope is not None:
+        valid = form.valid_choices()
+        review = selectors.review(
+            scope,
+            since=since,
+            until=now,
+            kind=valid.get("period") or PeriodKind.MONTH,
+            quiet_days=valid.get("quiet") or QUIET_DAYS,
+        )
     return render(
         request,
         "reviews/prepare.html",
@@ -79,15 +84,14 @@ def prepare(request):
 @require_GET
 def bar(request):
     """The projects behind one bar of a waterfall."""
-    if not (is_manager(request.user) or is_admin(request.user)):
+    if not _holds_reviews(request.user):
         raise Http404("No such page.")
     form = PrepareForm(request.GET or None, user=request.user)
-    scope = form.scope()
     key = request.GET.get("bar", "")
-    if scope is None or key not in BAR_NAMES or not services.may_review(request.user, scope):
-        raise Http404("No such bar.")
     now = timezone.now()
-    since = form.since_moment() or selectors.default_since(scope, now)
+    scope, since = _reviewed(request, form, now, "No such bar.")
+    if scope is None or key not in BAR_NAMES:
+        raise Http404("No such bar.")
     kind = form.valid_choices().get("period") or PeriodKind.MONTH
     position = 1 if request.GET.get("position") == "1" else 0
     period = periods_from(kind, timezone.localdate(now), 2)[position]
@@ -110,11 +114,9 @@ def bar(request):
 @require_POST
 def hold(request):
     """Start the meeting for the prepared review: it keeps the scope and 'since'."""
-    form = PrepareForm(request.POST, user=request.user)
-    scope = form.scope()
-    if scope is None or not services.may_review(request.user, scope):
+    scope, since = _reviewed(request, PrepareForm(request.POST, user=request.user), timezone.now())
+    if scope is None:
         raise Http404("No such review.")
-    since = form.since_moment() or selectors.default_since(scope, timezone.now())
     try:
         meeting = services.hold_meeting(user=request.user, scope=scope, since=since)
     except DomainError as error:
