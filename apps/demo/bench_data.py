@@ -15,6 +15,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from apps.pipeline.models import Stage
+
 DAY = 86_400
 HISTORY_DAYS = 730
 
@@ -54,25 +56,16 @@ QUALIFICATION = (
 
 
 @dataclass(frozen=True)
-class BenchStage:
-    pk: int
-    name: str
-    order: int
-    default_probability: int  # today's
-    is_won: bool
-
-
-@dataclass(frozen=True)
 class BenchPipeline:
     pk: int
-    stages: tuple[BenchStage, ...]  # by order, the won stage last
+    stages: tuple[Stage, ...]  # by order, the won stage last; their defaults today's
 
     @property
-    def open_stages(self) -> tuple[BenchStage, ...]:
+    def open_stages(self) -> tuple[Stage, ...]:
         return self.stages[:-1]
 
     @property
-    def won_stage(self) -> BenchStage:
+    def won_stage(self) -> Stage:
         return self.stages[-1]
 
     @property
@@ -93,7 +86,7 @@ class Reweighting:
     at: int
     before: int
 
-    def default_at(self, stage: BenchStage, moment: int) -> int:
+    def default_at(self, stage: Stage, moment: int) -> int:
         if stage.pk in self.stage_pks and moment < self.at:
             return self.before
         return stage.default_probability
@@ -185,7 +178,7 @@ class HistoryGenerator:
                 user = self.admin if rng.random() < ADMIN_ACTS_CHANCE else facts["owner"]
             events.append((at, dict(facts), user, extras))
 
-        def transition(at: int, stage: BenchStage, status: str, stop=("", None, "")) -> None:
+        def transition(at: int, stage: Stage, status: str, stop=("", None, "")) -> None:
             nonlocal entered, qualified
             previous_entered = entered
             if stage is not facts["stage"]:
