@@ -23,6 +23,7 @@ import re
 import sys
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from html.parser import HTMLParser
@@ -337,7 +338,7 @@ class Run:
         self.lock = threading.Lock()
         self.timings: list[tuple[str, str, float, float]] = []  # kind, outcome, start, ms
         self.samples: dict[str, list[str]] = {}
-        self.statuses: dict[str, int] = {}
+        self.statuses: Counter[str] = Counter()
         self.moves: list[dict] = []
         self.edits: list[dict] = []
 
@@ -350,7 +351,7 @@ class Run:
                 if len(kept) < EXAMPLES:
                     kept.append(detail)
             if status is not None:
-                self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
+                self.statuses[str(status)] += 1
 
     def confirm_move(self, project, to_stage, seen_version, fields):
         with self.lock:

@@ -24,7 +24,7 @@ from pathlib import Path
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.db.models.functions import TruncMonth
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -274,19 +274,13 @@ class Command(BaseCommand):
         """Whether the database holds the generated history of `projects` projects for their
         reps (`reps_for`): not an older bench's rows without a ledger or with other owners,
         nor a fill that stopped halfway."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM projects_customerproject p WHERE NOT EXISTS "
-                "(SELECT 1 FROM pipeline_projectstate x WHERE x.project_id = p.id)"
-            )
-            without_ledger = cursor.fetchone()[0]
-        owners = CustomerProject.objects.values("owner").distinct().count()
-        accounts = Account.objects.filter(name__startswith="Bench account ").count()
+        with_ledger = Exists(ProjectState.objects.filter(project=OuterRef("pk")))
         return (
             CustomerProject.objects.count() == projects
-            and without_ledger == 0
-            and owners == reps_for(projects)
-            and accounts == accounts_for(projects)
+            and not CustomerProject.objects.filter(~with_ledger).exists()
+            and CustomerProject.objects.values("owner").distinct().count() == reps_for(projects)
+            and Account.objects.filter(name__startswith="Bench account ").count()
+            == accounts_for(projects)
         )
 
     def _fill(self, projects: int, now, reweighted_at) -> None:
