@@ -13,7 +13,7 @@ the bench command derives the transitions' from it.
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from apps.pipeline.models import Stage
 
@@ -121,10 +121,6 @@ def moment(seconds: int) -> datetime:
 
 def day(seconds: int) -> date:
     return date.fromordinal(EPOCH_ORDINAL + seconds // DAY)
-
-
-def seconds_of(day_: date) -> int:
-    return (day_.toordinal() - EPOCH_ORDINAL) * DAY
 
 
 class HistoryGenerator:
@@ -259,7 +255,7 @@ class HistoryGenerator:
             last = at
             if name == "close":
                 passed = max(facts["close"], day(at))
-                facts["close"] = day(seconds_of(passed) + rng.randint(30, 120) * DAY)
+                facts["close"] = passed + timedelta(days=rng.randint(30, 120))
             elif name == "value":
                 facts["value"] = max(
                     1_000, round(facts["value"] * rng.uniform(0.6, 1.5) / 500) * 500
