@@ -494,11 +494,9 @@ class Command(BaseCommand):
                 )
                 return cursor.fetchone()
 
-        with open("/proc/meminfo") as meminfo:
-            memory = int(meminfo.readline().split()[1]) / 2**20
         machine = {
             "cores": os.cpu_count(),
-            "memory_gib": round(memory),
+            "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30),
             "python_loop_ms": round(statistics.median(self._time(3, python_loop)[0])),
             "sql_sums_ms": round(statistics.median(self._time(3, sql_sums)[0])),
         }
