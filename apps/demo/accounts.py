@@ -127,52 +127,47 @@ def seed(rng: random.Random, reps: list[User]) -> list[Account]:
     for index, name in enumerate(names):
         owner = reps[index % len(reps)]
         level = chosen_levels[index]
-        plan = {
-            "created": now - timedelta(days=rng.randint(400, 730)),
-            "contacts": rng.randint(0 if level == RelationshipLevel.SUSPECT else 1, 4),
-            "domain": name.lower().replace(" ", "-"),
-        }
-        existing = Account.objects.filter(name=name).first()
-        accounts.append(
-            existing or _create(rng, name, owner, level, chosen_industries[index], plan)
-        )
-    return accounts
-
-
-def _create(rng, name, owner, level, industry, plan) -> Account:
-    account = create_account(
-        user=owner,
-        data={
-            "name": name,
-            "owner": owner,
-            "website": f"https://www.{plan['domain']}.example",
-            "industry": industry,
-            "relationship_level": RelationshipLevel.SUSPECT,
-            "notes": "",
-        },
-    )
-    Account.objects.filter(pk=account.pk).update(created_at=plan["created"])
-    Account.history.filter(id=account.pk).update(history_date=plan["created"])
-    # Climb the ladder one rung at a time, each step recorded with its date.
-    step_date = plan["created"]
-    for rung in range(RelationshipLevel.PROSPECT, level + 1):
-        step_date = min(step_date + timedelta(days=rng.randint(20, 90)), timezone.now())
-        raise_relationship_level(account=account, level=rung, user=owner)
-        latest = Account.history.filter(id=account.pk).latest("history_id")
-        Account.history.filter(history_id=latest.history_id).update(history_date=step_date)
-    for number in range(plan["contacts"]):
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        create_contact(
-            account=account,
+        # Drawn for every account, existing or not, so the draws after it stay the same.
+        created = now - timedelta(days=rng.randint(400, 730))
+        contacts = rng.randint(0 if level == RelationshipLevel.SUSPECT else 1, 4)
+        domain = name.lower().replace(" ", "-")
+        if existing := Account.objects.filter(name=name).first():
+            accounts.append(existing)
+            continue
+        account = create_account(
             user=owner,
             data={
-                "name": f"{first} {last}",
-                "job_title": rng.choice(JOB_TITLES),
-                "email": f"{first}.{last}@{plan['domain']}.example".lower(),
-                "phone": "+45 " + " ".join(str(rng.randint(10, 99)) for _ in range(4)),
-                "is_primary": number == 0,
+                "name": name,
+                "owner": owner,
+                "website": f"https://www.{domain}.example",
+                "industry": chosen_industries[index],
+                "relationship_level": RelationshipLevel.SUSPECT,
                 "notes": "",
             },
         )
-    Contact.objects.filter(account=account).update(created_at=plan["created"])
-    return account
+        Account.objects.filter(pk=account.pk).update(created_at=created)
+        Account.history.filter(id=account.pk).update(history_date=created)
+        # Climb the ladder one rung at a time, each step recorded with its date.
+        step_date = created
+        for rung in range(RelationshipLevel.PROSPECT, level + 1):
+            step_date = min(step_date + timedelta(days=rng.randint(20, 90)), timezone.now())
+            raise_relationship_level(account=account, level=rung, user=owner)
+            latest = Account.history.filter(id=account.pk).latest("history_id")
+            Account.history.filter(history_id=latest.history_id).update(history_date=step_date)
+        for number in range(contacts):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            create_contact(
+                account=account,
+                user=owner,
+                data={
+                    "name": f"{first} {last}",
+                    "job_title": rng.choice(JOB_TITLES),
+                    "email": f"{first}.{last}@{domain}.example".lower(),
+                    "phone": "+45 " + " ".join(str(rng.randint(10, 99)) for _ in range(4)),
+                    "is_primary": number == 0,
+                    "notes": "",
+                },
+            )
+        Contact.objects.filter(account=account).update(created_at=created)
+        accounts.append(account)
+    return accounts

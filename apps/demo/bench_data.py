@@ -13,7 +13,9 @@ the bench command derives the transitions' from it.
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+
+from apps.pipeline.models import Stage
 
 DAY = 86_400
 HISTORY_DAYS = 730
@@ -54,25 +56,16 @@ QUALIFICATION = (
 
 
 @dataclass(frozen=True)
-class BenchStage:
-    pk: int
-    name: str
-    order: int
-    default_probability: int  # today's
-    is_won: bool
-
-
-@dataclass(frozen=True)
 class BenchPipeline:
     pk: int
-    stages: tuple[BenchStage, ...]  # by order, the won stage last
+    stages: tuple[Stage, ...]  # by order, the won stage last; their defaults today's
 
     @property
-    def open_stages(self) -> tuple[BenchStage, ...]:
+    def open_stages(self) -> tuple[Stage, ...]:
         return self.stages[:-1]
 
     @property
-    def won_stage(self) -> BenchStage:
+    def won_stage(self) -> Stage:
         return self.stages[-1]
 
     @property
@@ -93,7 +86,7 @@ class Reweighting:
     at: int
     before: int
 
-    def default_at(self, stage: BenchStage, moment: int) -> int:
+    def default_at(self, stage: Stage, moment: int) -> int:
         if stage.pk in self.stage_pks and moment < self.at:
             return self.before
         return stage.default_probability
@@ -128,10 +121,6 @@ def moment(seconds: int) -> datetime:
 
 def day(seconds: int) -> date:
     return date.fromordinal(EPOCH_ORDINAL + seconds // DAY)
-
-
-def seconds_of(day_: date) -> int:
-    return (day_.toordinal() - EPOCH_ORDINAL) * DAY
 
 
 class HistoryGenerator:
@@ -185,7 +174,7 @@ class HistoryGenerator:
                 user = self.admin if rng.random() < ADMIN_ACTS_CHANCE else facts["owner"]
             events.append((at, dict(facts), user, extras))
 
-        def transition(at: int, stage: BenchStage, status: str, stop=("", None, "")) -> None:
+        def transition(at: int, stage: Stage, status: str, stop=("", None, "")) -> None:
             nonlocal entered, qualified
             previous_entered = entered
             if stage is not facts["stage"]:
@@ -266,7 +255,7 @@ class HistoryGenerator:
             last = at
             if name == "close":
                 passed = max(facts["close"], day(at))
-                facts["close"] = day(seconds_of(passed) + rng.randint(30, 120) * DAY)
+                facts["close"] = passed + timedelta(days=rng.randint(30, 120))
             elif name == "value":
                 facts["value"] = max(
                     1_000, round(facts["value"] * rng.uniform(0.6, 1.5) / 500) * 500

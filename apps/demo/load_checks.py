@@ -18,15 +18,8 @@ from decimal import Decimal
 
 from django.db import connection
 
-from apps.demo.management.commands.bench import CHECKS, REWEIGHTED_FROM, REWEIGHTED_STAGE
+from apps.demo.management.commands.bench import invariants
 
-# When the bench's reweighting was (as bench.Command._check finds it): its check needs it.
-REWEIGHTED_AT = """
-SELECT lower(x.period) FROM pipeline_projectstate x
-JOIN users_user u ON u.id = x.changed_by_id AND u.username = 'bench-admin'
-WHERE x.transition_id IS NULL
-GROUP BY 1 ORDER BY count(*) DESC LIMIT 1
-"""
 EXAMPLES = 5
 
 
@@ -151,18 +144,7 @@ def check_edits(baseline: Baseline, moves: list[dict], edits: list[dict]) -> lis
 
 def check_invariants() -> list[Finding]:
     """bench.CHECKS over the whole database: the rows breaking each."""
-    findings = []
-    with connection.cursor() as cursor:
-        cursor.execute(REWEIGHTED_AT)
-        row = cursor.fetchone()
-        for name, sql in CHECKS.items():
-            if "%(" in sql:
-                if row is None:
-                    findings.append(Finding(name, 0, skipped="no bench reweighting here"))
-                    continue
-                params = {"stage": REWEIGHTED_STAGE, "at": row[0], "before": REWEIGHTED_FROM}
-                cursor.execute(sql, params)
-            else:
-                cursor.execute(sql)
-            findings.append(Finding(name, cursor.fetchone()[0]))
-    return findings
+    return [
+        Finding(name, count or 0, skipped="" if count is not None else "no bench reweighting here")
+        for name, count in invariants()[1].items()
+    ]

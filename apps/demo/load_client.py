@@ -23,9 +23,12 @@ import re
 import sys
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
+from itertools import compress
 from urllib.parse import urlencode, urlsplit
 
 TIMEOUT = 120  # seconds: a queued request is slow, not lost; only a dead server times out
@@ -39,6 +42,7 @@ ERROR_TEXT = re.compile(r'class="(?:form|field)-error"[^>]*>(.*?)</(?:p|small|di
 TAG = re.compile(r"<[^>]+>")
 CONFLICT = "meanwhile"  # StaleProject's message: "... was changed by X meanwhile ..."
 EXAMPLES = 5  # error and refusal samples kept per kind
+LOGINS_AT_ONCE = 4
 
 
 class Form(HTMLParser):
@@ -160,6 +164,14 @@ class User:
             return None
         return status, answer, content, started
 
+    def get(self, kind, path) -> str | None:
+        """A page, recorded as "ok" when it answers 200: its body, or None."""
+        got = self.request(kind, "GET", path)
+        if got is None:
+            return None
+        self.run.record(kind, got[3], "ok")
+        return got[2]
+
     # The session ---------------------------------------------------------------------------
 
     def login(self) -> bool:
@@ -192,14 +204,13 @@ class User:
         path = f"/pipeline/{pipeline}/board/"
         if self.spec["watches"]:  # an overseer: one rep's board, as a manager reviews it
             path += f"?owner={self.rng.choice(self.spec['watches'])}"
-        got = self.request("board", "GET", path)
-        if got is None:
+        content = self.get("board", path)
+        if content is None:
             self.cards = []
             return
-        self.run.record("board", got[3], "ok")
         self.board_path = path
         self.cards, self.stages, stage = [], [], None
-        for match in re.finditer(f"{STAGE.pattern}|{CARD.pattern}", got[2]):
+        for match in re.finditer(f"{STAGE.pattern}|{CARD.pattern}", content):
             if match.group(1):
                 stage = int(match.group(1))
                 self.stages.append(stage)
@@ -218,17 +229,13 @@ class User:
             kind, path = "list", self.rng.choice(["/projects/", "/projects/?o=-value&status=open"])
         else:
             kind, path = "forecast", self.rng.choice(["/forecast/", "/forecast/?group=stage"])
-        got = self.request(kind, "GET", path)
-        if got is not None:
-            self.run.record(kind, got[3], "ok")
+        self.get(kind, path)
 
     def detail(self):
         card = self.pick_card()
         if card is None:
             return
-        got = self.request("detail", "GET", f"/projects/{card[0]}/")
-        if got is not None:
-            self.run.record("detail", got[3], "ok")
+        self.get("detail", f"/projects/{card[0]}/")
 
     def move(self):
         card = self.pick_card()
@@ -292,11 +299,10 @@ class User:
         if card is None:
             return
         path = f"/projects/{card[0]}/edit/"
-        got = self.request("edit form", "GET", path)
-        if got is None:
+        content = self.get("edit form", path)
+        if content is None:
             return
-        self.run.record("edit form", got[3], "ok")
-        fields = Form(got[2], "project-form").fields
+        fields = Form(content, "project-form").fields
         if self.rng.random() < 0.5:
             # Never the same value: every value edit begins one ledger period.
             what = "value"
@@ -332,7 +338,7 @@ class Run:
         self.lock = threading.Lock()
         self.timings: list[tuple[str, str, float, float]] = []  # kind, outcome, start, ms
         self.samples: dict[str, list[str]] = {}
-        self.statuses: dict[str, int] = {}
+        self.statuses: Counter[str] = Counter()
         self.moves: list[dict] = []
         self.edits: list[dict] = []
 
@@ -345,7 +351,7 @@ class Run:
                 if len(kept) < EXAMPLES:
                     kept.append(detail)
             if status is not None:
-                self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
+                self.statuses[str(status)] += 1
 
     def confirm_move(self, project, to_stage, seen_version, fields):
         with self.lock:
@@ -375,20 +381,8 @@ def main() -> None:
 
     # Log in first, a few at a time (each costs a worker a password hash).
     started = time.perf_counter()
-    logged_in: list[User] = []
-    gate = threading.Semaphore(spec.get("login_concurrency", 4))
-
-    def login(user):
-        with gate:
-            if user.login():
-                with run.lock:
-                    logged_in.append(user)
-
-    threads = [threading.Thread(target=login, args=(user,)) for user in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(LOGINS_AT_ONCE) as pool:
+        logged_in = list(compress(users, pool.map(User.login, users)))
     login_seconds = time.perf_counter() - started
     logins = [t for t in run.timings if t[0].startswith("login")]
     run.timings = []  # the figures are those of the loop

@@ -188,7 +188,7 @@ def _create(rng, rep, account, pipelines, reasons, style, now, luck):
         stay = timedelta(days=rng.randint(3, longest), hours=rng.randint(0, 23))
         if project.status == ProjectStatus.OPEN:
             ending = index == fate.stop_at if fate.stop_at is not None else index == len(stages) - 2
-            due = _midnight(project.expected_close_date)
+            due = timezone.make_aware(datetime.combine(project.expected_close_date, time.min))
             if due < at + stay and not (ending and fate.stop_at is not None) and rng.random() < 0.9:
                 # The day approaches and the customer is not there yet: the rep pushes the
                 # close date, a week or so before it (early in the stay, before the other
@@ -264,10 +264,6 @@ def _planned_close(rng, stages, index, at):
     the stages still ahead, as reps see it (a little optimistic, now and then not)."""
     days = sum(stage.normal_days or 30 for stage in stages[index:-1])
     return (at + timedelta(days=days * rng.uniform(0.5, 1.1))).date()
-
-
-def _midnight(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _fate(rng, stages, style, start, luck):

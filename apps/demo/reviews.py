@@ -120,27 +120,16 @@ def _changes_since(members, held_at: datetime, now: datetime) -> None:
             return
 
     def stop(project):
-        lifecycle.stop_project(
-            project=project,
-            user=project.owner,
-            seen_version=project.version,
-            ended_by=EndedBy.CUSTOMER,
-            reason=reason,
-        )
+        _by_owner(lifecycle.stop_project, project, ended_by=EndedBy.CUSTOMER, reason=reason)
 
     def stopped_then_reopened(project):
         with backdated(prepared_at + timedelta(hours=1)):
             stop(project)
         project.refresh_from_db()
-        lifecycle.reopen_project(project=project, user=project.owner, seen_version=project.version)
+        _by_owner(lifecycle.reopen_project, project)
 
     def move(offset):
-        return lambda project: lifecycle.move_project(
-            project=project,
-            to_stage=step(project, offset),
-            user=project.owner,
-            seen_version=project.version,
-        )
+        return lambda p: _by_owner(lifecycle.move_project, p, to_stage=step(p, offset))
 
     in_play = following.start + timedelta(days=5)
     once(lambda p: _update(p, expected_close_date=later), close=in_play)
@@ -149,10 +138,7 @@ def _changes_since(members, held_at: datetime, now: datetime) -> None:
     once(lambda p: _update(p, individual_probability=_another(p)), close=in_play)
     once(move(1), close=in_play, by_default=True, offset=1)
     once(move(-1), close=in_play, by_default=True, offset=-1)
-    once(
-        lambda p: lifecycle.win_project(project=p, user=p.owner, seen_version=p.version),
-        close=in_play,
-    )
+    once(lambda p: _by_owner(lifecycle.win_project, p), close=in_play)
     once(stop, close=in_play)
     once(stopped_then_reopened, close=in_play, by_default=True)
     member = members[0]
@@ -175,10 +161,13 @@ def _changes_since(members, held_at: datetime, now: datetime) -> None:
         )
 
 
+def _by_owner(service, project, **arguments):
+    """`service` applied to `project` by its owner, who saw its current version."""
+    return service(project=project, user=project.owner, seen_version=project.version, **arguments)
+
+
 def _update(project, **data):
-    return update_project(
-        project=project, user=project.owner, seen_version=project.version, data=data
-    )
+    return _by_owner(update_project, project, data=data)
 
 
 def _another(project) -> int:

@@ -17,13 +17,14 @@ import random
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.db.models.functions import TruncMonth
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -182,6 +183,33 @@ CHECKS = {
            OR (x.status = 'open' AND x.period @> %(at)s AND lower(x.period) < %(at)s)""",
 }
 
+# When the reweighting was (the fill's clock): the moment the admin's periods without a
+# transition began most often, as every split began then.
+REWEIGHTED_AT = """
+SELECT lower(x.period) FROM pipeline_projectstate x
+JOIN users_user u ON u.id = x.changed_by_id AND u.username = 'bench-admin'
+WHERE x.transition_id IS NULL
+GROUP BY 1 ORDER BY count(*) DESC LIMIT 1
+"""
+
+
+def invariants() -> tuple[datetime | None, dict[str, int | None]]:
+    """When the reweighting was (None without one), and the rows breaking each of CHECKS
+    (None for the reweighting's check when there was none)."""
+    broken = {}
+    with connection.cursor() as cursor:
+        cursor.execute(REWEIGHTED_AT)
+        reweighted_at = (cursor.fetchone() or [None])[0]
+        params = {"stage": REWEIGHTED_STAGE, "at": reweighted_at, "before": REWEIGHTED_FROM}
+        for name, sql in CHECKS.items():
+            needs_reweighting = "%(" in sql
+            if needs_reweighting and reweighted_at is None:
+                broken[name] = None
+                continue
+            cursor.execute(sql, params if needs_reweighting else None)
+            broken[name] = cursor.fetchone()[0]
+    return reweighted_at, broken
+
 
 class Command(BaseCommand):
     help = "Fill a benchmark database to the budget's size and time every page."
@@ -203,13 +231,8 @@ class Command(BaseCommand):
             help="Time only the pages whose address contains this, or one of these "
             "(comma-separated), and skip the rest.",
         )
-        parser.add_argument(
-            "--explain",
-            action="store_true",
-            help="Print EXPLAIN (ANALYZE, BUFFERS) of the forecast as of a past date.",
-        )
 
-    def handle(self, *args, projects, repeat, refill, fill_only, only, explain, **options):
+    def handle(self, *args, projects, repeat, refill, fill_only, only, **options):
         if "bench" not in connection.settings_dict["NAME"]:
             raise CommandError("Run this through `make bench`: it needs its own database.")
         if refill or not self._filled(projects):
@@ -245,25 +268,19 @@ class Command(BaseCommand):
             results = {"machine": machine, "pages": pages, "exports": exports}
             RESULTS.write_text(json.dumps(results, indent=2) + "\n")
             self.stdout.write(f"(Pages and exports written to {RESULTS}.)")
-            self._report_ledger(repeat, explain)
+            self._report_ledger(repeat)
 
     def _filled(self, projects: int) -> bool:
         """Whether the database holds the generated history of `projects` projects for their
         reps (`reps_for`): not an older bench's rows without a ledger or with other owners,
         nor a fill that stopped halfway."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM projects_customerproject p WHERE NOT EXISTS "
-                "(SELECT 1 FROM pipeline_projectstate x WHERE x.project_id = p.id)"
-            )
-            without_ledger = cursor.fetchone()[0]
-        owners = CustomerProject.objects.values("owner").distinct().count()
-        accounts = Account.objects.filter(name__startswith="Bench account ").count()
+        with_ledger = Exists(ProjectState.objects.filter(project=OuterRef("pk")))
         return (
             CustomerProject.objects.count() == projects
-            and without_ledger == 0
-            and owners == reps_for(projects)
-            and accounts == accounts_for(projects)
+            and not CustomerProject.objects.filter(~with_ledger).exists()
+            and CustomerProject.objects.values("owner").distinct().count() == reps_for(projects)
+            and Account.objects.filter(name__startswith="Bench account ").count()
+            == accounts_for(projects)
         )
 
     def _fill(self, projects: int, now, reweighted_at) -> None:
@@ -278,17 +295,7 @@ class Command(BaseCommand):
         rng = random.Random(SEED)
         pipelines = {
             pipeline.kind: bench_data.BenchPipeline(
-                pk=pipeline.pk,
-                stages=tuple(
-                    bench_data.BenchStage(
-                        stage.pk,
-                        stage.name,
-                        stage.order,
-                        stage.default_probability,
-                        stage.is_won,
-                    )
-                    for stage in pipeline.stages.order_by("order")
-                ),
+                pk=pipeline.pk, stages=tuple(pipeline.stages.order_by("order"))
             )
             for pipeline in Pipeline.objects.filter(is_default=True)
         }
@@ -375,10 +382,11 @@ class Command(BaseCommand):
         manager, _ = User.objects.get_or_create(username="bench-manager")
         manager.groups.add(Group.objects.get(name=Role.MANAGER))
         team, _ = Team.objects.get_or_create(name="Bench team", defaults={"manager": manager})
+        rep_group = Group.objects.get(name=Role.REP)
         reps = []
         for number in range(reps_for(projects)):
             rep, _ = User.objects.get_or_create(username=f"bench-rep-{number}")
-            rep.groups.add(Group.objects.get(name=Role.REP))
+            rep.groups.add(rep_group)
             reps.append(rep.pk)
         team.members.add(*reps[:8])
         with connection.cursor() as cursor:
@@ -436,26 +444,13 @@ class Command(BaseCommand):
             connection.close()
 
     def _check(self) -> None:
-        with connection.cursor() as cursor:
-            # When the reweighting was (the fill's clock): the moment the admin's periods
-            # without a transition began most often, as every split began then.
-            cursor.execute(
-                """
-                SELECT lower(x.period) FROM pipeline_projectstate x
-                JOIN users_user u ON u.id = x.changed_by_id AND u.username = 'bench-admin'
-                WHERE x.transition_id IS NULL
-                GROUP BY 1 ORDER BY count(*) DESC LIMIT 1
-                """
-            )
-            reweighted_at = cursor.fetchone()[0]
-            params = {"stage": REWEIGHTED_STAGE, "at": reweighted_at, "before": REWEIGHTED_FROM}
-            self.stdout.write(
-                f"Invariants (rows breaking each; all should be 0; {REWEIGHTED_STAGE} "
-                f"reweighted on {reweighted_at:%Y-%m-%d %H:%M:%S}):"
-            )
-            for name, sql in CHECKS.items():
-                cursor.execute(sql, params if "%(" in sql else None)
-                self.stdout.write(f"  {cursor.fetchone()[0]:>7,}  {name}")
+        reweighted_at, broken = invariants()
+        self.stdout.write(
+            f"Invariants (rows breaking each; all should be 0; {REWEIGHTED_STAGE} "
+            f"reweighted on {reweighted_at:%Y-%m-%d %H:%M:%S}):"
+        )
+        for name, count in broken.items():
+            self.stdout.write(f"  {count:>7,}  {name}")
         for name, differing in counts.differences().items():
             self.stdout.write(f"  {differing:>7,}  rows of {name} that differ from the history")
         with connection.cursor() as cursor:
@@ -499,11 +494,9 @@ class Command(BaseCommand):
                 )
                 return cursor.fetchone()
 
-        with open("/proc/meminfo") as meminfo:
-            memory = int(meminfo.readline().split()[1]) / 2**20
         machine = {
             "cores": os.cpu_count(),
-            "memory_gib": round(memory),
+            "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30),
             "python_loop_ms": round(statistics.median(self._time(3, python_loop)[0])),
             "sql_sums_ms": round(statistics.median(self._time(3, sql_sums)[0])),
         }
@@ -587,14 +580,14 @@ class Command(BaseCommand):
             ("bench-manager", "/search/?q=account+77"),
             ("bench-rep-0", "/search/?q=bench"),
         ]
-        counts = (
-            f"{CustomerProject.objects.count():,} projects, "
-            f"{connection.introspection.table_names().__len__()} tables"
-        )
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM pipeline_stagetransition")
             transitions = cursor.fetchone()[0]
-        self.stdout.write(f"Data: {counts}, {transitions:,} transitions. {repeat} runs per page.")
+        self.stdout.write(
+            f"Data: {CustomerProject.objects.count():,} projects, "
+            f"{len(connection.introspection.table_names())} tables, {transitions:,} transitions. "
+            f"{repeat} runs per page."
+        )
         self.stdout.write(
             f"{'user':<16} {'page':<58} {'median ms':>9} {'p95 ms':>7} {'queries':>7} {'in SQL':>6}"
         )
@@ -603,15 +596,7 @@ class Command(BaseCommand):
         for username, url in selected:
             client = Client()
             client.force_login(User.objects.get(username=username))
-            timings, sql = [], []
-            for _ in range(repeat):
-                with CaptureQueriesContext(connection) as queries:
-                    started = time.perf_counter()
-                    response = client.get(url)
-                    timings.append((time.perf_counter() - started) * 1000)
-                sql.append(sum(float(query["time"]) for query in queries.captured_queries) * 1000)
-                if response.status_code != 200:
-                    raise CommandError(f"{url} answered {response.status_code}")
+            timings, _, queries, sql_ms = self._time(repeat, partial(_get, client, url))
             result = {
                 "user": username,
                 "page": url,
@@ -619,8 +604,8 @@ class Command(BaseCommand):
                 # With few runs the 95th percentile is near the slowest; said as measured.
                 "p95_ms": round(statistics.quantiles(timings, n=20, method="inclusive")[18], 1),
                 "max_ms": round(max(timings), 1),
-                "queries": len(queries),
-                "sql_share": round(sum(sql) / sum(timings), 2),
+                "queries": queries,
+                "sql_share": round(sql_ms / sum(timings), 2),
                 "runs": repeat,
             }
             results.append(result)
@@ -670,7 +655,7 @@ class Command(BaseCommand):
             )
         return results
 
-    def _report_ledger(self, repeat: int, explain: bool) -> None:
+    def _report_ledger(self, repeat: int) -> None:
         """The weighted forecast by close month as of past dates (budget: 150 ms median), and
         the changes of the last two weeks (the review meeting's read)."""
         admin = User.objects.get(username="bench-admin")
@@ -696,7 +681,7 @@ class Command(BaseCommand):
         medians = []
         for days in AS_OF_DAYS_AGO:
             moment = now - timedelta(days=days)
-            timings, rows, queries = self._time(repeat, lambda m=moment: list(forecast(m)))
+            timings, rows, queries, _ = self._time(repeat, lambda m=moment: list(forecast(m)))
             medians.append(statistics.median(timings))
             weighted = sum(row["weighted"] for row in rows)
             self.stdout.write(
@@ -705,13 +690,10 @@ class Command(BaseCommand):
                 f"{queries:>7}"
             )
         self.stdout.write(f"Overall median: {statistics.median(medians):.0f} ms (budget 150 ms).")
-        if explain:
-            moment = now - timedelta(days=AS_OF_DAYS_AGO[len(AS_OF_DAYS_AGO) // 2])
-            self.stdout.write(forecast(moment).explain(analyze=True, buffers=True))
 
         since = now - timedelta(days=14)
         for user in (manager, admin):
-            timings, changes, queries = self._time(
+            timings, changes, queries, _ = self._time(
                 repeat, lambda u=user: changes_between(u, since, now)
             )
             self.stdout.write(
@@ -722,15 +704,23 @@ class Command(BaseCommand):
         periods = ProjectState.objects.filter(period__startswith__gte=since).count()
         self.stdout.write(f"({periods:,} ledger periods began in those two weeks.)")
 
-    def _time(self, repeat: int, read) -> tuple[list[float], object, int]:
-        """Run `read` `repeat` times: the timings in ms, the last result, its query count."""
-        timings = []
+    def _time(self, repeat: int, read) -> tuple[list[float], object, int, float]:
+        """Run `read` `repeat` times: the timings in ms, the last result, its query count,
+        and the time spent in SQL in all runs, in ms."""
+        timings, sql_ms = [], 0.0
         for _ in range(repeat):
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
                 result = read()
                 timings.append((time.perf_counter() - started) * 1000)
-        return timings, result, len(queries)
+            sql_ms += sum(float(query["time"]) for query in queries.captured_queries) * 1000
+        return timings, result, len(queries), sql_ms
+
+
+def _get(client: Client, url: str) -> None:
+    response = client.get(url)
+    if response.status_code != 200:
+        raise CommandError(f"{url} answered {response.status_code}")
 
 
 def _rss_mb() -> float:

@@ -42,7 +42,6 @@ from apps.projects.models import CustomerProject
 from apps.users.models import Team, User
 from apps.users.roles import Role, role_of
 
-PORTS = range(8801, 8810)
 KINDS = ["board", "list", "forecast", "detail", "move", "edit form", "edit"]
 REFUSALS = ("conflict", "needs fields", "refused")
 OVERSEERS = 5  # one session in five is a manager's or an admin's
@@ -60,9 +59,8 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seconds", type=int, default=int(os.environ.get("LOAD_SECONDS", 60)))
         parser.add_argument("--users", default=os.environ.get("LOAD_USERS", "20 50"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("LOAD_PORT", 0)))
 
-    def handle(self, *args, copy_to, seconds, users, port, **options):
+    def handle(self, *args, copy_to, seconds, users, **options):
         steps = [int(count) for count in users.split()]
         database_url = os.environ.get("DATABASE_URL", "")
         if copy_to:
@@ -88,7 +86,7 @@ class Command(BaseCommand):
         connection.close()  # gunicorn's workers and the checks use their own
 
         workers = 2 * len(os.sched_getaffinity(0)) + 1
-        port = port or free_port()
+        port = free_port()
         log = Path(tempfile.mkdtemp(prefix="pipeline-load-")) / "gunicorn.log"
         self.stdout.write(
             f"gunicorn: {workers} workers on 127.0.0.1:{port} (DEBUG off), database "
@@ -285,15 +283,10 @@ class Command(BaseCommand):
 
 
 def free_port() -> int:
-    """The first port of 8801-8809 nobody listens on."""
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise CommandError(f"Ports {PORTS.start}-{PORTS.stop - 1} are all taken: set LOAD_PORT.")
+    """A port on loopback nobody listens on (the system's choice)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def start_gunicorn(database_url: str, workers: int, port: int, log: Path) -> subprocess.Popen:
