@@ -114,6 +114,10 @@ def validate_typed_day(day: date | None) -> None:
         raise ValidationError(TOO_LATE, code="too_late")
 
 
+# The browser's date picker, for a TypedDateField.
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class TypedDateField(forms.DateField):
     """A form's day, within the days a person may type (validate_typed_day)."""
 

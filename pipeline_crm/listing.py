@@ -166,11 +166,7 @@ def sort_columns(columns: list[tuple[str, str]], current: str) -> list[dict]:
         {
             "label": label,
             "sort": f"-{key}" if current == key else key,
-            "direction": "ascending"
-            if current == key
-            else "descending"
-            if current == f"-{key}"
-            else "",
+            "direction": {key: "ascending", f"-{key}": "descending"}.get(current, ""),
         }
         for key, label in columns
     ]

@@ -21,17 +21,15 @@ environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
 
 DEBUG = env.bool("DEBUG", default=False)
 
-if DEBUG:
-    SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-local-development-only")
-else:
-    try:
-        SECRET_KEY = env.str("SECRET_KEY")
-    except ImproperlyConfigured:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. With DEBUG off there is no default: set SECRET_KEY in the "
-            "environment or in .env (for example to the output of "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
-        ) from None
+SECRET_KEY = env.str(
+    "SECRET_KEY", default="django-insecure-local-development-only" if DEBUG else None
+)
+if SECRET_KEY is None:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. With DEBUG off there is no default: set SECRET_KEY in the "
+        "environment or in .env (for example to the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
+    )
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
@@ -145,30 +143,20 @@ if "DATABASE_URL" not in env:
 DATABASES = {"default": env.db("DATABASE_URL")}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL (postgres://...).")
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Production keeps each worker's connection for a minute rather than opening one per request;
 # the health check replaces a connection that died (a database restart) before it is used.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache and sessions: Redis when REDIS_URL is set (shared by every app server), else local.
+# Cache and sessions: Redis when REDIS_URL is set (shared by every app server), else
+# Django's defaults (a per-process cache, sessions in the database).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-else:
-    # Per process: the analytics' figures of the last five minutes per view of the data, and
-    # the win rates; room for more views than the default 300 entries. (The figures of days
-    # and months over are kept in the database, shared: apps/forecasting/kept.py.)
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "OPTIONS": {"MAX_ENTRIES": 20_000},
-        }
-    }
 
 AUTH_USER_MODEL = "users.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -221,15 +209,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # The embedded server's start and reuse chatter.
     # The embedded server's start and reuse chatter; django-axes's line per sign-in (a
     # refused or locked-out one is still a warning).
     "loggers": {"pgserver": {"level": "WARNING"}, "axes": {"level": "WARNING"}},

@@ -45,9 +45,8 @@ class AccountFilter(django_filters.FilterSet):
             return queryset
         words = search_query(value)
         by_words = Q(search=words) if words else Q(pk__in=[])
-        contact_by_words = Q(search=words) if words else Q(pk__in=[])
         matching_contact = Contact.objects.filter(account=OuterRef("pk")).filter(
-            Q(name__icontains=value) | Q(email__icontains=value) | contact_by_words
+            Q(name__icontains=value) | Q(email__icontains=value) | by_words
         )
         # The text anywhere in the name, or each word starting a word of it (what the
         # navigation's search finds, accents aside): its "all accounts" link lands here.

@@ -88,14 +88,8 @@ def raise_relationship_level(*, account: Account, level: int, user: User) -> Acc
     where it is (nothing written), so a raise never lowers a level someone else set."""
     level = RelationshipLevel(level)
     account = Account.objects.select_for_update(no_key=True).get(pk=account.pk)
-    if account.relationship_level >= level:
-        return account
-    account.relationship_level = level
-    account.version += 1
-    account._history_user = user
-    # No full_clean(): winning a project must not fail on an unrelated field of the account
-    # (a website stored before URLs were validated).
-    account.save(update_fields=["relationship_level", "version", "updated_at"])
+    if account.relationship_level < level:
+        _save_level(account, level, user=user)
     return account
 
 
@@ -106,11 +100,17 @@ def restore_relationship_level(*, account: Account, level: int, raised_to: int, 
     account = Account.objects.select_for_update(no_key=True).get(pk=account.pk)
     if account.relationship_level != raised_to:
         return False
+    _save_level(account, level, user=user)
+    return True
+
+
+def _save_level(account: Account, level: int, *, user: User) -> None:
     account.relationship_level = RelationshipLevel(level)
     account.version += 1
     account._history_user = user
+    # No full_clean(): winning a project must not fail on an unrelated field of the account
+    # (a website stored before URLs were validated).
     account.save(update_fields=["relationship_level", "version", "updated_at"])
-    return True
 
 
 @transaction.atomic

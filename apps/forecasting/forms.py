@@ -8,9 +8,7 @@ from apps.forecasting.selectors.forecast import GROUP_BY
 from apps.pipeline.models import Pipeline
 from apps.users.models import ForecastSource, User, to_choose
 from apps.users.roles import is_admin, managed, visible_users
-from pipeline_crm.bounds import TypedDateField
-
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+from pipeline_crm.bounds import DATE, TypedDateField
 
 
 class ChoicesForm(forms.Form):

@@ -56,9 +56,7 @@ def forecast(request):
             "forecast": result,
             "chart": chart,
             "rates": [rate for rate in rates if not rate.stage.is_won],
-            "target_form": target_form
-            if target_form.fields["who"].choices[0][1] or target_form.fields["who"].choices[1][1]
-            else None,
+            "target_form": target_form if target_form.teams or target_form.reps else None,
             "rules": SimpleNamespace(
                 NORMAL_FROM=forecasting.NORMAL_FROM,
                 WIN_RATE_MONTHS=win_rates.WIN_RATE_MONTHS,
@@ -67,6 +65,14 @@ def forecast(request):
             "source_form": SourceForm(initial={"source": request.user.forecast_source}),
             "source": request.user.get_forecast_source_display(),
         },
+    )
+
+
+def _back_to_forecast(request):
+    """Back to the page the form was on (its `next`), if that is a forecast page."""
+    forecast_url = reverse("forecasting:forecast")
+    return redirect(
+        safe_next(request, request.POST.get("next", ""), within=forecast_url) or forecast_url
     )
 
 
@@ -91,10 +97,7 @@ def forecast_source(request):
         request.user.save(update_fields=["forecast_source"])
     else:
         messages.error(request, f"The headline source was not changed: {form_problems(form)}")
-    forecast_url = reverse("forecasting:forecast")
-    return redirect(
-        safe_next(request, request.POST.get("next", ""), within=forecast_url) or forecast_url
-    )
+    return _back_to_forecast(request)
 
 
 @require_GET
@@ -203,9 +206,5 @@ def target_set(request):
                 f"from {target.starts:%d %b %Y}.",
             )
     else:
-        problems = form_problems(form)
-        messages.error(request, f"No target was set: {problems}")
-    forecast_url = reverse("forecasting:forecast")
-    return redirect(
-        safe_next(request, request.POST.get("next", ""), within=forecast_url) or forecast_url
-    )
+        messages.error(request, f"No target was set: {form_problems(form)}")
+    return _back_to_forecast(request)

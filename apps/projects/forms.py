@@ -2,9 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from apps.projects.models import NOTE_TEXT
-from pipeline_crm.bounds import BoundedCharField, TypedDateField
-
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+from pipeline_crm.bounds import DATE, BoundedCharField, TypedDateField
 
 
 class NoteForm(forms.Form):

@@ -114,9 +114,6 @@ class CustomerProjectQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status=ProjectStatus.OPEN)
 
-    def owned_by(self, users):
-        return self.filter(owner__in=users)
-
     def with_effective_probability(self):
         """Annotate `effective_probability` (percent) and `weighted_value` (value × it)."""
         return self.annotate(effective_probability=effective_probability()).annotate(

@@ -42,7 +42,6 @@ ATTENTION = [
     ("stale", "Longer in their stage than usual"),
     ("late", "Close date passed while open"),
 ]
-ATTENTION_TITLES = dict(ATTENTION)
 LISTED = 5  # rows each list of My work shows; its count is complete
 
 
@@ -227,8 +226,9 @@ def account_choices(user, text: str) -> AccountChoices | None:
     if query is not None:
         matching = visible_accounts(user).filter(search=query).select_related("owner")
         rows = list(matching.order_by("name", "pk")[: ACCOUNT_CHOICES_LISTED + 1])
-    found = AccountChoices(accounts=rows[:ACCOUNT_CHOICES_LISTED])
-    found.more = len(rows) > ACCOUNT_CHOICES_LISTED
+    found = AccountChoices(
+        accounts=rows[:ACCOUNT_CHOICES_LISTED], more=len(rows) > ACCOUNT_CHOICES_LISTED
+    )
     if "\x00" in name or len(name) > 200:
         return found  # no account can be named so
     same_name = (

@@ -95,10 +95,8 @@ def choose_account(*, user: User, pk: int | None, name: str, create: bool) -> Ac
             return AccountChoice(account)
     account = visible.filter(name__iexact=name).first()
     if account is not None:
-        if create:
-            note = f"An account named “{account.name}” already exists, so the project is on it."
-            return AccountChoice(account, note=note)
-        return AccountChoice(account)
+        exists = f"An account named “{account.name}” already exists, so the project is on it."
+        return AccountChoice(account, note=exists if create else "")
     if Account.objects.filter(name__iexact=name).exists():
         raise AccountNotChosen(
             f"An account named “{name}” already exists, but it is not one you can see: "

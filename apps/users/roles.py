@@ -116,7 +116,7 @@ def managed(user: User) -> tuple[models.QuerySet[User], models.QuerySet[Team]]:
 def assignable_owners(user: User) -> models.QuerySet[User]:
     """Who `user` may hand an account or a project to: a manager or an admin, any active user
     whose work they see; anyone else, only themself (a rep's work is their own)."""
-    if is_manager(user) or is_admin(user):
+    if may_assign_owners(user):
         return visible_users(user).filter(is_active=True)
     return User.objects.filter(pk=user.pk)
 

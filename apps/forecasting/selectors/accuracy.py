@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.forecasting.models import PeriodKind
-from apps.forecasting.periods import Period, midnight, months_later, period_containing
+from apps.forecasting.periods import Period, midnight, months_later, periods_from
 from apps.forecasting.selectors.forecast import (
     cents,
     narrowed,
@@ -32,11 +32,8 @@ def forecast_accuracy(
     against the value won in it (by the won day). Each counts for the owner and pipeline of
     the time: what the people `user` sees (narrowed to a team's members or a rep) owned then,
     and what they won. Two queries."""
-    month = period_containing(PeriodKind.MONTH, timezone.localdate())
-    months = []
-    for _ in range(ACCURACY_MONTHS):
-        month = period_containing(PeriodKind.MONTH, months_later(month.start, -1))
-        months.insert(0, month)
+    first = months_later(timezone.localdate(), -ACCURACY_MONTHS)
+    months = periods_from(PeriodKind.MONTH, first, ACCURACY_MONTHS)
     everyone = sees_everyone(user) and team is None and rep is None
     people = None if everyone else owners(user, team=team, rep=rep)
     said = _said(months, pipeline=pipeline, people=people)
@@ -90,13 +87,11 @@ def _said(months: list[Period], *, pipeline: Pipeline | None, people) -> dict:
     """What the forecast for each of `months` said at its first midnight, weighted by the
     effective % and by the stage default (`stage_default`) of that time, by the month's
     first day. One query."""
-    narrowed, params = (
-        ["TRUE"],
-        {
-            "starts": [month.start for month in months],
-            "midnights": [midnight(month.start) for month in months],
-        },
-    )
+    narrowed = ["TRUE"]
+    params = {
+        "starts": [month.start for month in months],
+        "midnights": [midnight(month.start) for month in months],
+    }
     if pipeline is not None:
         narrowed.append("pipeline_id = %(pipeline)s")
         params["pipeline"] = pipeline.pk

@@ -168,12 +168,13 @@ def analytics(
         None if everyone else list(owners(user, team=team, rep=rep).values_list("pk", flat=True))
     )
     months, spans = counts.split(*window) if everyone else ([], [window])
+    pipelines = sorted({stage.pipeline_id for stage in stages})
     reading = counts.Reading(
         months=months,
         spans=spans,
         owners=people,
         stages=[stage.pk for stage in stages],
-        pipelines=sorted({stage.pipeline_id for stage in stages}),
+        pipelines=pipelines,
     )
     in_stages = "stage_id = ANY(%(stages)s::bigint[])"
     in_pipelines = "pipeline_id = ANY(%(pipelines)s::bigint[])"
@@ -190,7 +191,6 @@ def analytics(
     answers = reading.read()
     stays, closes, days, reasons = (answers[index] for index in asked)
 
-    pipelines = sorted({stage.pipeline_id for stage in stages})
     _funnel(figures, stages, _opened(window, pipelines, people))
     ordered = [figures[stage.pk] for stage in stages]
     for row in stays:
@@ -203,6 +203,8 @@ def analytics(
         if stopped:
             figure.stop_share = Decimal(100 * figure.stops) / stopped
     medians = {row["grp"]: row["median"] for row in days}
+    # The people the calibration and the stop structures name: those who closed projects.
+    names = User.objects.in_bulk({row["owner_id"] for row in closes})
     return Analytics(
         pipeline=pipeline,
         start=start,
@@ -212,10 +214,10 @@ def analytics(
         lost=stopped,
         median_cycle_days=medians.get(ProjectStatus.WON),
         stop_reasons=_top_reasons(reasons),
-        ended_by=_ended_by(reasons),
+        ended_by=_stopped_by(reasons, "ended_by"),
         median_days_before_stop=medians.get(ProjectStatus.STOPPED),
-        structures=_structures(stops, stages, user),
-        calibration=calibration_of(closes),
+        structures=_structures(stops, stages, user, names),
+        calibration=calibration_of(closes, names),
         reliability=reliability_of(reasons),
         accuracy=forecast_accuracy(user, pipeline=pipeline, team=team, rep=rep),
     )
@@ -259,24 +261,21 @@ def _funnel(figures: dict[int, StageFigures], stages: list[Stage], opened: list)
             figure.conversion = Decimal(100 * following.reached) / figure.reached
 
 
-def _top_reasons(reasons: list[dict]) -> list[tuple[str, int]]:
-    """The five reasons projects were stopped for most, with how many."""
-    stopped: dict[int, int] = {}
+def _stopped_by(reasons: list[dict], key: str) -> dict:
+    """How many stops each value of `key` had (each side that ended them, each reason)."""
+    stopped: dict = {}
     for row in reasons:
         if row["outcome"] == ProjectStatus.STOPPED:
-            stopped[row["stop_reason_id"]] = stopped.get(row["stop_reason_id"], 0) + row["closes"]
+            stopped[row[key]] = stopped.get(row[key], 0) + row["closes"]
+    return stopped
+
+
+def _top_reasons(reasons: list[dict]) -> list[tuple[str, int]]:
+    """The five reasons projects were stopped for most, with how many."""
+    stopped = _stopped_by(reasons, "stop_reason_id")
     names = StopReason.objects.in_bulk([reason for reason in stopped if reason is not None])
     counted = [(str(names[pk]) if pk in names else None, count) for pk, count in stopped.items()]
     return sorted(counted, key=lambda item: (-item[1], item[0] or ""))[:5]
-
-
-def _ended_by(reasons: list[dict]) -> dict[str, int]:
-    """How many stops each side (us, the customer) ended."""
-    ended: dict[str, int] = {}
-    for row in reasons:
-        if row["outcome"] == ProjectStatus.STOPPED:
-            ended[row["ended_by"]] = ended.get(row["ended_by"], 0) + row["closes"]
-    return ended
 
 
 def stop_bounds(stages: list[Stage]) -> tuple[int, int]:
@@ -299,9 +298,12 @@ def stop_timing(stage: Stage, bounds: tuple[int, int]) -> str:
     return "early" if stage.order <= early else "late" if stage.order >= late else "midway"
 
 
-def _structures(stops: list[dict], stages: list[Stage], user: User) -> list[StopStructure]:
+def _structures(
+    stops: list[dict], stages: list[Stage], user: User, names: dict[int, User]
+) -> list[StopStructure]:
     """The structure of the stops overall, per team `user` sees (its members today) and per
-    rep (the owner at the stop); each stop early or late by its own pipeline's stages."""
+    rep (the owner at the stop, named from `names`); each stop early or late by its own
+    pipeline's stages."""
     by_pipeline: dict[int, list[Stage]] = {}
     for stage in stages:
         by_pipeline.setdefault(stage.pipeline_id, []).append(stage)
@@ -318,9 +320,8 @@ def _structures(stops: list[dict], stages: list[Stage], user: User) -> list[Stop
         if timing == "late":
             structure.late += row["closes"]
             structure.late_project_days += row["run_seconds"] / SECONDS_A_DAY
-    people = User.objects.in_bulk(list(per_owner))
     for owner, structure in per_owner.items():
-        structure.label = str(people[owner])
+        structure.label = str(names[owner])
 
     def summed(label, parts):
         return StopStructure(

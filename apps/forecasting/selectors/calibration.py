@@ -21,13 +21,12 @@ class Calibration:
     brier_default: float | None  # the stage default's, over the same closes
 
 
-def calibration_of(closes: list[dict]) -> list[Calibration]:
-    """Overall and per rep (the owner at the close), from the counted closes (`closes`,
-    `counts.CLOSES` summed by owner): how many closed, how many carried an individual %
-    just before, and over those the Brier score — the mean of (probability − outcome)²,
-    outcome 1 won and 0 stopped; 0 is perfect, 0.25 is what a constant 50 % scores — of the
-    individual % and of the stage default on the same projects."""
-    people = User.objects.in_bulk({row["owner_id"] for row in closes})
+def calibration_of(closes: list[dict], people: dict[int, User]) -> list[Calibration]:
+    """Overall and per rep (the owner at the close, named from `people`), from the counted
+    closes (`closes`, `counts.CLOSES` summed by owner): how many closed, how many carried an
+    individual % just before, and over those the Brier score — the mean of (probability −
+    outcome)², outcome 1 won and 0 stopped; 0 is perfect, 0.25 is what a constant 50 %
+    scores — of the individual % and of the stage default on the same projects."""
 
     def calibration(label, rows):
         weight = sum(row["with_individual"] for row in rows)

@@ -99,9 +99,7 @@ class PeriodForecast:
     def coverage(self) -> Decimal | None:
         """Open weighted value (under `source`) ÷ the gap: 1 means the pipeline just covers
         it."""
-        if not self.gap:
-            return None
-        return self.weighted / self.gap
+        return self.weighted / self.gap if self.gap else None
 
     @property
     def verdict(self) -> str:
@@ -193,13 +191,12 @@ def forecast(
         # One aggregate by rep; each team's row is the sum of its members' rows (a rep in two
         # teams counts in both), the totals the sum of every rep's (once each). Joining the
         # teams in SQL took a second aggregate over every open project for the totals.
-        by_rep = _sums_by(in_range, "owner")
-        rows = _by_team(by_rep, key)
-        totals = _summed_by_bucket(by_rep)
+        parts = _sums_by(in_range, "owner")
+        rows = _by_team(parts, key)
     else:
-        rows = _sums_by(in_range, key)
-        totals = _summed_by_bucket(rows)
-    for row in totals:
+        rows = parts = _sums_by(in_range, key)
+    # The totals from rows that split each period's projects without overlap.
+    for row in _summed(parts, lambda row: [{"bucket": row["bucket"]}]):
         column = by_bucket[row["bucket"]]
         column.total = _cell(row)
         column.range_effective = _normal_range(row, "effective")
@@ -257,34 +254,30 @@ def won_by_period(projects: QuerySet, kind: str, periods: list[Period]) -> dict[
     return {row["bucket"]: row["won"] for row in won}
 
 
-def _summed_by_bucket(rows: list[dict]) -> list[dict]:
-    """Per-period totals from group rows that split each period's projects without overlap."""
-    totals: dict = {}
-    for row in rows:
-        bucket = row["bucket"]
-        if bucket not in totals:
-            totals[bucket] = {"bucket": bucket} | dict.fromkeys(_TOTALLED, 0)
-        total = totals[bucket]
-        for name in _TOTALLED:
-            total[name] += row[name] or 0
-    return list(totals.values())
-
-
 def _by_team(by_rep: list[dict], key: str) -> list[dict]:
     """Rows by period and team (`key`: None for reps in no team) from rows by period and rep."""
     memberships = Team.members.through.objects.filter(user__in={row["owner"] for row in by_rep})
     teams_of: dict[int, list[int]] = {}
     for user, team in memberships.values_list("user_id", "team_id"):
         teams_of.setdefault(user, []).append(team)
-    rows: dict = {}
-    for rep_row in by_rep:
-        for team in teams_of.get(rep_row["owner"], [None]):
-            row = rows.setdefault(
-                (rep_row["bucket"], team), {"bucket": rep_row["bucket"], key: team}
-            )
+    return _summed(
+        by_rep,
+        lambda row: [
+            {"bucket": row["bucket"], key: team} for team in teams_of.get(row["owner"], [None])
+        ],
+    )
+
+
+def _summed(rows: list[dict], groups_of) -> list[dict]:
+    """The sums of `_TOTALLED` over `rows` by group: each row counts in every group (a dict
+    of the group's keys) that `groups_of(row)` names."""
+    sums: dict = {}
+    for row in rows:
+        for group in groups_of(row):
+            total = sums.setdefault(tuple(group.values()), group | dict.fromkeys(_TOTALLED, 0))
             for name in _TOTALLED:
-                row[name] = row.get(name, 0) + (rep_row[name] or 0)
-    return list(rows.values())
+                total[name] += row[name] or 0
+    return list(sums.values())
 
 
 _TOTALLED = {

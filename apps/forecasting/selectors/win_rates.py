@@ -126,6 +126,3 @@ def historical_probability(rates: dict[int, WinRate]) -> Case:
         default=F("stage__default_probability"),
         output_field=PERCENT,
     )
-
-
-# The forecast.
