@@ -62,8 +62,7 @@ def put_back_migrated_data(migrated_data, django_db_blocker):
 def _own_cache():
     """The suite's cache is its own, in memory, as without REDIS_URL. A Redis cache (REDIS_URL
     in the environment or .env) is shared by every run and app server on it: another run's
-    figures under the same keys (the same ids in its own test database) were read as this
-    run's, and its cache.clear() (FLUSHDB) emptied this run's cached sessions mid-test."""
+    cache.clear() (FLUSHDB) emptied this run's cached sessions mid-test."""
     with override_settings(
         CACHES={
             "default": {
@@ -77,7 +76,7 @@ def _own_cache():
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty cache (the forecast caches its win-rate counts)."""
+    """Each test starts with an empty cache: no session cached by an earlier test."""
     cache.clear()
 
 
