@@ -10,6 +10,8 @@
   highest version; an edit sends every field, so it sets the ones it did not change too).
 - The invariants of the bench (bench.CHECKS): every project's stage and status are its last
   transition's, its row is its current ledger period, the ledger has no gaps, ...
+- The counts the analytics read, added to by every move at once, are what the history says
+  (`counts.differences`): no addition lost or made twice.
 """
 
 from collections import Counter
@@ -19,6 +21,7 @@ from decimal import Decimal
 from django.db import connection
 
 from apps.demo.management.commands.bench import invariants
+from apps.pipeline import counts
 
 EXAMPLES = 5
 
@@ -143,8 +146,12 @@ def check_edits(baseline: Baseline, moves: list[dict], edits: list[dict]) -> lis
 
 
 def check_invariants() -> list[Finding]:
-    """bench.CHECKS over the whole database: the rows breaking each."""
+    """bench.CHECKS over the whole database: the rows breaking each; and the counts the
+    writers added to at once, against the history (`counts.differences`)."""
     return [
         Finding(name, count or 0, skipped="" if count is not None else "no bench reweighting here")
         for name, count in invariants()[1].items()
+    ] + [
+        Finding(f"rows of {name} that differ from the history", differing)
+        for name, differing in counts.differences().items()
     ]

@@ -5,12 +5,14 @@ whether the load lost an update. The load itself (gunicorn, the users) runs only
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 
 from apps.accounts.factories import AccountFactory
 from apps.demo import load_checks
 from apps.demo.load_client import Form
 from apps.pipeline import services
 from apps.pipeline.factories import ProjectFactory, stage_named
+from apps.pipeline.models import CloseCount, EndedBy, StopReason
 from apps.pipeline.services import update_project
 from apps.projects.models import CustomerProject
 
@@ -106,6 +108,23 @@ def test_the_invariants_hold_after_service_writes_and_break_after_a_planted_chan
 
     assert findings["projects whose last transition is not their stage and status"] == 1
     assert findings["projects whose current period differs from the row"] == 1
+
+
+def test_a_count_the_writers_lost_is_found_against_the_history(rep, project):
+    services.stop_project(
+        project=project,
+        user=rep,
+        seen_version=1,
+        reason=StopReason.objects.filter(is_active=True).first(),
+        ended_by=EndedBy.CUSTOMER,
+    )
+    assert all(finding.holds for finding in load_checks.check_invariants())
+
+    # One close the writer added, taken away again: what two writers adding at once could lose.
+    CloseCount.objects.update(closes=F("closes") - 1)
+    findings = _findings(load_checks.check_invariants())
+
+    assert findings["rows of CloseCount that differ from the history"] >= 1
 
 
 def test_the_client_sends_a_form_as_a_browser_does():
