@@ -11,11 +11,8 @@ from apps.projects.models import CustomerProject, ProjectStatus
 from apps.projects.selectors import ATTENTION, attention_q
 from apps.users.models import name_of, to_choose
 from apps.users.roles import visible_teams, visible_users
-from pipeline_crm.bounds import TypedDateFilter
+from pipeline_crm.bounds import DATE, TypedDateFilter
 from pipeline_crm.search import equals_any, search_query
-
-DATE = forms.DateInput(attrs={"type": "date"})
-
 
 # An amount a project's value can be compared with: what the value column can hold (else
 # PostgreSQL refuses the comparison, `1e-16384` or `-1e200000` say), in our words.

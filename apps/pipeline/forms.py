@@ -28,9 +28,8 @@ from apps.projects.models import EDITABLE_FIELDS, CustomerProject
 from apps.projects.services import NOT_VISIBLE, AccountNotChosen, choose_account
 from apps.users.models import User
 from apps.users.roles import may_assign_owners, owner_choices
-from pipeline_crm.bounds import LONG_TEXT, BoundedCharField, TypedDateField
+from pipeline_crm.bounds import DATE, LONG_TEXT, BoundedCharField, TypedDateField
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})
 INCOMPLETE = "The page was incomplete: reload it and try again."
 

@@ -3,14 +3,14 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from apps.forecasting.forms import DATE, ChoicesForm
+from apps.forecasting.forms import ChoicesForm
 from apps.forecasting.models import PeriodKind
 from apps.projects.models import CustomerProject
 from apps.reviews.models import ActionItem
 from apps.reviews.selectors import QUIET_DAYS, Scope
 from apps.users.models import User, to_choose
 from apps.users.roles import managed
-from pipeline_crm.bounds import BoundedCharField, TypedDateField, validate_typed_day
+from pipeline_crm.bounds import DATE, BoundedCharField, TypedDateField, validate_typed_day
 
 
 class PrepareForm(ChoicesForm):
